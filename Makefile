@@ -1,0 +1,71 @@
+# Civic Feedback Assistant: `make run` and `make test` set up everything they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+RASA_VENV := .venv-rasa
+PY        := $(VENV)/bin/python
+CIVICBOT  := $(VENV)/bin/civicbot
+PYTHON311 ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+
+# Rasa 3.6 runs on Python 3.10 only. Use PYTHON310 if set, else a working
+# python3.10 on the PATH, else the newest 3.10 that pyenv knows.
+PYTHON310 ?= $(shell \
+  if python3.10 -c 'import sys' >/dev/null 2>&1; then command -v python3.10; \
+  elif command -v pyenv >/dev/null 2>&1; then \
+    v=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.10(\.[0-9]+)?$$' | sort -V | tail -n 1); \
+    [ -n "$$v" ] && p=$$(pyenv prefix "$$v" 2>/dev/null)/bin/python3.10 && [ -x "$$p" ] && echo "$$p"; \
+  fi)
+
+.PHONY: help install run test test-unit test-e2e lint format train clean
+
+help:
+	@echo "make run   - install, train if needed, start every process (web chat on http://127.0.0.1:8000/)"
+	@echo "make test  - install, train if needed, lint, run the whole test suite"
+	@echo "make lint  - ruff and mypy"
+
+$(VENV)/.installed: pyproject.toml
+	@test -x "$(PY)" || $(PYTHON311) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(RASA_VENV)/.installed: requirements-rasa.txt
+	@if [ -z "$(PYTHON310)" ]; then \
+	  echo "error: Rasa 3.6 needs Python 3.10, and none was found."; \
+	  echo "  Install it (for example 'pyenv install 3.10.13', or Debian/Ubuntu's python3.10 and python3.10-venv)"; \
+	  echo "  or point to one: make PYTHON310=/path/to/python3.10 ..."; \
+	  exit 1; fi
+	@test -x "$(RASA_VENV)/bin/python" || $(PYTHON310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(RASA_VENV)/bin/python -m pip install --quiet -r requirements-rasa.txt
+	@touch $@
+
+install: $(VENV)/.installed $(RASA_VENV)/.installed
+
+train: install
+	$(CIVICBOT) train
+
+run: train
+	$(CIVICBOT) run
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy civic bot actions storage
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: train lint
+	$(PY) -m pytest
+
+test-unit: $(VENV)/.installed
+	$(PY) -m pytest -m "not e2e"
+
+test-e2e: train
+	$(PY) -m pytest -m e2e
+
+clean:
+	rm -rf var models .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,52 @@
+"""What every action needs: the profile, the database session, the citizen, the language."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Tracker
+from sqlalchemy.orm import Session
+
+from civic.i18n import normalise_language
+from civic.profiles import Profile, get_profile
+from civic.routing import Gazetteer
+from civic.settings import get_settings
+from storage.citizens import get_citizen
+from storage.db import session_scope
+from storage.models import Citizen
+
+
+def profile() -> Profile:
+    settings = get_settings()
+    return get_profile(settings.profiles_dir, settings.profile)
+
+
+@lru_cache(maxsize=4)
+def _gazetteer(profile_code: str) -> Gazetteer:
+    return Gazetteer(profile())
+
+
+def gazetteer() -> Gazetteer:
+    return _gazetteer(profile().code)
+
+
+@contextmanager
+def db() -> Iterator[Session]:
+    with session_scope(get_settings().database_url) as session:
+        yield session
+
+
+def language_of(tracker: Tracker) -> str:
+    return normalise_language(tracker.get_slot("language"))
+
+
+def citizen_of(session: Session, tracker: Tracker) -> Citizen | None:
+    """The citizen talking, found by the pseudonymous sender id the gateway gives Rasa."""
+    return get_citizen(session=session, public_id=tracker.sender_id)
+
+
+def buttons(*pairs: tuple[str, str]) -> list[dict[str, Any]]:
+    return [{"title": title, "payload": payload} for title, payload in pairs]

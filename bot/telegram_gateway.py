@@ -1,0 +1,226 @@
+"""The Telegram channel: python-telegram-bot in front of `Conversation`.
+
+Polling by default; webhook mode (with a secret token) when TELEGRAM_MODE=webhook. The
+Bot API base URL is configurable, as for a self-hosted Bot API server or a test stand-in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import MessageLimit
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.conversation import Conversation, Incoming
+from bot.rasa_client import BotMessage
+from civic.i18n import t
+from civic.settings import Settings
+from storage.models import ButtonPayload
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+CALLBACK_DATA_LIMIT = 64
+LONG_PAYLOAD_PREFIX = "p:"
+
+# Commands and what they mean to the assistant (as Rasa intent payloads).
+COMMANDS = {
+    "/start": "/greet",
+    "/menu": "/menu",
+    "/help": "/help",
+    "/tickets": "/check_status",
+    "/language": "/switch_language",
+}
+
+
+class PayloadCodec:
+    """Button payloads as callback_data: short ones as they are, long ones by digest."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def encode(self, payload: str) -> str:
+        if len(payload.encode()) <= CALLBACK_DATA_LIMIT and not payload.startswith(
+            LONG_PAYLOAD_PREFIX
+        ):
+            return payload
+        digest = hashlib.sha256(payload.encode()).hexdigest()[:32]
+        with self._sessions() as session:
+            if session.get(ButtonPayload, digest) is None:
+                session.add(ButtonPayload(digest=digest, payload=payload))
+                session.commit()
+        return LONG_PAYLOAD_PREFIX + digest
+
+    def decode(self, data: str) -> str | None:
+        if not data.startswith(LONG_PAYLOAD_PREFIX):
+            return data
+        with self._sessions() as session:
+            row = session.get(ButtonPayload, data.removeprefix(LONG_PAYLOAD_PREFIX))
+            return row.payload if row else None
+
+
+def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Cut a long text into Telegram-sized parts, at line breaks where possible."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    return [*parts, text] if text else parts
+
+
+class TelegramGateway:
+    def __init__(
+        self, *, settings: Settings, conversation: Conversation, sessions: sessionmaker[Session]
+    ) -> None:
+        self.settings = settings
+        self.conversation = conversation
+        self.codec = PayloadCodec(sessions)
+
+    def build_application(self) -> Application:  # type: ignore[type-arg]
+        builder = Application.builder().token(self.settings.telegram_bot_token or "")
+        if self.settings.telegram_base_url:
+            base = self.settings.telegram_base_url.rstrip("/")
+            builder = builder.base_url(base + ("" if base.endswith("/bot") else "/bot"))
+            builder = builder.base_file_url(base.removesuffix("/bot") + "/file/bot")
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        application = builder.build()
+        application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self._on_edited))
+        application.add_handler(CallbackQueryHandler(self._on_button))
+        application.add_handler(MessageHandler(filters.TEXT, self._on_text))
+        application.add_handler(MessageHandler(filters.Sticker.ALL, self._on_kind("sticker")))
+        application.add_handler(MessageHandler(filters.PHOTO, self._on_photo))
+        application.add_handler(MessageHandler(filters.LOCATION, self._on_location))
+        application.add_handler(MessageHandler(filters.ALL, self._on_kind("unsupported")))
+        application.add_error_handler(self._on_error)
+        return application
+
+    # -- incoming -----------------------------------------------------------------
+
+    def _incoming(self, update: Update, kind: str, text: str | None) -> Incoming:
+        chat = update.effective_chat
+        user = update.effective_user
+        return Incoming(
+            channel=CHANNEL,
+            address=str(chat.id if chat else user.id if user else 0),
+            kind=kind,
+            text=text,
+            update_key=f"tg:{update.update_id}",
+            language_hint=user.language_code if user else None,
+        )
+
+    async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        text = update.effective_message.text if update.effective_message else ""
+        kind = "text"
+        if text and text.startswith("/"):
+            command, _, _argument = text.partition(" ")
+            command = command.split("@", 1)[0]
+            text, kind = COMMANDS.get(command, "/help"), "payload"
+        await self._turn(update, self._incoming(update, kind, text))
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        await query.answer()
+        payload = self.codec.decode(query.data or "")
+        await self._turn(
+            update, self._incoming(update, "payload" if payload else "unsupported", payload)
+        )
+
+    async def _on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        caption = update.effective_message.caption if update.effective_message else None
+        await self._turn(update, self._incoming(update, "photo", caption))
+
+    async def _on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        location = update.effective_message.location if update.effective_message else None
+        if location is None:
+            return
+        payload = "/share_location" + json.dumps(
+            {"lat": location.latitude, "long": location.longitude}, separators=(",", ":")
+        )
+        await self._turn(update, self._incoming(update, "payload", payload))
+
+    async def _on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._turn(update, self._incoming(update, "edited", None))
+
+    def _on_kind(self, kind: str):  # type: ignore[no-untyped-def]
+        async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            await self._turn(update, self._incoming(update, kind, None))
+
+        return handler
+
+    # -- outgoing -----------------------------------------------------------------
+
+    async def _turn(self, update: Update, incoming: Incoming) -> None:
+        replies = await self.conversation.handle(incoming)
+        chat = update.effective_chat
+        if chat is None:
+            return
+        for reply in replies:
+            await self.render(chat.id, reply, update.get_bot())
+
+    async def render(self, chat_id: int | str, message: BotMessage, bot) -> None:  # type: ignore[no-untyped-def]
+        """Send one assistant message: text in Telegram-sized parts, buttons as an inline
+        keyboard under the last part, images as photos."""
+        markup = None
+        if message.buttons:
+            markup = InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(b.title, callback_data=self.codec.encode(b.payload))]
+                    for b in message.buttons
+                ]
+            )
+        parts = split_text(message.text or "")
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            await bot.send_message(
+                chat_id=chat_id, text=part, reply_markup=markup if last else None
+            )
+        if message.image:
+            await bot.send_photo(chat_id=chat_id, photo=message.image)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The one error handler: log the traceback under an incident id, apologise."""
+        incident = secrets.token_hex(4)
+        log.error("incident %s while handling an update", incident, exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            user = update.effective_user
+            lang = user.language_code if user else None
+            try:
+                await context.bot.send_message(
+                    chat_id=update.effective_chat.id,
+                    text=t("errors.internal", lang, incident=incident),
+                )
+            except Exception:  # the apology itself failed; the incident is logged
+                log.warning("incident %s: could not send the apology", incident)
+
+    # -- running ------------------------------------------------------------------
+
+    def run(self) -> None:
+        application = self.build_application()
+        if self.settings.telegram_mode == "webhook":
+            url = self.settings.telegram_webhook_url or ""
+            application.run_webhook(
+                listen="127.0.0.1",
+                port=self.settings.telegram_webhook_port,
+                url_path="telegram",
+                webhook_url=url,
+                secret_token=self.settings.telegram_webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            application.run_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.2)

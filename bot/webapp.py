@@ -1,0 +1,83 @@
+"""The web app: the web chat (the citizen channel that needs no Telegram) and its API."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from bot.conversation import Conversation, Incoming
+from civic.i18n import t
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+CHANNEL = "web"
+SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+class ChatIn(BaseModel):
+    session: str = Field(default="")
+    text: str | None = None
+    payload: str | None = None
+    message_id: str | None = None
+    language: str | None = None
+
+
+def _bad_request(key: str, lang: str | None, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": key, "messages": [{"text": t(key, lang), "buttons": []}]}, status)
+
+
+def create_app(conversation: Conversation) -> FastAPI:
+    app = FastAPI(title="Civic Feedback Assistant", docs_url=None, redoc_url=None)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.exception_handler(Exception)
+    async def on_error(request: Request, exc: Exception) -> JSONResponse:
+        """The one error handler: log under an incident id, answer politely."""
+        incident = secrets.token_hex(4)
+        log.error("incident %s on %s", incident, request.url.path, exc_info=exc)
+        lang = request.headers.get("accept-language")
+        message = {"text": t("errors.internal", lang, incident=incident), "buttons": []}
+        body = {"error": "internal", "incident": incident, "messages": [message]}
+        return JSONResponse(body, status_code=500)
+
+    @app.get("/", response_class=HTMLResponse)
+    async def index(request: Request) -> Any:
+        return templates.TemplateResponse(request, "chat.html", {})
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/api/chat")
+    async def chat(request: Request) -> JSONResponse:
+        lang = request.headers.get("accept-language")
+        try:
+            body = ChatIn.model_validate(await request.json())
+        except ValueError:
+            return _bad_request("input.unsupported", lang)
+        if not SESSION_ID.match(body.session):
+            return _bad_request("input.unsupported", body.language or lang)
+        text, kind = (body.payload, "payload") if body.payload else (body.text or "", "text")
+        incoming = Incoming(
+            channel=CHANNEL,
+            address=body.session,
+            kind=kind,
+            text=text,
+            update_key=f"web:{body.session}:{body.message_id}" if body.message_id else None,
+            language_hint=body.language or lang,
+        )
+        replies = await conversation.handle(incoming)
+        return JSONResponse({"messages": [r.as_dict() for r in replies]})
+
+    return app

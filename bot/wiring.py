@@ -1,0 +1,27 @@
+"""Building the long-lived parts of a process from the settings."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.conversation import Conversation
+from bot.rasa_client import RasaClient
+from civic.settings import Settings
+from storage.db import session_factory
+from storage.updates import DatabaseLedger, RedisLedger, UpdateLedger
+
+
+def make_ledger(settings: Settings, sessions: sessionmaker[Session]) -> UpdateLedger:
+    if settings.redis_url:
+        import redis
+
+        return RedisLedger(redis.Redis.from_url(settings.redis_url))
+    return DatabaseLedger(sessions)
+
+
+def make_conversation(settings: Settings) -> tuple[Conversation, sessionmaker[Session]]:
+    sessions = session_factory(settings.database_url)
+    rasa = RasaClient(settings.rasa_url, token=settings.rasa_auth_token)
+    return Conversation(
+        rasa=rasa, sessions=sessions, ledger=make_ledger(settings, sessions)
+    ), sessions

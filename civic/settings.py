@@ -1,0 +1,117 @@
+"""Settings, read once from the environment into one typed object.
+
+Every variable is listed with its default in `.env.example` and the README.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_FIELDS = frozenset(
+    {"telegram_bot_token", "telegram_webhook_secret", "rasa_auth_token", "secret_key"}
+)
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    database_url: str
+    redis_url: str | None
+    profile: str
+    profiles_dir: Path
+    telegram_bot_token: str | None = field(default=None)
+    telegram_base_url: str | None = None
+    telegram_mode: str = "polling"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None
+    telegram_webhook_port: int = 8443
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_auth_token: str | None = None
+    action_server_port: int = 5055
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    secret_key: str = "change-me"
+    log_level: str = "INFO"
+    models_dir: Path = PROJECT_ROOT / "models"
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in SECRET_FIELDS and value:
+                value = "***"
+            elif f.name in {"database_url", "redis_url"} and value:
+                value = mask_url_password(str(value))
+            parts.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(parts)})"
+
+    @property
+    def rasa_port(self) -> int:
+        return int(self.rasa_url.rsplit(":", 1)[1].split("/")[0])
+
+    @property
+    def action_server_url(self) -> str:
+        return f"http://127.0.0.1:{self.action_server_port}/webhook"
+
+
+def mask_url_password(url: str) -> str:
+    """Hide the password in a URL such as postgresql://user:secret@host/db."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
+
+
+def load_settings() -> Settings:
+    var_dir = Path(_env("CIVIC_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
+    mode = _env("TELEGRAM_MODE", "polling")
+    if mode not in {"polling", "webhook"}:
+        raise ValueError(f"TELEGRAM_MODE must be 'polling' or 'webhook', got {mode!r}")
+    return Settings(
+        var_dir=var_dir,
+        database_url=_env("DATABASE_URL", f"sqlite:///{var_dir / 'civic.db'}"),
+        redis_url=os.environ.get("REDIS_URL", "").strip() or None,
+        profile=_env("CIVIC_PROFILE", "hangzhou"),
+        profiles_dir=Path(_env("CIVIC_PROFILES_DIR", str(PROJECT_ROOT / "profiles"))),
+        telegram_bot_token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
+        telegram_base_url=os.environ.get("TELEGRAM_BASE_URL", "").strip() or None,
+        telegram_mode=mode,
+        telegram_webhook_url=os.environ.get("TELEGRAM_WEBHOOK_URL", "").strip() or None,
+        telegram_webhook_secret=os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None,
+        telegram_webhook_port=_env_int("TELEGRAM_WEBHOOK_PORT", 8443),
+        rasa_url=_env("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
+        rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN", "").strip() or None,
+        action_server_port=_env_int("ACTION_SERVER_PORT", 5055),
+        web_host=_env("WEB_HOST", "127.0.0.1"),
+        web_port=_env_int("WEB_PORT", 8000),
+        secret_key=_env("CIVIC_SECRET_KEY", "change-me"),
+        log_level=_env("LOG_LEVEL", "INFO").upper(),
+        models_dir=Path(_env("CIVIC_MODELS_DIR", str(PROJECT_ROOT / "models"))),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call `get_settings.cache_clear()` after changing env."""
+    return load_settings()

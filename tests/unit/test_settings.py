@@ -1,0 +1,119 @@
+"""Settings from the environment, and hiding secrets when they are shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from civic.settings import PROJECT_ROOT, get_settings, load_settings, mask_url_password
+
+VARIABLES = [
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_BASE_URL",
+    "TELEGRAM_MODE",
+    "TELEGRAM_WEBHOOK_URL",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "TELEGRAM_WEBHOOK_PORT",
+    "RASA_URL",
+    "RASA_AUTH_TOKEN",
+    "ACTION_SERVER_PORT",
+    "WEB_HOST",
+    "WEB_PORT",
+    "CIVIC_SECRET_KEY",
+    "CIVIC_PROFILE",
+    "CIVIC_PROFILES_DIR",
+    "CIVIC_MODELS_DIR",
+    "LOG_LEVEL",
+]
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults(tmp_path: Path) -> None:
+    settings = load_settings()
+    var_dir = (tmp_path / "var").resolve()
+    assert settings.var_dir == var_dir
+    assert settings.database_url == f"sqlite:///{var_dir / 'civic.db'}"
+    assert (settings.redis_url, settings.profile) == (None, "hangzhou")
+    assert settings.profiles_dir == PROJECT_ROOT / "profiles"
+    assert (settings.telegram_bot_token, settings.telegram_mode) == (None, "polling")
+    assert (settings.rasa_url, settings.rasa_port) == ("http://127.0.0.1:5005", 5005)
+    assert settings.action_server_url == "http://127.0.0.1:5055/webhook"
+    assert (settings.web_host, settings.web_port, settings.log_level) == ("127.0.0.1", 8000, "INFO")
+
+
+def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEB_PORT", " 9000 ")
+    monkeypatch.setenv("RASA_URL", "http://127.0.0.1:5999/")
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    monkeypatch.setenv("TELEGRAM_MODE", "webhook")
+    settings = load_settings()
+    assert (settings.web_port, settings.rasa_url, settings.rasa_port) == (
+        9000,
+        "http://127.0.0.1:5999",
+        5999,
+    )
+    assert (settings.log_level, settings.telegram_mode) == ("DEBUG", "webhook")
+
+
+def test_blank_variables_mean_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEB_PORT", "  ")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", " ")
+    settings = load_settings()
+    assert (settings.web_port, settings.telegram_bot_token) == (8000, None)
+
+
+def test_repr_hides_token_and_database_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:ABC-secret-token")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://civic:s3cr3t@127.0.0.1:5432/civic")
+    text = repr(load_settings())
+    assert "ABC-secret-token" not in text
+    assert "s3cr3t" not in text
+    assert "telegram_bot_token='***'" in text
+    assert "database_url='postgresql+psycopg2://civic:***@127.0.0.1:5432/civic'" in text
+
+
+def test_repr_hides_redis_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://:hunter2@127.0.0.1:6379/0")
+    assert "redis_url='redis://:***@127.0.0.1:6379/0'" in repr(load_settings())
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://user:secret@host/db", "postgresql://user:***@host/db"),
+        ("postgresql://user:p@ss@host/db", "postgresql://user:***@host/db"),
+        ("postgresql://user@host/db", "postgresql://user@host/db"),
+        ("sqlite:///var/civic.db", "sqlite:///var/civic.db"),
+        ("not a url", "not a url"),
+    ],
+)
+def test_mask_url_password(url: str, expected: str) -> None:
+    assert mask_url_password(url) == expected
+
+
+def test_non_numeric_port_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEB_PORT", "eighty")
+    with pytest.raises(ValueError) as info:
+        load_settings()
+    assert str(info.value) == "WEB_PORT must be a whole number, got 'eighty'"
+
+
+def test_bad_telegram_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_MODE", "carrier-pigeon")
+    with pytest.raises(ValueError) as info:
+        load_settings()
+    assert str(info.value) == "TELEGRAM_MODE must be 'polling' or 'webhook', got 'carrier-pigeon'"
+
+
+def test_get_settings_is_cached_until_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = get_settings()
+    monkeypatch.setenv("WEB_PORT", "9100")
+    assert get_settings() is first
+    get_settings.cache_clear()
+    assert get_settings().web_port == 9100
