@@ -79,6 +79,10 @@ class Ticket(Base):
     confidence: Mapped[float | None] = mapped_column(Float, default=None)
     routed_by: Mapped[str] = mapped_column(String(32), default="nlu")
     address_text: Mapped[str | None] = mapped_column(Text, default=None)
+    road: Mapped[str | None] = mapped_column(String(128), default=None, index=True)
+    photo: Mapped[str | None] = mapped_column(String(255), default=None)
+    # anonymous | chat | phone: how the agency may contact the citizen.
+    contact: Mapped[str] = mapped_column(String(16), default="chat", server_default="chat")
     lat: Mapped[float | None] = mapped_column(Float, default=None)
     long: Mapped[float | None] = mapped_column(Float, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -88,6 +92,21 @@ class Ticket(Base):
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
     )
+
+
+class TicketFollower(Base):
+    """A citizen who chose to follow an existing ticket instead of filing a duplicate;
+    followers receive the ticket's public updates too."""
+
+    __tablename__ = "ticket_followers"
+    __table_args__ = (UniqueConstraint("ticket_id", "citizen_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class TicketEvent(Base):
