@@ -1,146 +1,269 @@
-"""Taking a complaint: classify, route, store, and tell the citizen where it went."""
+"""Starting, asking, submitting and cancelling a complaint. The answers themselves are
+checked in `complaint_form.py`."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import buttons, citizen_of, db, gazetteer, language_of, profile
+from actions.context import buttons, citizen_of, db, language_of, profile
 from civic.i18n import t
-from civic.routing import RoutingDecision, is_unsure, route
+from civic.routing import RoutingDecision
 from civic.tickets import due_at
 from storage.models import utcnow
-from storage.tickets import create_ticket
+from storage.tickets import create_ticket, follow_ticket, get_ticket_by_number
+
+FORM_SLOTS = (
+    "complaint_text", "category", "category_candidates", "location", "district", "road",
+    "duplicate_of", "duplicate_choice", "photo", "contact", "awaiting_phone", "confirmed",
+)  # fmt: skip
 
 
-def _file(
-    dispatcher: CollectingDispatcher, tracker: Tracker, text: str, decision: RoutingDecision
-) -> list[EventType]:
-    """Store the ticket and tell the citizen its number, agency and target time. A location
-    pin shared just before the description places the ticket."""
-    lang = language_of(tracker)
-    city = profile()
-    category = city.categories[decision.category]
-    lat, long = tracker.get_slot("lat"), tracker.get_slot("long")
-    if lat is not None and long is not None:
-        pinned = city.district_at(float(lat), float(long))
-        decision = replace(decision, district=pinned.code if pinned else decision.district)
-    with db() as session:
-        citizen = citizen_of(session, tracker)
-        ticket = create_ticket(
-            session=session,
-            citizen_id=citizen.id if citizen else None,
-            description=text,
-            language=lang,
-            decision=decision,
-            ticket_prefix=city.ticket_prefix,
-            timezone=city.timezone,
-            due_at=due_at(utcnow(), category.target_hours),
-            lat=float(lat) if lat is not None else None,
-            long=float(long) if long is not None else None,
-        )
-        number = ticket.number
-    events: list[EventType] = [SlotSet("lat", None), SlotSet("long", None)]
-    if category.agency is None:
-        dispatcher.utter_message(text=t("complaint.filed_triage", lang, number=number))
-        return events
-    agency = city.agencies[category.agency]
-    district = city.districts.get(decision.district or "")
-    dispatcher.utter_message(
-        text=t(
-            "complaint.filed",
-            lang,
-            number=number,
-            category=category.label(lang),
-            agency=agency.label(lang),
-            district=district.label(lang) if district else t("complaint.district_unknown", lang),
-            hours=category.target_hours,
-        )
-    )
+def reset_form(*, keep: tuple[str, ...] = ()) -> list[EventType]:
+    events = [SlotSet(slot, None) for slot in FORM_SLOTS if slot not in keep]
+    return [*events, SlotSet("requested_slot", None)]
+
+
+def start_events(tracker: Tracker, text: str) -> list[EventType]:
+    """A fresh complaint from `text`; a photo or pin shared just before is kept."""
+    events = [*reset_form(keep=("photo",)), SlotSet("complaint_text", text)]
+    if tracker.get_slot("lat") is not None and tracker.get_slot("long") is not None:
+        events.append(SlotSet("location", "__pin__"))
     return events
 
 
 class ActionStartComplaint(Action):
-    """A message classified as a complaint: file it, or ask which category fits."""
-
     def name(self) -> str:
         return "action_start_complaint"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        text = tracker.latest_message.get("text") or ""
-        ranking = tracker.latest_message.get("intent_ranking") or []
-        decision = route(profile(), gazetteer(), text=text, intent_ranking=ranking)
-        if is_unsure(decision):
-            offer_categories(dispatcher, tracker, decision)
-            return []
-        return _file(dispatcher, tracker, text, decision)
+        return start_events(tracker, tracker.latest_message.get("text") or "")
 
 
-def offer_categories(
-    dispatcher: CollectingDispatcher, tracker: Tracker, decision: RoutingDecision
-) -> None:
-    """Ask the citizen to pick among the top categories, plus 'other'."""
-    lang = language_of(tracker)
-    city = profile()
-    codes = [decision.category, *(a.category for a in decision.alternatives)][:3]
-    if "other" not in codes:
-        codes.append("other")
-    dispatcher.utter_message(
-        text=t("complaint.which_category", lang),
-        buttons=buttons(
-            *(
-                (city.categories[c].label(lang), f'/choose_category{{"category":"{c}"}}')
-                for c in codes
-            )
-        ),
-    )
-
-
-def _complaint_text(tracker: Tracker) -> str:
-    """The last message before the category buttons: the complaint itself."""
-    for event in reversed(tracker.events[:-1]):
-        if event.get("event") == "user" and not (event.get("text") or "").startswith("/"):
-            return str(event.get("text") or "")
-    return ""
-
-
-class ActionChooseCategory(Action):
-    """The citizen picked a category from the buttons: file the complaint with it."""
+class ActionAskCategory(Action):
+    """Offer the most likely categories as buttons, with 'other' last."""
 
     def name(self) -> str:
-        return "action_choose_category"
+        return "action_ask_category"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        code = next(tracker.get_latest_entity_values("category"), None)
+        lang = language_of(tracker)
         city = profile()
-        text = _complaint_text(tracker)
-        if code not in city.categories or not text:
-            dispatcher.utter_message(response="utter_ask_problem")
-            return []
-        category = city.categories[code]
-        district = gazetteer().find_district(text)
-        decision = RoutingDecision(
-            category=category.code,
-            agency=category.agency,
-            district=district.code if district else None,
-            confidence=1.0,
-            decided_by="citizen",
+        codes = [c for c in tracker.get_slot("category_candidates") or [] if c in city.categories]
+        codes = [*[c for c in codes if c != "other"][:3], "other"]
+        dispatcher.utter_message(
+            text=t("complaint.which_category", lang),
+            buttons=buttons(
+                *(
+                    (city.categories[c].label(lang), f'/choose_category{{"category":"{c}"}}')
+                    for c in codes
+                )
+            ),
         )
-        return _file(dispatcher, tracker, text, decision)
+        return []
+
+
+class ActionAskDuplicateChoice(Action):
+    def name(self) -> str:
+        return "action_ask_duplicate_choice"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        lang = language_of(tracker)
+        with db() as session:
+            ticket = get_ticket_by_number(session=session, number=tracker.get_slot("duplicate_of"))
+            if ticket is None:
+                return [SlotSet("duplicate_of", None)]
+            text = t(
+                "complaint.duplicate_found",
+                lang,
+                number=ticket.number,
+                category=profile().categories[ticket.category].label(lang),
+                status=t(f"status.{ticket.status}", lang),
+                description=ticket.description[:80],
+            )
+        dispatcher.utter_message(
+            text=text,
+            buttons=buttons(
+                (t("complaint.follow_it", lang), '/duplicate_choice{"choice":"follow"}'),
+                (t("complaint.file_new", lang), '/duplicate_choice{"choice":"new"}'),
+            ),
+        )
+        return []
+
+
+class ActionAskContact(Action):
+    """Anonymous, this chat, or a phone number (only where the channel can share one)."""
+
+    def name(self) -> str:
+        return "action_ask_contact"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if tracker.get_slot("awaiting_phone"):
+            return []  # the share-phone keyboard is showing
+        lang = language_of(tracker)
+        options = ["anonymous", "chat"]
+        if (tracker.latest_message.get("metadata") or {}).get("channel") == "telegram":
+            options.append("phone")
+        dispatcher.utter_message(
+            text=t("complaint.ask_contact", lang),
+            buttons=buttons(
+                *(
+                    (t(f"complaint.contact.{o}", lang), f'/choose_contact{{"contact":"{o}"}}')
+                    for o in options
+                )
+            ),
+        )
+        return []
+
+
+def summary(tracker: Tracker, lang: str) -> str:
+    city = profile()
+    category = city.categories[tracker.get_slot("category")]
+    agency = city.agencies.get(category.agency or "")
+    photo = tracker.get_slot("photo")
+    return t(
+        "complaint.summary",
+        lang,
+        text=tracker.get_slot("complaint_text"),
+        category=category.label(lang),
+        agency=agency.label(lang) if agency else t("complaint.triage", lang),
+        place=tracker.get_slot("location"),
+        photo=t(
+            "complaint.photo_none" if photo in (None, "none") else "complaint.photo_attached", lang
+        ),
+        contact=t(f"complaint.contact.{tracker.get_slot('contact')}", lang),
+    )
+
+
+class ActionAskConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if tracker.get_intent_of_latest_message() == "edit":
+            return []  # the list of answers to change is showing
+        lang = language_of(tracker)
+        dispatcher.utter_message(
+            text=summary(tracker, lang),
+            buttons=buttons(
+                (t("complaint.confirm", lang), "/affirm"),
+                (t("complaint.edit", lang), "/edit"),
+                (t("complaint.cancel", lang), "/cancel"),
+            ),
+        )
+        return []
+
+
+class ActionSubmitComplaint(Action):
+    """The form is complete: follow the duplicate, or store and route a new ticket."""
+
+    def name(self) -> str:
+        return "action_submit_complaint"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        lang = language_of(tracker)
+        if tracker.get_slot("duplicate_choice") == "follow":
+            with db() as session:
+                ticket = get_ticket_by_number(
+                    session=session, number=tracker.get_slot("duplicate_of")
+                )
+                citizen = citizen_of(session, tracker)
+                if ticket is not None and citizen is not None:
+                    follow_ticket(session=session, ticket=ticket, citizen_id=citizen.id)
+                    dispatcher.utter_message(
+                        text=t("complaint.followed", lang, number=ticket.number)
+                    )
+            return [*reset_form(), SlotSet("lat", None), SlotSet("long", None)]
+        if tracker.get_slot("confirmed") != "yes":
+            return reset_form()
+        file_ticket(dispatcher, tracker)
+        return [*reset_form(), SlotSet("lat", None), SlotSet("long", None)]
+
+
+def file_ticket(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    lang = language_of(tracker)
+    city = profile()
+    category = city.categories[tracker.get_slot("category")]
+    district = tracker.get_slot("district")
+    lat, long = tracker.get_slot("lat"), tracker.get_slot("long")
+    photo = tracker.get_slot("photo")
+    decision = RoutingDecision(
+        category=category.code,
+        agency=category.agency,
+        district=district,
+        confidence=1.0 if tracker.get_slot("category_candidates") is None else 0.0,
+        decided_by="nlu",
+    )
+    with db() as session:
+        citizen = citizen_of(session, tracker)
+        ticket = create_ticket(
+            session=session,
+            citizen_id=citizen.id if citizen else None,
+            description=tracker.get_slot("complaint_text"),
+            language=lang,
+            decision=decision,
+            ticket_prefix=city.ticket_prefix,
+            timezone=city.timezone,
+            due_at=due_at(utcnow(), category.target_hours),
+            address_text=tracker.get_slot("location"),
+            road=tracker.get_slot("road"),
+            photo=None if photo in (None, "none") else photo,
+            contact=tracker.get_slot("contact") or "chat",
+            lat=float(lat) if lat is not None else None,
+            long=float(long) if long is not None else None,
+        )
+        number = ticket.number
+    if category.agency is None:
+        dispatcher.utter_message(text=t("complaint.filed_triage", lang, number=number))
+        return
+    where = city.districts.get(district or "")
+    dispatcher.utter_message(
+        text=t(
+            "complaint.filed",
+            lang,
+            number=number,
+            category=category.label(lang),
+            agency=city.agencies[category.agency].label(lang),
+            district=where.label(lang) if where else t("complaint.district_unknown", lang),
+            hours=category.target_hours,
+        )
+    )
+
+
+class ActionCancelComplaint(Action):
+    def name(self) -> str:
+        return "action_cancel_complaint"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        lang = language_of(tracker)
+        dispatcher.utter_message(text=t("complaint.cancelled", lang))
+        if tracker.get_intent_of_latest_message() == "menu":
+            dispatcher.utter_message(response="utter_menu")
+        events: list[EventType] = [ActiveLoop(None), *reset_form()]
+        return [*events, SlotSet("lat", None), SlotSet("long", None)]
 
 
 class ActionHandleFallback(Action):
-    """Not understood. If the best guesses are complaint categories, the message is a
-    complaint the model is unsure about: offer the categories. Otherwise say so."""
+    """Not understood. If the best guesses are complaint categories, it is a complaint the
+    model is unsure about: start the form, which offers the categories. Else say so."""
 
     def name(self) -> str:
         return "action_handle_fallback"
@@ -153,20 +276,16 @@ class ActionHandleFallback(Action):
             for r in tracker.latest_message.get("intent_ranking") or []
             if r.get("name") != "nlu_fallback"
         ]
+        text = tracker.latest_message.get("text") or ""
         if ranking and profile().category_for_intent(ranking[0].get("name")) is not None:
-            text = tracker.latest_message.get("text") or ""
-            offer_categories(
-                dispatcher,
-                tracker,
-                route(profile(), gazetteer(), text=text, intent_ranking=ranking),
-            )
-            return []
+            return [*start_events(tracker, text), FollowupAction("complaint_form")]
         dispatcher.utter_message(response="utter_default")
         return []
 
 
 class ActionShareLocation(Action):
-    """A location pin: say which district it is in, or that it is outside the city."""
+    """A location pin outside a report: say which district it is in, or that it is
+    outside the city; it is kept for the report that follows."""
 
     def name(self) -> str:
         return "action_share_location"
@@ -175,14 +294,25 @@ class ActionShareLocation(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         lang = language_of(tracker)
+        city = profile()
         lat, long = tracker.get_slot("lat"), tracker.get_slot("long")
-        district = (
-            profile().district_at(float(lat), float(long))
-            if lat is not None and long is not None
-            else None
-        )
+        district = city.district_at(float(lat), float(long)) if lat is not None else None
         if district is None:
-            dispatcher.utter_message(text=t("location.outside", lang, city=profile().name[lang]))
+            dispatcher.utter_message(text=t("location.outside", lang, city=city.name[lang]))
             return [SlotSet("lat", None), SlotSet("long", None)]
         dispatcher.utter_message(text=t("location.received", lang, district=district.label(lang)))
         return []
+
+
+class ActionPhotoOutsideComplaint(Action):
+    """A photo before any description: keep it for the report that follows."""
+
+    def name(self) -> str:
+        return "action_photo_outside_complaint"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        photo = next(tracker.get_latest_entity_values("photo"), None)
+        dispatcher.utter_message(text=t("complaint.photo_kept", language_of(tracker)))
+        return [SlotSet("photo", photo)] if photo else []

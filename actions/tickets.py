@@ -55,5 +55,6 @@ class ActionSwitchLanguage(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(text=t("language.switched", language_of(tracker)))
-        dispatcher.utter_message(response="utter_menu")
+        if tracker.active_loop_name is None:
+            dispatcher.utter_message(response="utter_menu")
         return []

@@ -46,7 +46,7 @@ def is_emoji_only(text: str) -> bool:
 
 def _input_problem(incoming: Incoming) -> tuple[str, dict[str, Any]] | None:
     """The catalogue key (and parameters) answering input we cannot pass on, or None."""
-    if incoming.kind in {"sticker", "edited", "unsupported"}:
+    if incoming.kind in {"sticker", "edited", "unsupported", "photo_rejected"}:
         return f"input.{incoming.kind}", {}
     if incoming.kind == "photo" and not (incoming.text or "").strip():
         return "input.photo_no_caption", {}
@@ -94,6 +94,15 @@ class Conversation:
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for citizen %s: %s", sender, exc)
             return [BotMessage(text=t("errors.rasa_unavailable", language))]
+
+    def remember_phone(self, incoming: Incoming, phone: str) -> None:
+        """Keep the phone number a citizen shared (personal data: database only)."""
+        with self._sessions() as session:
+            citizen = get_or_create_citizen(
+                session=session, channel=incoming.channel, address=incoming.address
+            )
+            citizen.phone = phone
+            session.commit()
 
     async def aclose(self) -> None:
         await self._rasa.aclose()

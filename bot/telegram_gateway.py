@@ -10,9 +10,16 @@ import hashlib
 import json
 import logging
 import secrets
+from dataclasses import replace
 
 from sqlalchemy.orm import Session, sessionmaker
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    Update,
+)
 from telegram.constants import MessageLimit
 from telegram.ext import (
     AIORateLimiter,
@@ -24,6 +31,7 @@ from telegram.ext import (
 )
 
 from bot.conversation import Conversation, Incoming
+from bot.media import MediaStore
 from bot.rasa_client import BotMessage
 from civic.i18n import t
 from civic.settings import Settings
@@ -71,6 +79,28 @@ class PayloadCodec:
             return row.payload if row else None
 
 
+def attach_keyboards(
+    replies: list[BotMessage],
+) -> list[tuple[BotMessage, ReplyKeyboardMarkup | None]]:
+    """Turn a custom {"keyboard": "location"|"contact", "button": label} message into a
+    one-tap reply keyboard under the text that precedes it."""
+    out: list[tuple[BotMessage, ReplyKeyboardMarkup | None]] = []
+    for reply in replies:
+        kind = (reply.custom or {}).get("keyboard")
+        if kind in {"location", "contact"} and not reply.text:
+            button = KeyboardButton(
+                str(reply.custom.get("button") or "📍"),  # type: ignore[union-attr]
+                request_location=kind == "location",
+                request_contact=kind == "contact",
+            )
+            keyboard = ReplyKeyboardMarkup([[button]], one_time_keyboard=True, resize_keyboard=True)
+            if out and out[-1][0].text and not out[-1][0].buttons:
+                out[-1] = (out[-1][0], keyboard)
+            continue
+        out.append((reply, None))
+    return out
+
+
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
     """Cut a long text into Telegram-sized parts, at line breaks where possible."""
     parts: list[str] = []
@@ -89,6 +119,7 @@ class TelegramGateway:
         self.settings = settings
         self.conversation = conversation
         self.codec = PayloadCodec(sessions)
+        self.media = MediaStore(settings.var_dir / "media")
 
     def build_application(self) -> Application:  # type: ignore[type-arg]
         builder = Application.builder().token(self.settings.telegram_bot_token or "")
@@ -104,6 +135,7 @@ class TelegramGateway:
         application.add_handler(MessageHandler(filters.Sticker.ALL, self._on_kind("sticker")))
         application.add_handler(MessageHandler(filters.PHOTO, self._on_photo))
         application.add_handler(MessageHandler(filters.LOCATION, self._on_location))
+        application.add_handler(MessageHandler(filters.CONTACT, self._on_contact))
         application.add_handler(MessageHandler(filters.ALL, self._on_kind("unsupported")))
         application.add_error_handler(self._on_error)
         return application
@@ -142,8 +174,31 @@ class TelegramGateway:
         )
 
     async def _on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        caption = update.effective_message.caption if update.effective_message else None
-        await self._turn(update, self._incoming(update, "photo", caption))
+        """Store the photo, then tell the assistant; a caption is said first, as text."""
+        message = update.effective_message
+        if message is None or not message.photo:
+            return
+        name = await self.media.save_telegram_photo(message.photo[-1])
+        if name is None:
+            await self._turn(update, self._incoming(update, "photo_rejected", None))
+            return
+        if message.caption:
+            await self._turn(update, self._incoming(update, "text", message.caption))
+        payload = "/send_photo" + json.dumps({"photo": name}, separators=(",", ":"))
+        incoming = self._incoming(update, "payload", payload)
+        await self._turn(update, replace(incoming, update_key=f"{incoming.update_key}:photo"))
+
+    async def _on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A shared phone number: kept only if it is the sender's own, never sent to Rasa."""
+        message = update.effective_message
+        user = update.effective_user
+        contact = message.contact if message else None
+        if contact is None or user is None or contact.user_id != user.id:
+            await self._turn(update, self._incoming(update, "unsupported", None))
+            return
+        incoming = self._incoming(update, "payload", '/choose_contact{"contact":"phone"}')
+        self.conversation.remember_phone(incoming, contact.phone_number)
+        await self._turn(update, incoming)
 
     async def _on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         location = update.effective_message.location if update.effective_message else None
@@ -170,13 +225,20 @@ class TelegramGateway:
         chat = update.effective_chat
         if chat is None:
             return
-        for reply in replies:
-            await self.render(chat.id, reply, update.get_bot())
+        for reply, keyboard in attach_keyboards(replies):
+            await self.render(chat.id, reply, update.get_bot(), keyboard)
 
-    async def render(self, chat_id: int | str, message: BotMessage, bot) -> None:  # type: ignore[no-untyped-def]
+    async def render(  # type: ignore[no-untyped-def]
+        self,
+        chat_id: int | str,
+        message: BotMessage,
+        bot,
+        keyboard: ReplyKeyboardMarkup | None = None,
+    ) -> None:
         """Send one assistant message: text in Telegram-sized parts, buttons as an inline
-        keyboard under the last part, images as photos."""
-        markup = None
+        keyboard under the last part (or a reply keyboard asking for a location or phone
+        number), images as photos."""
+        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = keyboard
         if message.buttons:
             markup = InlineKeyboardMarkup(
                 [

@@ -78,6 +78,8 @@ def create_app(conversation: Conversation) -> FastAPI:
             language_hint=body.language or lang,
         )
         replies = await conversation.handle(incoming)
-        return JSONResponse({"messages": [r.as_dict() for r in replies]})
+        # Reply keyboards (share location / phone) are Telegram's; the web shows text.
+        shown = [r for r in replies if r.text or r.buttons or r.image]
+        return JSONResponse({"messages": [r.as_dict() for r in shown]})
 
     return app

@@ -31,6 +31,16 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path
@@ -51,6 +61,7 @@ class Settings:
     web_port: int = 8000
     secret_key: str = "change-me"
     log_level: str = "INFO"
+    category_threshold: float = 0.55
     models_dir: Path = PROJECT_ROOT / "models"
 
     def __repr__(self) -> str:
@@ -107,6 +118,7 @@ def load_settings() -> Settings:
         web_port=_env_int("WEB_PORT", 8000),
         secret_key=_env("CIVIC_SECRET_KEY", "change-me"),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
+        category_threshold=_env_float("CIVIC_CATEGORY_THRESHOLD", 0.55),
         models_dir=Path(_env("CIVIC_MODELS_DIR", str(PROJECT_ROOT / "models"))),
     )
 

@@ -5,15 +5,17 @@ which talks over HTTP to the Bot API stand-in. Tests act as Telegram users or we
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -42,6 +44,15 @@ class Stack:
     web_url: str
     database_url: str
     telegram: BotApiStandIn
+    var_dir: Path
+
+    def rasa_tracker_dump(self) -> str:
+        """Everything Rasa's tracker store holds, as text (to check what Rasa saw)."""
+        import sqlite3
+
+        with sqlite3.connect(self.var_dir / "rasa-tracker.db") as conn:
+            rows = conn.execute("SELECT data FROM events").fetchall()
+        return "\n".join(str(r[0]) for r in rows)
 
     def db(self) -> Session:
         return session_factory(self.database_url)()
@@ -103,7 +114,9 @@ def stack(telegram: BotApiStandIn, tmp_path_factory: pytest.TempPathFactory) -> 
         )
     try:
         _wait_until_ready(process, log_path)
-        yield Stack(process, log_path, f"http://127.0.0.1:{web_port}", database_url, telegram)
+        yield Stack(
+            process, log_path, f"http://127.0.0.1:{web_port}", database_url, telegram, var_dir
+        )
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -118,3 +131,74 @@ def stack(telegram: BotApiStandIn, tmp_path_factory: pytest.TempPathFactory) -> 
 def web(stack: Stack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stack.web_url, timeout=60) as client:
         yield client
+
+
+class TelegramUser:
+    """One Telegram user talking to the assistant through the Bot API stand-in."""
+
+    def __init__(self, stack: Stack, user_id: int | None = None, language_code: str = "zh") -> None:
+        self.stack = stack
+        self.api = stack.telegram
+        self.id = user_id or new_user()
+        self.api.add_user(self.id, language_code=language_code)
+
+    def _after(self, send: Callable[[], object], expect: int) -> list[Any]:
+        before = len(self.api.messages(self.id))
+        send()
+        return self.api.wait_for_messages(self.id, before + expect, timeout=60)[before:]
+
+    def say(self, text: str, expect: int = 1) -> list[Any]:
+        return self._after(lambda: self.api.send_text(self.id, text), expect)
+
+    def tap(self, title: str, expect: int = 1) -> list[Any]:
+        """Press the inline button titled `title` on the newest message that has it."""
+        for message in reversed(self.api.messages(self.id)):
+            data = dict(buttons_of(message)).get(title)
+            if data is not None:
+                message_id = message.message_id
+                return self._after(
+                    lambda: self.api.send_callback(self.id, data, message_id), expect
+                )
+        raise AssertionError(
+            f"no button {title!r} in {[m.text for m in self.api.messages(self.id)]}"
+        )
+
+    def share_location(self, lat: float, long: float, expect: int = 1) -> list[Any]:
+        return self._after(lambda: self.api.send_location(self.id, lat, long), expect)
+
+    def send_photo(self, expect: int = 1, **kwargs: Any) -> list[Any]:
+        return self._after(lambda: self.api.send_photo(self.id, **kwargs), expect)
+
+    def share_phone(self, phone: str, expect: int = 1) -> list[Any]:
+        return self._after(lambda: self.api.send_contact(self.id, phone), expect)
+
+
+def buttons_of(message: Any) -> list[tuple[str, str]]:
+    rows = (message.reply_markup or {}).get("inline_keyboard", [])
+    return [(b["text"], b["callback_data"]) for row in rows for b in row]
+
+
+def titles(message: Any) -> list[str]:
+    return [title for title, _ in buttons_of(message)]
+
+
+TICKET_NUMBER = re.compile(r"HZ-\d{4}-\d{6}")
+SKIP = {"zh": "跳过", "en": "Skip"}
+CONTACT_CHAT = {"zh": "在本对话中联系我", "en": "Contact me in this chat"}
+CONFIRM = {"zh": "确认提交", "en": "Confirm"}
+
+
+def file_complaint(
+    user: TelegramUser, text: str, *, place: str | None = None, lang: str = "zh"
+) -> str:
+    """Walk the complaint form with plain answers; returns the new ticket's number."""
+    replies = user.say(text)
+    if place is not None:
+        replies = user.say(place)
+    assert titles(replies[-1]) == [SKIP[lang]], [r.text for r in replies]
+    user.tap(SKIP[lang])
+    user.tap(CONTACT_CHAT[lang])
+    [filed] = user.tap(CONFIRM[lang])
+    number = TICKET_NUMBER.search(filed.text)
+    assert number, filed.text
+    return number.group()

@@ -5,9 +5,8 @@ Revises: 0001
 Create Date: 2026-11-28 05:41:44.177663
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0002"
 down_revision = "0001"
@@ -39,7 +38,9 @@ def upgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("road", sa.String(length=128), nullable=True))
         batch_op.add_column(sa.Column("photo", sa.String(length=255), nullable=True))
-        batch_op.add_column(sa.Column("contact", sa.String(length=16), nullable=False, server_default="chat"))
+        batch_op.add_column(
+            sa.Column("contact", sa.String(length=16), nullable=False, server_default="chat")
+        )
         batch_op.create_index(batch_op.f("ix_tickets_road"), ["road"], unique=False)
 
     # ### end Alembic commands ###

@@ -1,0 +1,58 @@
+"""Photos citizens send: checked (size and real image type) and stored under var/media.
+
+Only the stored file's name travels through Rasa; the agency desk serves the file."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from telegram import PhotoSize
+from telegram.error import TelegramError
+
+log = logging.getLogger(__name__)
+
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+SIGNATURES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png", b"RIFF": "webp"}
+
+
+def image_extension(data: bytes) -> str | None:
+    """The file type by its first bytes (not by what the sender claims), or None."""
+    for signature, extension in SIGNATURES.items():
+        if data.startswith(signature) and (extension != "webp" or data[8:12] == b"WEBP"):
+            return extension
+    return None
+
+
+class MediaStore:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def save(self, data: bytes) -> str | None:
+        """Store an image; returns its name, or None when it is too big or not an image."""
+        extension = image_extension(data)
+        if extension is None or len(data) > MAX_PHOTO_BYTES:
+            return None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"{secrets.token_hex(12)}.{extension}"
+        (self.directory / name).write_bytes(data)
+        return name
+
+    def path_of(self, name: str) -> Path | None:
+        """The stored file for a name we issued; anything else (say '../x') is None."""
+        if "/" in name or "\\" in name or name.startswith("."):
+            return None
+        path = self.directory / name
+        return path if path.is_file() else None
+
+    async def save_telegram_photo(self, photo: PhotoSize) -> str | None:
+        if photo.file_size is not None and photo.file_size > MAX_PHOTO_BYTES:
+            return None
+        try:
+            telegram_file = await photo.get_file()
+            data = bytes(await telegram_file.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("could not fetch a photo from Telegram: %s", exc)
+            return None
+        return self.save(data)
