@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -155,10 +156,8 @@ class TelegramUser:
         for message in reversed(self.api.messages(self.id)):
             data = dict(buttons_of(message)).get(title)
             if data is not None:
-                message_id = message.message_id
-                return self._after(
-                    lambda: self.api.send_callback(self.id, data, message_id), expect
-                )
+                press = partial(self.api.send_callback, self.id, data, message.message_id)
+                return self._after(press, expect)
         raise AssertionError(
             f"no button {title!r} in {[m.text for m in self.api.messages(self.id)]}"
         )
