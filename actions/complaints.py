@@ -10,6 +10,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.assistant import search_or_none
 from actions.context import buttons, citizen_of, db, language_of, profile
 from civic.i18n import t
 from civic.routing import RoutingDecision
@@ -279,7 +280,11 @@ class ActionHandleFallback(Action):
         text = tracker.latest_message.get("text") or ""
         if ranking and profile().category_for_intent(ranking[0].get("name")) is not None:
             return [*start_events(tracker, text), FollowupAction("complaint_form")]
-        dispatcher.utter_message(response="utter_default")
+        found = search_or_none(text, language_of(tracker)) if text else None
+        if found:
+            dispatcher.utter_message(text=found)
+        else:
+            dispatcher.utter_message(response="utter_default")
         return []
 
 

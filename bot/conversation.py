@@ -4,6 +4,7 @@ citizen, ask Rasa, and hand back what to say. Channels only translate to and fro
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,39 @@ def _input_problem(incoming: Incoming) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
+_REPLY_PREFIX = re.compile(r"^(?:我是|i am |i'm |im )")
+_REPLY_EDGES = " \t\r\n.,;:!?()[]【】「」“”\"'、。"
+BACK = {"0", "菜单", "menu", "返回", "back"}
+
+
+def normalise_reply(text: str) -> str:
+    """A typed answer to a numbered menu, folded: '１' → '1', ' 1. ' → '1', 'I am a
+    Citizen' → 'citizen'."""
+    folded = unicodedata.normalize("NFKC", text).strip(_REPLY_EDGES).lower()
+    folded = _REPLY_PREFIX.sub("", folded).strip(_REPLY_EDGES)
+    return re.sub(r"^(?:an? )", "", folded)
+
+
+class MenuMemory:
+    """The numbered menu last shown to each citizen, so a reply of "1" or "市民" chooses
+    from it on any channel. Kept per process: a restart only means tapping a button."""
+
+    def __init__(self) -> None:
+        self._menus: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+    def remember(self, key: tuple[str, str], menu: list[dict[str, Any]]) -> None:
+        self._menus[key] = menu
+
+    def choice(self, key: tuple[str, str], text: str) -> str | None:
+        reply = normalise_reply(text)
+        if reply in BACK:
+            return "/menu"
+        for option in self._menus.get(key, []):
+            if reply in {normalise_reply(r) for r in option["replies"]}:
+                return str(option["payload"])
+        return None
+
+
 class Conversation:
     def __init__(
         self, *, rasa: RasaClient, sessions: sessionmaker[Session], ledger: UpdateLedger
@@ -67,6 +101,7 @@ class Conversation:
         self._rasa = rasa
         self._sessions = sessions
         self._ledger = ledger
+        self._menus = MenuMemory()
 
     async def handle(self, incoming: Incoming) -> list[BotMessage]:
         """The assistant's replies to one incoming message; [] for a repeated delivery."""
@@ -88,12 +123,27 @@ class Conversation:
         if problem is not None:
             key, params = problem
             return [BotMessage(text=t(key, language, **params))]
+        menu_key = (incoming.channel, incoming.address)
+        if incoming.kind == "text":
+            text = self._menus.choice(menu_key, text) or text
         metadata = {"language": language, "channel": incoming.channel, **incoming.metadata}
         try:
-            return await self._rasa.send(sender, text, metadata)
+            replies = await self._rasa.send(sender, text, metadata)
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for citizen %s: %s", sender, exc)
             return [BotMessage(text=t("errors.rasa_unavailable", language))]
+        return self._take_menus(menu_key, replies)
+
+    def _take_menus(self, key: tuple[str, str], replies: list[BotMessage]) -> list[BotMessage]:
+        """Remember a numbered menu the assistant sent; it is data, not a message."""
+        shown = []
+        for reply in replies:
+            menu = (reply.custom or {}).get("menu")
+            if menu is not None:
+                self._menus.remember(key, list(menu))
+            if reply.text or reply.buttons or reply.image or (reply.custom and menu is None):
+                shown.append(reply)
+        return shown
 
     def remember_phone(self, incoming: Incoming, phone: str) -> None:
         """Keep the phone number a citizen shared (personal data: database only)."""

@@ -13,9 +13,12 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversation import Conversation, Incoming
+from bot.open311_api import open311_router
 from civic.i18n import t
+from civic.profiles import Profile
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +39,20 @@ def _bad_request(key: str, lang: str | None, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": key, "messages": [{"text": t(key, lang), "buttons": []}]}, status)
 
 
-def create_app(conversation: Conversation) -> FastAPI:
+def create_app(
+    conversation: Conversation,
+    *,
+    sessions: sessionmaker[Session] | None = None,
+    profile: Profile | None = None,
+) -> FastAPI:
+    """The web app: the web chat always; the Open311 API when given the database and
+    the city profile."""
     app = FastAPI(title="Civic Feedback Assistant", docs_url=None, redoc_url=None)
+    if sessions is not None and profile is not None:
+        app.include_router(
+            open311_router(sessions=sessions, profile=profile, timezone=profile.timezone),
+            prefix="/open311/v2",
+        )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 

@@ -36,7 +36,7 @@ def _prepare(settings: Settings) -> None:
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     from civic.training import train
 
-    model, trained = train(settings.models_dir, force=args.force)
+    model, trained = train(settings.models_dir, profile_dir=settings.profile_dir, force=args.force)
     print(f"{'trained' if trained else 'up to date, not retrained'}: {model}")
     return 0
 
@@ -54,11 +54,13 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.webapp import create_app
     from bot.wiring import make_conversation
+    from civic.profiles import get_profile
 
     _prepare(settings)
-    conversation, _sessions = make_conversation(settings)
+    conversation, sessions = make_conversation(settings)
+    profile = get_profile(settings.profiles_dir, settings.profile)
     uvicorn.run(
-        create_app(conversation),
+        create_app(conversation, sessions=sessions, profile=profile),
         host=settings.web_host,
         port=settings.web_port,
         log_level="warning",
@@ -93,7 +95,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         _prepare(settings)
-        model, trained = train(settings.models_dir)
+        model, trained = train(settings.models_dir, profile_dir=settings.profile_dir)
         planned = services(settings, model)
         check_can_start(settings, planned)
     except (StartupProblem, FileNotFoundError) as exc:
@@ -116,6 +118,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         supervisor.stop()
 
 
+def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from bot.route_command import route_lines
+
+    texts = sys.stdin if args.text == "-" else [args.text]
+    return asyncio.run(route_lines(settings, texts, lang=args.lang))
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace, Settings], int]]] = {
     "run": ("start every process and supervise them", cmd_run),
     "train": ("train the Rasa model if config.yml or nlu/ changed", cmd_train),
@@ -123,6 +134,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace, Settings], int]]] =
     "web": ("run the web app alone", cmd_web),
     "gateway": ("run the Telegram gateway alone", cmd_gateway),
     "scheduler": ("run the scheduler alone", cmd_scheduler),
+    "route": ("print the routing decision for a message (or '-' for one per line)", cmd_route),
 }
 
 
@@ -133,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_text)
         if name == "train":
             command.add_argument("--force", action="store_true", help="train even if up to date")
+        if name == "route":
+            command.add_argument("text", help="the message, or '-' to read one per line")
+            command.add_argument("--lang", choices=["zh", "en"], help="the message language")
+    from civic.cli_agency import register
+
+    register(sub)
     return parser
 
 
@@ -145,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _setup_logging(settings)
     try:
-        return COMMANDS[args.command][1](args, settings)
+        handler = getattr(args, "handler", None) or COMMANDS[args.command][1]
+        return int(handler(args, settings))
     except ProfileError as exc:
         print(f"city profile error: {exc}")
         return 2

@@ -76,6 +76,10 @@ class Settings:
         return f"Settings({', '.join(parts)})"
 
     @property
+    def profile_dir(self) -> Path:
+        return self.profiles_dir / self.profile
+
+    @property
     def rasa_port(self) -> int:
         return int(self.rasa_url.rsplit(":", 1)[1].split("/")[0])
 

@@ -157,3 +157,131 @@ class OutboundMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+# --- The agency side: desk users, API keys, the notification outbox, agency channels ---
+
+
+class AgencyUser(Base):
+    """Someone working the agency desk. `agency` NULL is the evaluation office's staff,
+    who see every ticket and work the triage queue."""
+
+    __tablename__ = "agency_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(128))
+    agency: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    # officer | supervisor | staff
+    role: Mapped[str] = mapped_column(String(16))
+    # Comma-separated district codes an officer is limited to; NULL = the whole agency.
+    districts: Mapped[str | None] = mapped_column(String(255), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    @property
+    def district_codes(self) -> frozenset[str]:
+        """The districts this user is limited to; empty means no district limit."""
+        return frozenset(d for d in (self.districts or "").split(",") if d)
+
+
+class StaffSession(Base):
+    """A desk login. Only the SHA-256 of the token is stored, so a leaked table logs no
+    one in."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("agency_users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+    user: Mapped[AgencyUser] = relationship()
+
+
+class ApiKey(Base):
+    """A key for an agency's own system (Open311). `agency` NULL is an evaluation-office
+    integration that may read every ticket."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agency: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    can_write: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class Notification(Base):
+    """The outbox: a message to a citizen, written in the same transaction as the change
+    it reports and delivered later, at most once per idempotency key."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), index=True, default=None
+    )
+    citizen_id: Mapped[int | None] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True, default=None
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    body_key: Mapped[str] = mapped_column(String(64))
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    # pending | sent | failed | unreachable
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class AgencyUpdate(Base):
+    """An update an agency's system posted (Open311 servicerequestupdates), kept so the
+    same `update_id` repeated is applied once and answered with the same result."""
+
+    __tablename__ = "agency_updates"
+    __table_args__ = (UniqueConstraint("api_key_id", "update_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    update_id: Mapped[str] = mapped_column(String(64))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ticket_events.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EventPhoto(Base):
+    """A photo attached to one ticket event, such as the agency's proof of rectification
+    (a stored file reference or an http(s) URL)."""
+
+    __tablename__ = "event_photos"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("ticket_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    photo: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AgencyChannel(Base):
+    """Where an agency hears about new tickets: a Telegram group and/or a webhook."""
+
+    __tablename__ = "agency_channels"
+
+    agency: Mapped[str] = mapped_column(String(64), primary_key=True)
+    telegram_chat_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    webhook_url: Mapped[str | None] = mapped_column(String(512), default=None)
+    webhook_secret: Mapped[str | None] = mapped_column(String(255), default=None)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from civic.routing import RoutingDecision
 from civic.tickets import OPEN_STATUSES, Status, check_transition, ticket_number
 from storage.models import Ticket, TicketEvent, TicketFollower, utcnow
+from storage.notifications import enqueue_for_event
 
 
 def create_ticket(
@@ -83,6 +84,10 @@ def transition(
     ticket.status = target
     ticket.updated_at = event.at = utcnow()
     session.flush()
+    # The citizen hears of public moves (the outbox row commits with the move). Routing at
+    # filing time is not news: the citizen was told the agency in the same breath.
+    if actor != "router":
+        enqueue_for_event(session=session, ticket=ticket, event=event)
     return event
 
 

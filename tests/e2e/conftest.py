@@ -89,7 +89,7 @@ def telegram() -> Iterator[BotApiStandIn]:
 
 @pytest.fixture(scope="session")
 def stack(telegram: BotApiStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    train(PROJECT_ROOT / "models")
+    train(PROJECT_ROOT / "models", profile_dir=PROJECT_ROOT / "profiles" / "hangzhou")
     var_dir = tmp_path_factory.mktemp("e2e-var")
     database_url = f"sqlite:///{var_dir / 'civic.db'}"
     web_port = free_port()

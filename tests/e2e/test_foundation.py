@@ -17,14 +17,18 @@ pytestmark = pytest.mark.e2e
 
 def test_greeting_in_chinese_offers_the_menu(stack: Stack) -> None:
     [reply] = TelegramUser(stack).say("你好")
-    assert reply.text.startswith("您好!我是智能小助手,为您提供智能查询服务。")
-    assert titles(reply) == ["反映问题", "我的工单", "English"]
+    assert reply.text.startswith(
+        "您好!我是智能小助手,为您提供智能查询服务。您可以在这里输入关键词查询相关栏目或内容,"
+        "也可以根据我的提示输入身份类型或相应数字,让我为您推荐常用链接。请问您是:\n1 市民\n2 企业"
+    )
+    assert titles(reply) == ["反映问题", "我的工单", "搜索网站", "English"]
 
 
 def test_greeting_in_english_offers_the_menu(stack: Stack) -> None:
     [reply] = TelegramUser(stack, language_code="en").say("hello")
-    assert reply.text.startswith("Hello! I am the smart assistant.")
-    assert titles(reply) == ["Report a problem", "My tickets", "中文"]
+    assert reply.text.startswith("Hello! I am the smart assistant, here to help you find")
+    assert "\n1 Citizen\n2 Business\n3 Visitor\n4 Media" in reply.text
+    assert titles(reply) == ["Report a problem", "My tickets", "Search the site", "中文"]
 
 
 def test_start_command_greets(stack: Stack) -> None:
@@ -92,7 +96,7 @@ def test_bad_input_gets_a_clear_answer(stack: Stack, send, expected: str) -> Non
     assert reply.text.startswith(expected)
     # The conversation still works afterwards.
     [after] = user.say("hello")
-    assert after.text.startswith("Hello! I am the smart assistant.")
+    assert after.text.startswith("Hello! I am the smart assistant")
 
 
 def test_a_photo_without_words_is_kept_for_the_report(stack: Stack) -> None:
@@ -124,7 +128,7 @@ def test_web_chat_answers_in_both_languages(web: httpx.Client) -> None:
     [zh] = web_say(web, session, "你好")
     assert zh["text"].startswith("您好!我是智能小助手")
     [en] = web_say(web, session, "hello")
-    assert en["text"].startswith("Hello! I am the smart assistant.")
+    assert en["text"].startswith("Hello! I am the smart assistant")
     [where] = web_say(web, session, "the water in my tap is brown and smells")
     assert where["text"].startswith("Where is it?")
 

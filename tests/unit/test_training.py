@@ -26,12 +26,12 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_training_files_exclude_the_domain(project: Path) -> None:
-    assert [p.name for p in training.training_files()] == [
-        "complaints.yml",
-        "nlu.yml",
-        "rules.yml",
-        "rules_complaints.yml",
-    ]
+    names = [p.name for p in training.training_files()]
+    assert "domain.yml" not in names
+    assert names == sorted(
+        p.name for p in (project / "nlu").glob("*.yml") if p.name != "domain.yml"
+    )
+    assert {"complaints.yml", "nlu.yml", "rules.yml"} <= set(names)
 
 
 def test_fingerprint_is_stable(project: Path) -> None:
@@ -70,3 +70,22 @@ def test_fingerprint_changes_with_a_new_file(project: Path) -> None:
 def test_model_path_carries_the_fingerprint(project: Path, tmp_path: Path) -> None:
     path = training.model_path(tmp_path / "models")
     assert path == tmp_path / "models" / f"civic-{training.fingerprint()}.tar.gz"
+
+
+def test_the_profile_faq_is_part_of_the_fingerprint(project: Path, tmp_path: Path) -> None:
+    profile_dir = tmp_path / "hangzhou"
+    shutil.copytree(PROJECT_ROOT / "profiles" / "hangzhou", profile_dir)
+    before = training.fingerprint(profile_dir)
+    faq = profile_dir / "faq.yml"
+    faq.write_text(faq.read_text(encoding="utf-8").replace("50分", "五十分", 1), encoding="utf-8")
+    assert training.fingerprint(profile_dir) != before
+
+
+def test_faq_becomes_retrieval_examples_and_bilingual_answers() -> None:
+    nlu, domain = training.faq_training_data(PROJECT_ROOT / "profiles" / "hangzhou")
+    scoring = next(item for item in nlu["nlu"] if item["intent"] == "faq/how_scoring_works")
+    assert "- 综合考评是怎么打分的\n" in scoring["examples"]
+    assert "- how is the comprehensive evaluation scored\n" in scoring["examples"]
+    [english, chinese] = domain["responses"]["utter_faq/how_scoring_works"]
+    assert english["condition"] == training.EN_CONDITION
+    assert chinese["text"].startswith("综合考评满分100分")

@@ -1,0 +1,137 @@
+"""The notification outbox. A ticket's public change enqueues one row per recipient in
+the same transaction as the change, so a message is neither lost when delivery fails
+nor sent twice when the change is retried (each row has an idempotency key). A
+deliverer takes due rows, sends them, and marks each sent, retried or unreachable.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Citizen, Notification, Ticket, TicketEvent, TicketFollower, utcnow
+
+STATUS_CHANGED = "notify.status_changed"
+MAX_ATTEMPTS = 6
+MAX_DELAY = timedelta(hours=6)
+_ERROR_LENGTH = 1000
+
+
+def _recipients(session: Session, ticket: Ticket) -> list[int]:
+    """The ticket's citizen first, then its followers; erased citizens are left out."""
+    followers = session.scalars(
+        select(TicketFollower.citizen_id)
+        .where(TicketFollower.ticket_id == ticket.id)
+        .order_by(TicketFollower.id)
+    )
+    candidates = list(dict.fromkeys([ticket.citizen_id, *followers]))
+    reachable = set(
+        session.scalars(
+            select(Citizen.id).where(
+                Citizen.id.in_([c for c in candidates if c is not None]),
+                Citizen.erased_at.is_(None),
+            )
+        )
+    )
+    return [c for c in candidates if c in reachable]
+
+
+def enqueue_for_event(
+    *, session: Session, ticket: Ticket, event: TicketEvent
+) -> list[Notification]:
+    """Queue the news of a public event for the citizen and the followers. Internal
+    events and the filing itself (the citizen was answered then) enqueue nothing; a
+    repeated call enqueues nothing new."""
+    if not event.public or event.from_status is None:
+        return []
+    if event.id is None:
+        session.flush()
+    params = json.dumps(
+        {"number": ticket.number, "status": event.to_status, "note": event.note},
+        ensure_ascii=False,
+    )
+    wanted = {f"event:{event.id}:citizen:{c}": c for c in _recipients(session, ticket)}
+    if not wanted:
+        return []
+    existing = set(
+        session.scalars(
+            select(Notification.idempotency_key).where(Notification.idempotency_key.in_(wanted))
+        )
+    )
+    now = utcnow()
+    rows = [
+        Notification(
+            ticket_id=ticket.id,
+            citizen_id=citizen_id,
+            kind="ticket_status",
+            body_key=STATUS_CHANGED,
+            params=params,
+            idempotency_key=key,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for key, citizen_id in wanted.items()
+        if key not in existing
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def due_notifications(*, session: Session, now: datetime, limit: int) -> list[Notification]:
+    """Pending rows whose time has come, oldest first. On PostgreSQL the rows are locked
+    and rows locked by another deliverer skipped, so two deliverers never send one row."""
+    query = (
+        select(Notification)
+        .where(Notification.status == "pending", Notification.next_attempt_at <= now)
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def mark_sent(*, session: Session, notification: Notification, now: datetime | None = None) -> None:
+    notification.status = "sent"
+    notification.attempts += 1
+    notification.sent_at = now or utcnow()
+    notification.last_error = None
+
+
+def mark_retry(
+    *,
+    session: Session,
+    notification: Notification,
+    error: str,
+    delay: timedelta,
+    now: datetime | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> None:
+    """Try again later: after `delay`, doubled on every further failure (capped at
+    MAX_DELAY); after `max_attempts` failures the row is given up as 'failed'."""
+    notification.attempts += 1
+    notification.last_error = error[:_ERROR_LENGTH]
+    if notification.attempts >= max_attempts:
+        notification.status = "failed"
+        return
+    wait = min(delay * 2 ** (notification.attempts - 1), MAX_DELAY)
+    notification.next_attempt_at = (now or utcnow()) + wait
+
+
+def mark_unreachable(
+    *, session: Session, notification: Notification, error: str | None = None
+) -> None:
+    """The citizen cannot be reached (blocked the bot, no address): never retried."""
+    notification.status = "unreachable"
+    notification.attempts += 1
+    notification.last_error = error[:_ERROR_LENGTH] if error else None
+
+
+def params_of(notification: Notification) -> dict[str, object]:
+    """The catalogue parameters of a row, for the deliverer."""
+    loaded = json.loads(notification.params or "{}")
+    return loaded if isinstance(loaded, dict) else {}
