@@ -17,7 +17,7 @@ PYTHON310 ?= $(shell \
     [ -n "$$v" ] && p=$$(pyenv prefix "$$v" 2>/dev/null)/bin/python3.10 && [ -x "$$p" ] && echo "$$p"; \
   fi)
 
-.PHONY: help install run test test-unit test-e2e lint format train clean
+.PHONY: help install run test test-unit test-e2e lint format train clean nlu-crossval
 
 help:
 	@echo "make run   - install, train if needed, start every process (web chat on http://127.0.0.1:8000/)"
@@ -66,6 +66,15 @@ test-unit: $(VENV)/.installed
 
 test-e2e: train
 	$(PY) -m pytest -m e2e
+
+# Rasa's own 3-fold cross-validation of the NLU data (intents and FAQ answers); the
+# report lands in var/crossval/. Slow: about 10 minutes on two cores.
+nlu-crossval: train
+	rm -rf var/crossval-data && mkdir -p var/crossval-data
+	cp nlu/complaints*.yml nlu/nlu.yml models/.build/faq_nlu.yml var/crossval-data/
+	RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 $(RASA_VENV)/bin/rasa test nlu \
+	  --config config.yml --nlu var/crossval-data --cross-validation --folds 3 --out var/crossval
+	$(PY) benchmarks/crossval_summary.py var/crossval
 
 clean:
 	rm -rf var models .pytest_cache .mypy_cache .ruff_cache

@@ -133,6 +133,9 @@ class ValidateComplaintForm(FormValidationAction):
             dispatcher.utter_message(text=t("complaint.category_unknown", language_of(tracker)))
             return {"category": None}
         slots = {"category": value, "category_candidates": None}
+        if _intent(tracker) == "choose_category" or _answers(tracker, "category"):
+            routing = tracker.get_slot("routing") or {}
+            slots["routing"] = {"confidence": routing.get("confidence"), "by": "citizen"}
         return {**slots, **duplicate_slots(tracker, slots)}
 
     def validate_location(self, value, dispatcher, tracker, domain) -> Slots:  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ def route_text(tracker: Tracker, text: str) -> Slots:
     ranking = latest.get("intent_ranking") or [] if latest.get("text") == text else []
     threshold = get_settings().category_threshold
     decision = route(profile(), gazetteer(), text=text, intent_ranking=ranking, threshold=threshold)
-    slots: Slots = {}
+    slots: Slots = {"routing": {"confidence": decision.confidence, "by": "nlu"}}
     if is_unsure(decision, threshold):
         codes = [decision.category, *(a.category for a in decision.alternatives)][:3]
         slots.update(category=None, category_candidates=codes)

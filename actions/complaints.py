@@ -19,7 +19,7 @@ from storage.models import utcnow
 from storage.tickets import create_ticket, follow_ticket, get_ticket_by_number
 
 FORM_SLOTS = (
-    "complaint_text", "category", "category_candidates", "location", "district", "road",
+    "complaint_text", "category", "routing", "category_candidates", "location", "district", "road",
     "duplicate_of", "duplicate_choice", "photo", "contact", "awaiting_phone", "confirmed",
 )  # fmt: skip
 
@@ -204,12 +204,13 @@ def file_ticket(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     district = tracker.get_slot("district")
     lat, long = tracker.get_slot("lat"), tracker.get_slot("long")
     photo = tracker.get_slot("photo")
+    routing = tracker.get_slot("routing") or {}
     decision = RoutingDecision(
         category=category.code,
         agency=category.agency,
         district=district,
-        confidence=1.0 if tracker.get_slot("category_candidates") is None else 0.0,
-        decided_by="nlu",
+        confidence=float(routing.get("confidence") or 0.0),
+        decided_by=str(routing.get("by") or "nlu"),
     )
     with db() as session:
         citizen = citizen_of(session, tracker)

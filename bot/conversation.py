@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -96,9 +98,15 @@ class MenuMemory:
 
 class Conversation:
     def __init__(
-        self, *, rasa: RasaClient, sessions: sessionmaker[Session], ledger: UpdateLedger
+        self,
+        *,
+        rasa: RasaClient,
+        sessions: sessionmaker[Session],
+        ledger: UpdateLedger,
+        tracker_db: Path | None = None,
     ) -> None:
         self._rasa = rasa
+        self._tracker_db = tracker_db
         self._sessions = sessions
         self._ledger = ledger
         self._menus = MenuMemory()
@@ -132,7 +140,21 @@ class Conversation:
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for citizen %s: %s", sender, exc)
             return [BotMessage(text=t("errors.rasa_unavailable", language))]
+        if any((r.custom or {}).get("erased") for r in replies):
+            await self._forget(sender, menu_key)
         return self._take_menus(menu_key, replies)
+
+    async def _forget(self, sender: str, menu_key: tuple[str, str]) -> None:
+        """After an erasure: drop the conversation's history in Rasa and the menu."""
+        self._menus.remember(menu_key, [])
+        try:
+            await self._rasa.forget(sender)
+        except RasaUnavailable:
+            log.error("could not clear the Rasa history of erased citizen %s", sender)
+        if self._tracker_db is not None and self._tracker_db.exists():
+            # Rasa's SQL tracker store only ever appends: delete the stored rows too.
+            with sqlite3.connect(self._tracker_db) as db:
+                db.execute("DELETE FROM events WHERE sender_id = ?", (sender,))
 
     def _take_menus(self, key: tuple[str, str], replies: list[BotMessage]) -> list[BotMessage]:
         """Remember a numbered menu the assistant sent; it is data, not a message."""
@@ -141,7 +163,8 @@ class Conversation:
             menu = (reply.custom or {}).get("menu")
             if menu is not None:
                 self._menus.remember(key, list(menu))
-            if reply.text or reply.buttons or reply.image or (reply.custom and menu is None):
+            signal_only = menu is not None or "erased" in (reply.custom or {})
+            if reply.text or reply.buttons or reply.image or (reply.custom and not signal_only):
                 shown.append(reply)
         return shown
 

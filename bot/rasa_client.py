@@ -68,10 +68,17 @@ class RasaClient:
         result = await self._post("/model/parse", {"text": text})
         return result if isinstance(result, dict) else {}
 
+    async def forget(self, sender: str) -> None:
+        """Replace a conversation's stored events with none (used on erasure)."""
+        await self._request("PUT", f"/conversations/{sender}/tracker/events", [])
+
     async def _post(self, path: str, body: dict[str, Any]) -> Any:
+        return await self._request("POST", path, body)
+
+    async def _request(self, method: str, path: str, body: Any) -> Any:
         try:
-            response = await self._client.post(
-                self._base_url + path, json=body, params=self._params
+            response = await self._client.request(
+                method, self._base_url + path, json=body, params=self._params
             )
         except httpx.HTTPError as exc:
             raise RasaUnavailable(f"Rasa at {self._base_url} did not answer: {exc!r}") from exc

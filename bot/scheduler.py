@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from civic.settings import Settings, get_settings
 from storage.db import session_scope
+from storage.followups import flag_overdue, follow_up_rectified
 from storage.locks import Lock, make_lock
 from storage.updates import purge_processed_updates
 
@@ -67,10 +68,26 @@ def purge_updates(session: Session) -> int:
     return removed
 
 
+@scheduled_job("rectification-followup")
+def rectification_followup(session: Session) -> tuple[int, int]:
+    reminded, closed = follow_up_rectified(session=session)
+    log.info("rectification follow-up: %d reminded, %d closed unconfirmed", reminded, closed)
+    return reminded, closed
+
+
+@scheduled_job("overdue-check")
+def overdue_check(session: Session) -> int:
+    flagged = flag_overdue(session=session)
+    log.info("overdue check: %d tickets flagged", flagged)
+    return flagged
+
+
 # Job id -> (function reference, trigger, trigger arguments). Explicit ids make a restart
 # replace the stored job instead of adding a second copy.
 JOBS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "purge-processed-updates": ("bot.scheduler:purge_updates", "interval", {"hours": 1}),
+    "rectification-followup": ("bot.scheduler:rectification_followup", "interval", {"minutes": 30}),
+    "overdue-check": ("bot.scheduler:overdue_check", "interval", {"minutes": 10}),
 }
 
 

@@ -22,6 +22,12 @@ def make_ledger(settings: Settings, sessions: sessionmaker[Session]) -> UpdateLe
 def make_conversation(settings: Settings) -> tuple[Conversation, sessionmaker[Session]]:
     sessions = session_factory(settings.database_url)
     rasa = RasaClient(settings.rasa_url, token=settings.rasa_auth_token)
-    return Conversation(
-        rasa=rasa, sessions=sessions, ledger=make_ledger(settings, sessions)
-    ), sessions
+    # Where `civicbot run` points Rasa's tracker store when there is no Redis.
+    tracker_db = None if settings.redis_url else settings.var_dir / "rasa-tracker.db"
+    conversation = Conversation(
+        rasa=rasa,
+        sessions=sessions,
+        ledger=make_ledger(settings, sessions),
+        tracker_db=tracker_db,
+    )
+    return conversation, sessions

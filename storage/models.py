@@ -88,6 +88,13 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # When the due time passed with the ticket still open, and everyone was told.
+    overdue_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # The citizen's answer after rectification: fixed or not, and their satisfaction
+    # (satisfied | basically_satisfied | dissatisfied), which feeds the agency's score.
+    fixed_confirmed: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    satisfaction: Mapped[str | None] = mapped_column(String(24), default=None)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"

@@ -7,6 +7,7 @@ deliverer takes due rows, sends them, and marks each sent, retried or unreachabl
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -15,6 +16,23 @@ from sqlalchemy.orm import Session
 from storage.models import Citizen, Notification, Ticket, TicketEvent, TicketFollower, utcnow
 
 STATUS_CHANGED = "notify.status_changed"
+RECTIFIED = "notify.rectified"
+
+
+def fixed_question_buttons(number: str) -> list[dict[str, str]]:
+    """[Solved] [Not yet] under a rectification notice; titles are catalogue keys."""
+    return [
+        {
+            "title_key": "notify.solved",
+            "payload": f'/confirm_fixed{{"ticket":"{number}","fixed":"yes"}}',
+        },
+        {
+            "title_key": "notify.not_yet",
+            "payload": f'/confirm_fixed{{"ticket":"{number}","fixed":"no"}}',
+        },
+    ]
+
+
 MAX_ATTEMPTS = 6
 MAX_DELAY = timedelta(hours=6)
 _ERROR_LENGTH = 1000
@@ -49,11 +67,27 @@ def enqueue_for_event(
         return []
     if event.id is None:
         session.flush()
-    params = json.dumps(
-        {"number": ticket.number, "status": event.to_status, "note": event.note},
-        ensure_ascii=False,
+    content: dict[str, object] = {
+        "number": ticket.number,
+        "status": event.to_status,
+        "note": event.note,
+    }
+    body_key = STATUS_CHANGED
+    if event.to_status == "rectified":
+        # The citizen is asked whether it is really fixed (FixMyStreet's question).
+        body_key = RECTIFIED
+        content["buttons"] = fixed_question_buttons(ticket.number or "")
+    return enqueue_notice(
+        session=session, ticket=ticket, body_key=body_key, params=content, key=f"event:{event.id}"
     )
-    wanted = {f"event:{event.id}:citizen:{c}": c for c in _recipients(session, ticket)}
+
+
+def enqueue_notice(
+    *, session: Session, ticket: Ticket, body_key: str, params: Mapping[str, object], key: str
+) -> list[Notification]:
+    """Queue one message about a ticket for its citizen and followers, once per `key`."""
+    encoded = json.dumps(params, ensure_ascii=False)
+    wanted = {f"{key}:citizen:{c}": c for c in _recipients(session, ticket)}
     if not wanted:
         return []
     existing = set(
@@ -67,8 +101,8 @@ def enqueue_for_event(
             ticket_id=ticket.id,
             citizen_id=citizen_id,
             kind="ticket_status",
-            body_key=STATUS_CHANGED,
-            params=params,
+            body_key=body_key,
+            params=encoded,
             idempotency_key=key,
             next_attempt_at=now,
             created_at=now,

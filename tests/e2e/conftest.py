@@ -52,8 +52,8 @@ class Stack:
         import sqlite3
 
         with sqlite3.connect(self.var_dir / "rasa-tracker.db") as conn:
-            rows = conn.execute("SELECT data FROM events").fetchall()
-        return "\n".join(str(r[0]) for r in rows)
+            rows = conn.execute("SELECT sender_id, data FROM events").fetchall()
+        return "\n".join(f"{r[0]} {r[1]}" for r in rows)
 
     def db(self) -> Session:
         return session_factory(self.database_url)()

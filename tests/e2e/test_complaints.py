@@ -50,6 +50,7 @@ def test_chinese_complaint_from_first_message_to_routed_ticket(stack: Stack) -> 
         "文三路",
         "chat",
     )
+    assert saved.routed_by == "nlu" and saved.confidence > 0.55
 
 
 def test_english_complaint_in_one_message_with_photo_and_phone(stack: Stack) -> None:

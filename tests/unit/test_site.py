@@ -47,16 +47,16 @@ def test_citizens_are_recommended_the_complaint_page_first(site: Site) -> None:
 
 def test_hangzhou_site_has_enough_pages_and_faq(site: Site) -> None:
     assert len(site.pages) >= 45
-    assert len(site.faq) >= 24
+    assert len(site.faq) >= 20
     for entry in site.faq.values():
         assert len(entry.questions["zh"]) >= 6, entry.key
         assert len(entry.questions["en"]) >= 6, entry.key
 
 
 def test_faq_entry_names_its_retrieval_intent(site: Site) -> None:
-    assert site.faq["opt_out"].intent == "faq/opt_out"
-    assert "/stop" in site.faq["opt_out"].answer["en"]
-    assert "/subscribe" in site.faq["join_survey_panel"].answer["zh"]
+    assert site.faq["privacy_erasure"].intent == "faq/privacy_erasure"
+    assert "delete my data" in site.faq["privacy_erasure"].answer["en"]
+    assert "删除我的数据" in site.faq["privacy_erasure"].answer["zh"]
 
 
 def test_scoring_answer_gives_the_scorecard(site: Site) -> None:
@@ -198,18 +198,18 @@ def test_unquoted_comma_in_a_flow_mapping_is_caught(tmp_path: Path) -> None:
 
 def test_faq_with_a_single_english_question(tmp_path: Path) -> None:
     folder = _copy(tmp_path)
-    _edit_faq(folder, lambda d: _faq(d, "opt_out")["questions"].update(en=["how do I opt out"]))
+    _edit_faq(folder, lambda d: _faq(d, "office_hours")["questions"].update(en=["how do I opt out"]))
     assert _error(folder) == (
-        f"{folder / 'faq.yml'}: faq 'opt_out': 'questions' needs at least 2 'en' entries"
+        f"{folder / 'faq.yml'}: faq 'office_hours': 'questions' needs at least 2 'en' entries"
     )
 
 
 def test_faq_question_in_two_entries(tmp_path: Path) -> None:
     folder = _copy(tmp_path)
-    _edit_faq(folder, lambda d: _faq(d, "opt_out")["questions"]["zh"].append("可以匿名投诉吗"))
+    _edit_faq(folder, lambda d: _faq(d, "office_hours")["questions"]["zh"].append("可以匿名投诉吗"))
     assert _error(folder) == (
         f"{folder / 'faq.yml'}: faq 'anonymous_complaint': question '可以匿名投诉吗' "
-        "is also in entry 'opt_out'"
+        "is also in entry 'office_hours'"
     )
 
 
