@@ -3,14 +3,11 @@ checked in `complaint_form.py`."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.assistant import search_or_none
 from actions.context import buttons, citizen_of, db, language_of, profile
 from civic.i18n import t
 from civic.routing import RoutingDecision
@@ -261,32 +258,6 @@ class ActionCancelComplaint(Action):
             dispatcher.utter_message(response="utter_menu")
         events: list[EventType] = [ActiveLoop(None), *reset_form()]
         return [*events, SlotSet("lat", None), SlotSet("long", None)]
-
-
-class ActionHandleFallback(Action):
-    """Not understood. If the best guesses are complaint categories, it is a complaint the
-    model is unsure about: start the form, which offers the categories. Else say so."""
-
-    def name(self) -> str:
-        return "action_handle_fallback"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        ranking: list[dict[str, Any]] = [
-            r
-            for r in tracker.latest_message.get("intent_ranking") or []
-            if r.get("name") != "nlu_fallback"
-        ]
-        text = tracker.latest_message.get("text") or ""
-        if ranking and profile().category_for_intent(ranking[0].get("name")) is not None:
-            return [*start_events(tracker, text), FollowupAction("complaint_form")]
-        found = search_or_none(text, language_of(tracker)) if text else None
-        if found:
-            dispatcher.utter_message(text=found)
-        else:
-            dispatcher.utter_message(response="utter_default")
-        return []
 
 
 class ActionShareLocation(Action):

@@ -8,7 +8,7 @@ import secrets
 import httpx
 import pytest
 
-from tests.e2e.conftest import Stack, TelegramUser
+from tests.e2e.conftest import Stack, TelegramUser, titles
 
 pytestmark = pytest.mark.e2e
 
@@ -94,3 +94,12 @@ def test_web_chat_identity_menu_by_number(web: httpx.Client) -> None:
     web.post("/api/chat", json={"session": session, "text": "hello"})
     reply = web.post("/api/chat", json={"session": session, "text": "1"}).json()["messages"]
     assert reply[0]["text"].startswith("Useful links for Citizen:")
+
+
+def test_two_stage_fallback_never_ends_in_a_dead_end(stack: Stack) -> None:
+    user = TelegramUser(stack, language_code="en")
+    [first] = user.say("qwrtz zzkp vvlm")
+    assert first.text.startswith("Sorry, I did not understand. Could you put it another way?")
+    [second] = user.say("blorp fnord xyzzy")
+    assert second.text == "I still did not understand. Did you mean one of these?"
+    assert titles(second)[-1] == "Main menu"
