@@ -41,6 +41,17 @@ $(RASA_VENV)/.installed: requirements-rasa.txt
 	$(RASA_VENV)/bin/python -m pip install --quiet -r requirements-rasa.txt
 	@touch $@
 
+# Browser tests: Debian's Chromium (as root, installed here; otherwise say what to do)
+# and axe-core from the npm registry.
+BROWSER_STAMP := tests/browser/node_modules/.installed
+$(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei; \
+	  else echo "error: the browser tests need Chromium: sudo apt-get install chromium"; exit 1; fi; \
+	fi
+	npm ci --prefix tests/browser --no-audit --no-fund --silent
+	@touch $@
+
 install: $(VENV)/.installed $(RASA_VENV)/.installed
 
 train: install
@@ -58,7 +69,7 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: train lint
+test: train lint $(BROWSER_STAMP)
 	$(PY) -m pytest
 
 test-unit: $(VENV)/.installed

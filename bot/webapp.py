@@ -6,19 +6,22 @@ import logging
 import re
 import secrets
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversation import Conversation, Incoming
+from bot.desk import desk_router
+from bot.media import MediaStore
 from bot.open311_api import open311_router
+from bot.widget import widget_router
 from civic.i18n import t
 from civic.profiles import Profile
+from civic.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +56,23 @@ def create_app(
             open311_router(sessions=sessions, profile=profile, timezone=profile.timezone),
             prefix="/open311/v2",
         )
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+        media = MediaStore(get_settings().var_dir / "media")
+        app.include_router(
+            desk_router(sessions=sessions, profile=profile, media=media), prefix="/desk"
+        )
+    # The demo page at / embeds the widget; /chat is the full-page chat.
+    app.include_router(widget_router(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    origins = get_settings().widget_origins
+    if origins:
+        # Only needed where the widget is embedded on another site.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type"],
+            max_age=600,
+        )
 
     @app.exception_handler(Exception)
     async def on_error(request: Request, exc: Exception) -> JSONResponse:
@@ -65,10 +83,6 @@ def create_app(
         message = {"text": t("errors.internal", lang, incident=incident), "buttons": []}
         body = {"error": "internal", "incident": incident, "messages": [message]}
         return JSONResponse(body, status_code=500)
-
-    @app.get("/", response_class=HTMLResponse)
-    async def index(request: Request) -> Any:
-        return templates.TemplateResponse(request, "chat.html", {})
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

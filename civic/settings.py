@@ -62,6 +62,7 @@ class Settings:
     secret_key: str = "change-me"
     log_level: str = "INFO"
     category_threshold: float = 0.55
+    widget_origins: tuple[str, ...] = ()
     models_dir: Path = PROJECT_ROOT / "models"
 
     def __repr__(self) -> str:
@@ -123,6 +124,9 @@ def load_settings() -> Settings:
         secret_key=_env("CIVIC_SECRET_KEY", "change-me"),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
         category_threshold=_env_float("CIVIC_CATEGORY_THRESHOLD", 0.55),
+        widget_origins=tuple(
+            o.strip() for o in os.environ.get("CIVIC_WIDGET_ORIGINS", "").split(",") if o.strip()
+        ),
         models_dir=Path(_env("CIVIC_MODELS_DIR", str(PROJECT_ROOT / "models"))),
     )
 

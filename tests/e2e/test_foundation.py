@@ -133,10 +133,13 @@ def test_web_chat_answers_in_both_languages(web: httpx.Client) -> None:
     assert where["text"].startswith("Where is it?")
 
 
-def test_web_chat_page_is_served(web: httpx.Client) -> None:
-    page = web.get("/")
-    assert page.status_code == 200
-    assert "智能小助手" in page.text and "/static/chat.js" in page.text
+def test_web_chat_pages_are_served(web: httpx.Client) -> None:
+    demo = web.get("/")
+    assert demo.status_code == 200
+    assert '<script src="/static/widget.js" defer></script>' in demo.text
+    chat = web.get("/chat")
+    assert chat.status_code == 200
+    assert "智能小助手" in chat.text and "/static/chat.js" in chat.text
 
 
 def test_web_chat_refuses_bad_requests_clearly(web: httpx.Client) -> None:
