@@ -17,6 +17,7 @@ from bot.rasa_client import BotMessage, RasaClient
 from civic.errors import RasaUnavailable
 from civic.i18n import detect_language, normalise_language, t
 from storage.citizens import get_or_create_citizen
+from storage.handoffs import add_citizen_message, close_handoff, open_handoff_of
 from storage.updates import UpdateLedger
 
 log = logging.getLogger(__name__)
@@ -126,11 +127,15 @@ class Conversation:
             )
             session.commit()
             sender, stored_language = citizen.public_id, citizen.language
+            citizen_id = citizen.id
         language = detect_language(text) or stored_language
         problem = _input_problem(incoming)
         if problem is not None:
             key, params = problem
             return [BotMessage(text=t(key, language, **params))]
+        relayed = self._relay_to_staff(citizen_id, text, language)
+        if relayed is not None:
+            return relayed
         menu_key = (incoming.channel, incoming.address)
         if incoming.kind == "text":
             text = self._menus.choice(menu_key, text) or text
@@ -167,6 +172,21 @@ class Conversation:
             if reply.text or reply.buttons or reply.image or (reply.custom and not signal_only):
                 shown.append(reply)
         return shown
+
+    def _relay_to_staff(self, citizen_id: int, text: str, language: str) -> list[BotMessage] | None:
+        """While the citizen talks to a person, their messages go to the staff's queue,
+        not to Rasa; /bot brings them back. None when no person was asked for."""
+        with self._sessions() as session:
+            handoff = open_handoff_of(session=session, citizen_id=citizen_id)
+            if handoff is None:
+                return None
+            if text == "/bot_return" or normalise_reply(text) in {"/bot", "bot"}:
+                close_handoff(session=session, handoff=handoff)
+                session.commit()
+                return [BotMessage(text=t("handoff.back", language))]
+            add_citizen_message(session=session, handoff=handoff, text=text)
+            session.commit()
+        return [BotMessage(text=t("handoff.relayed", language))]
 
     def remember_phone(self, incoming: Incoming, phone: str) -> None:
         """Keep the phone number a citizen shared (personal data: database only)."""

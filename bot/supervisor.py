@@ -125,6 +125,8 @@ def services(settings: Settings, model: Path) -> list[Service]:
             f"http://{settings.web_host}:{settings.web_port}/healthz",
         ),
         Service("scheduler", [python, "-m", "civic.cli", "scheduler"]),
+        # Always: web-chat citizens get their updates through it too.
+        Service("notifier", [python, "-m", "civic.cli", "notifier"]),
     ]
     if settings.telegram_bot_token:
         found.append(Service("gateway", [python, "-m", "civic.cli", "gateway"]))

@@ -50,6 +50,7 @@ COMMANDS = {
     "/help": "/help",
     "/tickets": "/check_status",
     "/language": "/switch_language",
+    "/bot": "/bot_return",
 }
 
 

@@ -18,6 +18,7 @@ from bot.conversation import Conversation, Incoming
 from bot.desk import desk_router
 from bot.media import MediaStore
 from bot.open311_api import open311_router
+from bot.web_updates import web_updates_router
 from bot.widget import widget_router
 from civic.i18n import t
 from civic.profiles import Profile
@@ -56,6 +57,7 @@ def create_app(
             open311_router(sessions=sessions, profile=profile, timezone=profile.timezone),
             prefix="/open311/v2",
         )
+        app.include_router(web_updates_router(sessions))
         media = MediaStore(get_settings().var_dir / "media")
         app.include_router(
             desk_router(sessions=sessions, profile=profile, media=media), prefix="/desk"

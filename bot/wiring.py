@@ -20,7 +20,7 @@ def make_ledger(settings: Settings, sessions: sessionmaker[Session]) -> UpdateLe
 
 
 def make_conversation(settings: Settings) -> tuple[Conversation, sessionmaker[Session]]:
-    sessions = session_factory(settings.database_url)
+    sessions = session_factory(settings.database_url, writes=True)
     rasa = RasaClient(settings.rasa_url, token=settings.rasa_auth_token)
     # Where `civicbot run` points Rasa's tracker store when there is no Redis.
     tracker_db = None if settings.redis_url else settings.var_dir / "rasa-tracker.db"

@@ -89,6 +89,14 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.notifier import run_notifier
+
+    _prepare(settings)
+    run_notifier(settings)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.supervisor import StartupProblem, Supervisor, check_can_start, services
     from civic.training import train
@@ -134,6 +142,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace, Settings], int]]] =
     "web": ("run the web app alone", cmd_web),
     "gateway": ("run the Telegram gateway alone", cmd_gateway),
     "scheduler": ("run the scheduler alone", cmd_scheduler),
+    "notifier": ("deliver queued notifications to citizens", cmd_notifier),
     "route": ("print the routing decision for a message (or '-' for one per line)", cmd_route),
 }
 

@@ -18,6 +18,7 @@ from shapely.geometry.base import BaseGeometry
 
 from civic.errors import ProfileError
 from civic.i18n import LANGUAGES, localised
+from civic.office_hours import OfficeHours, parse_office_hours
 
 PLACE_KINDS = ("road", "landmark", "area")
 
@@ -82,6 +83,7 @@ class Profile:
     districts: dict[str, District]
     places: tuple[Place, ...]
     path: Path
+    office_hours: OfficeHours | None = None
 
     def category_for_intent(self, intent: str | None) -> Category | None:
         if not intent or not intent.startswith("complaint_"):
@@ -264,6 +266,9 @@ def load_profile(path: Path) -> Profile:
         districts=districts,
         places=_load_places(path / "gazetteer.yml", districts),
         path=path,
+        office_hours=parse_office_hours(
+            meta.get("office_hours"), str(meta.get("timezone") or "UTC"), str(path / "profile.yml")
+        ),
     )
 
 

@@ -40,7 +40,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # Sessions that write start IMMEDIATE: they take the write lock up front and wait
+    # their turn (busy_timeout). A deferred transaction that reads and then writes fails
+    # at once ("database is locked") when another process wrote since its snapshot.
+    # Readers stay deferred, so they never wait and never block.
+    immediate = connection.get_execution_options().get("sqlite_immediate")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 @lru_cache(maxsize=8)
@@ -49,14 +54,17 @@ def engine_for(url: str) -> Engine:
     return make_engine(url)
 
 
-def session_factory(url: str) -> sessionmaker[Session]:
-    return sessionmaker(engine_for(url), expire_on_commit=False)
+def session_factory(url: str, *, writes: bool = False) -> sessionmaker[Session]:
+    """Sessions for `url`; `writes=True` for the ones that change data (see _sqlite_begin)."""
+    engine = engine_for(url)
+    bind = engine.execution_options(sqlite_immediate=True) if writes else engine
+    return sessionmaker(bind, expire_on_commit=False)
 
 
 @contextmanager
 def session_scope(url: str) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error."""
-    session = session_factory(url)()
+    session = session_factory(url, writes=True)()
     try:
         yield session
         session.commit()

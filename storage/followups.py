@@ -31,7 +31,6 @@ def answer_fixed(*, session: Session, ticket: Ticket, fixed: bool) -> None:
             ticket=ticket,
             to_status=Status.REOPENED,
             actor="citizen",
-            note="citizen: not fixed",
         )
 
 

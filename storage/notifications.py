@@ -169,3 +169,26 @@ def params_of(notification: Notification) -> dict[str, object]:
     """The catalogue parameters of a row, for the deliverer."""
     loaded = json.loads(notification.params or "{}")
     return loaded if isinstance(loaded, dict) else {}
+
+
+def enqueue_direct(
+    *, session: Session, citizen_id: int, body_key: str, params: Mapping[str, object], key: str
+) -> Notification | None:
+    """Queue one message for one citizen that is not about a ticket (a staff reply);
+    once per `key`."""
+    if session.scalars(select(Notification.id).where(Notification.idempotency_key == key)).first():
+        return None
+    now = utcnow()
+    row = Notification(
+        ticket_id=None,
+        citizen_id=citizen_id,
+        kind="direct",
+        body_key=body_key,
+        params=json.dumps(params, ensure_ascii=False),
+        idempotency_key=key,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -85,8 +85,9 @@ def transition(
     ticket.updated_at = event.at = utcnow()
     session.flush()
     # The citizen hears of public moves (the outbox row commits with the move). Routing at
-    # filing time is not news: the citizen was told the agency in the same breath.
-    if actor != "router":
+    # filing time is not news (the citizen was told the agency in the same breath), nor is
+    # what the citizen did themselves (they were answered in the chat).
+    if actor not in {"router", "citizen"}:
         enqueue_for_event(session=session, ticket=ticket, event=event)
     return event
 

@@ -130,3 +130,14 @@ def redis_client() -> Iterator[object]:
     yield client
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A migrated, empty schema in the real PostgreSQL, for behaviour only it has."""
+    gen = _postgres_schema_url()
+    url = next(gen)
+    migrate(url)
+    yield url
+    for _ in gen:
+        pass

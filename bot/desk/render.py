@@ -36,6 +36,7 @@ class Page:
     labels: Labels
     user: str | None
     csrf: str
+    staff: bool = False
 
     @property
     def lang(self) -> str:
@@ -63,7 +64,7 @@ class Renderer:
         if user is not None:
             where = labels.agency(user.agency) if user.agency else labels.t("nav.office")
             shown = labels.t("nav.user", name=user.display_name, agency=where)
-        return Page(request, labels, shown, csrf)
+        return Page(request, labels, shown, csrf, staff=user is not None and user.agency is None)
 
     def render(
         self, page: Page, template: str, *, here: str, status: int = 200, **context: Any
@@ -82,7 +83,7 @@ class Renderer:
             csrf=page.csrf,
             flash=flash,
             lang_links={code: f"{here}{separator}lang={code}" for code in HTML_LANG},
-            **context,
+            **{"staff": page.staff, **context},
         )
         response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
         if requested_language(request):

@@ -22,6 +22,7 @@ from starlette.datastructures import FormData
 from bot.desk import security
 from bot.desk.actions import ACTIONS, ActionInput, PhotoRejected, read_photo
 from bot.desk.filters import BadFilter, InboxFilters, parse_filters
+from bot.desk.handoffs import HANDOFF_ACTIONS, is_staff, queue_view
 from bot.desk.queries import event_photos, may_see_photo, triage_queue
 from bot.desk.render import Page, Renderer, redirect
 from bot.desk.texts import TEMPLATES_DIR, requested_language
@@ -33,7 +34,7 @@ from civic.profiles import Profile
 from civic.tickets import Status
 from storage.agencies import authenticate, end_session, start_session, user_for_session
 from storage.desk import get_ticket, list_inbox
-from storage.models import AgencyUser, Ticket, utcnow
+from storage.models import AgencyUser, Handoff, Ticket, utcnow
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 PAGE_SIZE = 50
@@ -310,6 +311,52 @@ class Desk:
             session, page, user, number, status=400, error=message, failed=action, values=values
         )
 
+    # --- Talk to a person ---
+
+    async def handoffs(self, request: Request) -> Response:
+        return await run_in_threadpool(self._handoffs, request)
+
+    def _handoffs(self, request: Request, error: str | None = None, status: int = 200) -> Response:
+        with self.sessions() as session:
+            user = self._signed_in(session, request)
+            if user is None:
+                return _to_login(request)
+            page = self._page(request, user)
+            if not is_staff(user):
+                return self.renderer.error(page, 403, page.t("handoffs.staff_only"))
+            queue = queue_view(session, page, self.profile.timezone)
+        return self.renderer.render(
+            page, "handoffs.html", here="/desk/handoffs", status=status, handoffs=queue, error=error
+        )
+
+    async def handoff_act(self, request: Request, handoff_id: int, action: str) -> Response:
+        if action not in HANDOFF_ACTIONS:
+            return self._not_found(self.renderer.page(request))
+        form = await request.form(max_files=0, max_fields=5)
+        return await run_in_threadpool(self._handoff_act, request, handoff_id, action, form)
+
+    def _handoff_act(
+        self, request: Request, handoff_id: int, action: str, form: FormData
+    ) -> Response:
+        with self.sessions() as session:
+            user = self._signed_in(session, request)
+            if user is None:
+                return _to_login(request)
+            page = self._page(request, user)
+            if not security.same_token(page.csrf, form.get(security.CSRF_FIELD)):
+                return self._forbidden(page)
+            handoff = session.get(Handoff, handoff_id)
+            if not is_staff(user) or handoff is None:
+                return self._not_found(page)
+            try:
+                flash = HANDOFF_ACTIONS[action](session, user, handoff, form)
+                session.commit()
+            except ValueError as exc:
+                session.rollback()
+                message = page.t("error.handoff_reply", detail=str(exc))
+                return self._handoffs(request, error=message, status=400)
+        return redirect(request, "/desk/handoffs", flash=flash)
+
     # --- Photos, the stylesheet, anything else ---
 
     async def media_file(self, request: Request, name: str) -> Response:
@@ -348,6 +395,8 @@ def desk_router(
         ("/tickets/{number}", desk.ticket, "GET"),
         ("/tickets/{number}/{action}", desk.act, "POST"),
         ("/media/{name}", desk.media_file, "GET"),
+        ("/handoffs", desk.handoffs, "GET"),
+        ("/handoffs/{handoff_id:int}/{action}", desk.handoff_act, "POST"),
         ("/{rest:path}", desk.unknown, "GET"),
     ]
     for path, endpoint, method in routes:

@@ -198,7 +198,9 @@ def test_unquoted_comma_in_a_flow_mapping_is_caught(tmp_path: Path) -> None:
 
 def test_faq_with_a_single_english_question(tmp_path: Path) -> None:
     folder = _copy(tmp_path)
-    _edit_faq(folder, lambda d: _faq(d, "office_hours")["questions"].update(en=["how do I opt out"]))
+    _edit_faq(
+        folder, lambda d: _faq(d, "office_hours")["questions"].update(en=["how do I opt out"])
+    )
     assert _error(folder) == (
         f"{folder / 'faq.yml'}: faq 'office_hours': 'questions' needs at least 2 'en' entries"
     )

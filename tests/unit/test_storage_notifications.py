@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -179,9 +178,9 @@ def test_sent_and_unreachable_are_final(session: Session) -> None:
     assert (gone.status, gone.last_error) == ("unreachable", "bot was blocked by the user")
 
 
-def test_two_deliverers_never_take_the_same_row(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("row locks with SKIP LOCKED are PostgreSQL's; SQLite has one writer")
+def test_two_deliverers_never_take_the_same_row(postgres_url: str) -> None:
+    """Row locks with SKIP LOCKED are PostgreSQL's; SQLite has a single writer anyway."""
+    database_url = postgres_url
     sessions = session_factory(database_url)
     with sessions() as setup:
         rows = _pending(setup, 4)
