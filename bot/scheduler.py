@@ -82,12 +82,30 @@ def overdue_check(session: Session) -> int:
     return flagged
 
 
+@scheduled_job("agency-webhooks")
+def agency_webhooks(session: Session) -> tuple[int, int]:
+    """Deliver due alerts to the agencies' webhooks."""
+    import httpx
+
+    from bot.agency_webhooks import deliver_alerts
+    from civic.profiles import get_profile
+
+    settings = get_settings()
+    profile = get_profile(settings.profiles_dir, settings.profile)
+    with httpx.Client(timeout=10) as client:
+        delivered, failed = deliver_alerts(session, profile, client)
+    if delivered or failed:
+        log.info("agency webhooks: %d delivered, %d to retry", delivered, failed)
+    return delivered, failed
+
+
 # Job id -> (function reference, trigger, trigger arguments). Explicit ids make a restart
 # replace the stored job instead of adding a second copy.
 JOBS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "purge-processed-updates": ("bot.scheduler:purge_updates", "interval", {"hours": 1}),
     "rectification-followup": ("bot.scheduler:rectification_followup", "interval", {"minutes": 30}),
     "overdue-check": ("bot.scheduler:overdue_check", "interval", {"minutes": 10}),
+    "agency-webhooks": ("bot.scheduler:agency_webhooks", "interval", {"seconds": 15}),
 }
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from civic.routing import RoutingDecision
 from civic.tickets import OPEN_STATUSES, Status, check_transition, ticket_number
+from storage.agency_alerts import enqueue_routed_alert
 from storage.models import Ticket, TicketEvent, TicketFollower, utcnow
 from storage.notifications import enqueue_for_event
 
@@ -89,6 +90,8 @@ def transition(
     # what the citizen did themselves (they were answered in the chat).
     if actor not in {"router", "citizen"}:
         enqueue_for_event(session=session, ticket=ticket, event=event)
+    if target == Status.ROUTED:
+        enqueue_routed_alert(session=session, ticket=ticket, event_id=event.id)
     return event
 
 
