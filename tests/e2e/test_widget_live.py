@@ -1,0 +1,67 @@
+"""The embeddable widget on the demo city page, in a real Chromium, against the whole
+assistant (real Rasa, real action server): opened by keyboard, the identity menu answered
+by number, a search of the site, and a complaint filed to the end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import Ticket
+from tests.e2e.conftest import TICKET_NUMBER, Stack
+from tests.e2e.test_desk_loop import browser  # noqa: F401  (the Chromium fixture)
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_widget_greets_recommends_searches_and_files_a_complaint(
+    stack: Stack,
+    browser: Any,  # noqa: F811
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(60_000)
+    page.goto(f"{stack.web_url}/")
+    launcher = page.get_by_role("button", name="智能小助手", exact=True)
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if launcher.evaluate("el => el.getRootNode().activeElement === el"):
+            break
+    page.keyboard.press("Enter")
+    log = page.get_by_role("log", name="对话记录")
+    expect(log).to_contain_text("请问您是:")
+    textbox = page.get_by_role("textbox", name="输入您的问题")
+
+    def say(text: str) -> None:
+        textbox.fill(text)
+        page.keyboard.press("Enter")
+
+    say("1")
+    expect(log).to_contain_text("为市民推荐的常用链接:")
+
+    log.get_by_role("button", name="搜索网站").last.click()
+    expect(log).to_contain_text("您想在网站上查找什么?请输入关键词。")
+    say("区县考评成绩")
+    expect(log).to_contain_text("与“区县考评成绩”最相关的内容:")
+
+    say("小区门口的垃圾桶满了好几天没人清理")
+    expect(log).to_contain_text("问题在哪里?")
+    say("西湖区文三路")
+    log.get_by_role("button", name="跳过").last.click()
+    log.get_by_role("button", name="在本对话中联系我").last.click()
+    expect(log).to_contain_text("请核对您要提交的内容:")
+    log.get_by_role("button", name="确认提交").last.click()
+    expect(log).to_contain_text("已受理,工单号 HZ-")
+    page.screenshot(path="tests/artifacts/widget-live.png")
+
+    number = TICKET_NUMBER.search(log.inner_text()).group()
+    with stack.db() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
+        assert (ticket.category, ticket.district, ticket.status) == (
+            "garbage-collection",
+            "xihu",
+            "routed",
+        )
