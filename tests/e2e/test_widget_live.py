@@ -41,6 +41,10 @@ def test_the_widget_greets_recommends_searches_and_files_a_complaint(
 
     say("1")
     expect(log).to_contain_text("为市民推荐的常用链接:")
+    say("你好")  # the identity menu again, now answered by name
+    expect(log.get_by_role("listitem").filter(has_text="请问您是:")).to_have_count(2)
+    say("媒体")
+    expect(log).to_contain_text("为媒体推荐的常用链接:")
 
     log.get_by_role("button", name="搜索网站").last.click()
     expect(log).to_contain_text("您想在网站上查找什么?请输入关键词。")
@@ -59,6 +63,18 @@ def test_the_widget_greets_recommends_searches_and_files_a_complaint(
     page.screenshot(path="tests/artifacts/widget-live.png")
 
     number = TICKET_NUMBER.search(log.inner_text()).group()
+
+    # In English, the identity menu answered by name.
+    page.get_by_role("group", name="语言").get_by_role("button", name="English").click()
+    log = page.get_by_role("log")  # its label is English now
+    expect(log).to_contain_text("Switched to English.")
+    english = page.get_by_role("textbox", name="Type your question")
+    english.fill("hello")
+    page.keyboard.press("Enter")
+    expect(log).to_contain_text("tell me who you are (the number or the name)")
+    english.fill("Business")
+    page.keyboard.press("Enter")
+    expect(log).to_contain_text("Useful links for Business:")
     with stack.db() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
         assert (ticket.category, ticket.district, ticket.status) == (
