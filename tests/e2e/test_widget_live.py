@@ -75,6 +75,13 @@ def test_the_widget_greets_recommends_searches_and_files_a_complaint(
     english.fill("Business")
     page.keyboard.press("Enter")
     expect(log).to_contain_text("Useful links for Business:")
+    english.fill("hi")
+    page.keyboard.press("Enter")
+    greetings = log.get_by_role("listitem").filter(has_text="tell me who you are")
+    expect(greetings).to_have_count(2)
+    english.fill("4")
+    page.keyboard.press("Enter")
+    expect(log).to_contain_text("Useful links for Media:")
     with stack.db() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
         assert (ticket.category, ticket.district, ticket.status) == (
