@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from itertools import count
@@ -87,11 +88,12 @@ def telegram() -> Iterator[BotApiStandIn]:
         yield api
 
 
-@pytest.fixture(scope="session")
-def stack(telegram: BotApiStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@contextmanager
+def running_stack(
+    telegram: BotApiStandIn, var_dir: Path, database_url: str, redis_url: str | None = None
+) -> Iterator[Stack]:
+    """`civicbot run` on free ports with the given database (and Redis, if any)."""
     train(PROJECT_ROOT / "models", profile_dir=PROJECT_ROOT / "profiles" / "hangzhou")
-    var_dir = tmp_path_factory.mktemp("e2e-var")
-    database_url = f"sqlite:///{var_dir / 'civic.db'}"
     web_port = free_port()
     env = {
         **os.environ,
@@ -104,6 +106,8 @@ def stack(telegram: BotApiStandIn, tmp_path_factory: pytest.TempPathFactory) -> 
         "TELEGRAM_BASE_URL": telegram.base_url,
     }
     env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     log_path = var_dir / "civicbot-run.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
@@ -126,6 +130,14 @@ def stack(telegram: BotApiStandIn, tmp_path_factory: pytest.TempPathFactory) -> 
             except subprocess.TimeoutExpired:
                 process.kill()
                 raise
+
+
+@pytest.fixture(scope="session")
+def stack(telegram: BotApiStandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The default deployment: SQLite, no Redis."""
+    var_dir = tmp_path_factory.mktemp("e2e-var")
+    with running_stack(telegram, var_dir, f"sqlite:///{var_dir / 'civic.db'}") as running:
+        yield running
 
 
 @pytest.fixture
