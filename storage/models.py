@@ -347,3 +347,181 @@ class AgencyAlert(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+# --- Public evaluation: surveys, the sample frame, campaigns, window ratings ---
+
+
+class SurveyDefinition(Base):
+    """A survey as YAML, loaded from the profile or uploaded through the admin API, and
+    checked on the way in. `version` grows with each change; responses keep theirs."""
+
+    __tablename__ = "survey_definitions"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    source: Mapped[str] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(16), default="profile")  # profile | admin
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FrameMember(Base):
+    """Someone who may be sampled: a bot subscriber (opted in, `citizen_id` set) or a
+    household from the evaluation office's registry (`external_id` set). Mobile, e-mail
+    and postal address are personal data: never shown to agencies, erased on request."""
+
+    __tablename__ = "frame_members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # subscriber | household
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    citizen_id: Mapped[int | None] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), unique=True, default=None
+    )
+    district: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    # Other strata attributes (age_band, gender, income, ...) as a JSON object.
+    strata: Mapped[str] = mapped_column(Text, default="{}")
+    mobile: Mapped[str | None] = mapped_column(String(32), default=None)
+    email: Mapped[str | None] = mapped_column(String(255), default=None)
+    postal_address: Mapped[str | None] = mapped_column(Text, default=None)
+    consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    last_sampled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Campaign(Base):
+    """A survey sent to a stratified random sample on a schedule."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    survey_key: Mapped[str] = mapped_column(String(64))
+    # The design as JSON: population filter, strata, allocation, n, seed, channels.
+    design: Mapped[str] = mapped_column(Text)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    window_start: Mapped[str] = mapped_column(String(5), default="09:00")
+    window_end: Mapped[str] = mapped_column(String(5), default="20:00")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    reminder_days: Mapped[str] = mapped_column(String(64), default="[2, 5]")
+    # draft | running | closed
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class Invitation(Base):
+    """One sampled person in one campaign, with their stratum and the state of the
+    invitation and its reminders. A send is claimed (`sending`) in its own committed
+    transaction before the request goes out, so a restart knows what was in flight."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("campaign_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("frame_members.id", ondelete="SET NULL"), index=True
+    )
+    stratum: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(16))  # telegram | web | sms | email | letter
+    # A random nonce; the signed token in the link names the invitation by it.
+    nonce: Mapped[str] = mapped_column(String(24), unique=True)
+    # pending | sending | sent | failed | unreachable | opted_out
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None, index=True
+    )
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    # Which message the current claim is for: 0 the invitation, 1.. the reminders.
+    sending_round: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class SurveyResponse(Base):
+    """One person's answers to one survey, kept server-side so they can stop and come
+    back. Invited responses have `invitation_id`; open-link ones are self-selected and
+    kept out of weighted scores."""
+
+    __tablename__ = "survey_responses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_key: Mapped[str] = mapped_column(String(64), index=True)
+    survey_version: Mapped[int] = mapped_column(Integer, default=1)
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitations.id", ondelete="SET NULL"), unique=True, default=None
+    )
+    citizen_id: Mapped[int | None] = mapped_column(
+        ForeignKey("citizens.id", ondelete="SET NULL"), index=True, default=None
+    )
+    self_selected: Mapped[bool] = mapped_column(Boolean, default=False)
+    stratum: Mapped[str | None] = mapped_column(String(255), default=None)
+    language: Mapped[str] = mapped_column(String(5), default="zh")
+    # The path of answered steps as a JSON list of step ids, for "back".
+    path: Mapped[str] = mapped_column(Text, default="[]")
+    # in_progress | completed
+    status: Mapped[str] = mapped_column(String(16), default="in_progress", index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class SurveyAnswer(Base):
+    """One answer: to a question, for one agency when the question is in an agency block.
+    `value` is the option code, the number, or the typed text; NULL means skipped."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (UniqueConstraint("response_id", "step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("survey_responses.id", ondelete="CASCADE"), index=True
+    )
+    # The step id: the question id, or "<question>@<agency>" inside an agency block.
+    step: Mapped[str] = mapped_column(String(160))
+    question: Mapped[str] = mapped_column(String(64), index=True)
+    agency: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    value: Mapped[str | None] = mapped_column(Text, default=None)
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ServiceWindow(Base):
+    """A counter at a public service hall where citizens rate the service on the spot."""
+
+    __tablename__ = "service_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    agency: Mapped[str] = mapped_column(String(64), index=True)
+    hall: Mapped[str] = mapped_column(String(128))
+    number: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WindowRating(Base):
+    """One citizen's rating of one window on one day (Asia/Shanghai calendar day)."""
+
+    __tablename__ = "window_ratings"
+    __table_args__ = (UniqueConstraint("window_id", "citizen_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    window_id: Mapped[int] = mapped_column(
+        ForeignKey("service_windows.id", ondelete="CASCADE"), index=True
+    )
+    citizen_id: Mapped[int | None] = mapped_column(
+        ForeignKey("citizens.id", ondelete="SET NULL"), index=True
+    )
+    day: Mapped[str] = mapped_column(String(10))
+    scale: Mapped[str] = mapped_column(String(16))  # stars | hangzhou
+    score: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
