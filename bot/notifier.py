@@ -49,6 +49,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.send_meter import SendMeter
 from bot.telegram_gateway import PayloadCodec, split_text
 from civic.i18n import localised, t
 from civic.settings import Settings, get_settings
@@ -244,6 +245,8 @@ class Notifier:
         self._rate, self._sleep = SendRate(self.options, clock, sleep), sleep
         self._codec = PayloadCodec(sessions)
         self._stopping = False
+        # updates to citizens count against the bot's overall rate before campaign sends
+        self._meter = SendMeter(settings.var_dir / "send-meter", "notifier")
 
     def stop(self) -> None:
         """Finish the sends in flight, hand back the rest, claim nothing new."""
@@ -401,6 +404,7 @@ class Notifier:
             try:
                 markup = job.markup if last else None
                 await self._bot.send_message(chat_id=_chat_id(chat), text=text, reply_markup=markup)
+                self._meter.record()
                 return True
             except RetryAfter as err:
                 seconds = _retry_after(err)

@@ -11,7 +11,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -22,6 +22,9 @@ from storage.db import session_scope
 from storage.followups import flag_overdue, follow_up_rectified
 from storage.locks import Lock, make_lock
 from storage.updates import purge_processed_updates
+
+if TYPE_CHECKING:
+    from bot.duty_posts import DutyReport
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +102,42 @@ def agency_webhooks(session: Session) -> tuple[int, int]:
     return delivered, failed
 
 
+@scheduled_job("duty-messages")
+def duty_messages(session: Session) -> DutyReport:
+    """Post new tickets to the agencies' duty groups and escalations to supervisors."""
+    from bot.duty_posts import deliver_due
+
+    report = deliver_due(session, get_settings())
+    if report.sent or report.retried or report.failed or report.unreachable:
+        log.info("duty messages: %s", report)
+    return report
+
+
+def campaign_invitations() -> None:
+    """Send the survey invitations and reminders due now, inside each campaign's send
+    window; the sender's own lock keeps `civicbot campaign send` from running alongside."""
+    import asyncio
+
+    from bot.campaigns.runtime import make_sender, sender_lock
+
+    settings = get_settings()
+    lock = sender_lock(settings)
+    if not lock.acquire():
+        log.info("campaign invitations: another sender is running")
+        return
+    try:
+        sender = make_sender(settings)
+        sender.keepalive = lock.acquire
+        sender.recover()
+        report = asyncio.run(sender.send_all_due())
+        if report.total:
+            log.info("campaign invitations: %s", report)
+    except Exception:
+        log.exception("job campaign-invitations failed")
+    finally:
+        lock.release()
+
+
 # Job id -> (function reference, trigger, trigger arguments). Explicit ids make a restart
 # replace the stored job instead of adding a second copy.
 JOBS: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -106,6 +145,8 @@ JOBS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "rectification-followup": ("bot.scheduler:rectification_followup", "interval", {"minutes": 30}),
     "overdue-check": ("bot.scheduler:overdue_check", "interval", {"minutes": 10}),
     "agency-webhooks": ("bot.scheduler:agency_webhooks", "interval", {"seconds": 15}),
+    "duty-messages": ("bot.scheduler:duty_messages", "interval", {"seconds": 5}),
+    "campaign-invitations": ("bot.scheduler:campaign_invitations", "interval", {"seconds": 30}),
 }
 
 

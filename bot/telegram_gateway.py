@@ -31,8 +31,10 @@ from telegram.ext import (
 )
 
 from bot.conversation import Conversation, Incoming
+from bot.duty_group import DutyGroup
 from bot.media import MediaStore
 from bot.rasa_client import BotMessage
+from bot.send_meter import SendMeter
 from civic.i18n import t
 from civic.settings import Settings
 from storage.models import ButtonPayload
@@ -51,6 +53,10 @@ COMMANDS = {
     "/tickets": "/check_status",
     "/language": "/switch_language",
     "/bot": "/bot_return",
+    # Surveys (bot/survey_chat answers these before the assistant does).
+    "/subscribe": "/subscribe",
+    "/stop": "/stop",
+    "/survey": "/survey",
 }
 
 
@@ -119,8 +125,11 @@ class TelegramGateway:
     ) -> None:
         self.settings = settings
         self.conversation = conversation
+        self.sessions = sessions
         self.codec = PayloadCodec(sessions)
         self.media = MediaStore(settings.var_dir / "media")
+        # replies count against the bot's overall rate before campaign sends do
+        self.meter = SendMeter(settings.var_dir / "send-meter", "gateway")
 
     def build_application(self) -> Application:  # type: ignore[type-arg]
         builder = Application.builder().token(self.settings.telegram_bot_token or "")
@@ -130,6 +139,8 @@ class TelegramGateway:
             builder = builder.base_file_url(base.removesuffix("/bot") + "/file/bot")
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
         application = builder.build()
+        # First: duty-group taps and messages, which must never reach the conversation.
+        DutyGroup(settings=self.settings, sessions=self.sessions).add_handlers(application)
         application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self._on_edited))
         application.add_handler(CallbackQueryHandler(self._on_button))
         application.add_handler(MessageHandler(filters.TEXT, self._on_text))
@@ -159,9 +170,12 @@ class TelegramGateway:
         text = update.effective_message.text if update.effective_message else ""
         kind = "text"
         if text and text.startswith("/"):
-            command, _, _argument = text.partition(" ")
+            command, _, argument = text.partition(" ")
             command = command.split("@", 1)[0]
             text, kind = COMMANDS.get(command, "/help"), "payload"
+            if command == "/start" and argument.strip():
+                # a deep link: an invitation token, a window (w_<id>) or a survey (s_<key>)
+                text = f"/start {argument.strip()[:64]}"
         await self._turn(update, self._incoming(update, kind, text))
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -253,6 +267,7 @@ class TelegramGateway:
             await bot.send_message(
                 chat_id=chat_id, text=part, reply_markup=markup if last else None
             )
+            self.meter.record()
         if message.image:
             await bot.send_photo(chat_id=chat_id, photo=message.image)
 

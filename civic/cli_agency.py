@@ -11,11 +11,15 @@ import getpass
 import sys
 from typing import Any
 
+from sqlalchemy import select
+
 from civic.desk_errors import InvalidInput
 from civic.profiles import Profile, get_profile
 from civic.settings import Settings
 from storage.agencies import ROLES, create_api_key, create_user, set_channel
 from storage.db import migrate, session_scope
+from storage.duty import issue_link_code, link_telegram, unlink_telegram
+from storage.models import AgencyUser
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -47,6 +51,21 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     channel.add_argument("--webhook-url")
     channel.add_argument("--webhook-secret")
     channel.set_defaults(handler=cmd_set_channel)
+    _register_link(commands)
+
+
+def _register_link(commands: argparse._SubParsersAction[Any]) -> None:
+    link = commands.add_parser(
+        "link-telegram",
+        help="link a desk user's Telegram account, for the duty group and escalations",
+        description="Without an id, print a one-time code (valid 24 hours) that the officer "
+        "sends to the bot in a private chat as /link CODE.",
+    )
+    link.add_argument("--username", required=True)
+    how = link.add_mutually_exclusive_group()
+    how.add_argument("--telegram-user-id", type=int, help="link this Telegram user id directly")
+    how.add_argument("--unlink", action="store_true", help="remove the link")
+    link.set_defaults(handler=cmd_link_telegram)
 
 
 def _profile(settings: Settings) -> Profile:
@@ -127,4 +146,34 @@ def cmd_set_channel(args: argparse.Namespace, settings: Settings) -> int:
         print(f"cannot set the channel: {exc}")
         return 2
     print(f"channel of {args.agency} saved")
+    return 0
+
+
+def _link(args: argparse.Namespace, settings: Settings) -> str:
+    """Do what was asked and say what happened; InvalidInput when it cannot be done."""
+    with session_scope(settings.database_url) as session:
+        query = select(AgencyUser).where(AgencyUser.username == args.username)
+        found = session.scalars(query).first()
+        if found is None:
+            raise InvalidInput(f"no desk user '{args.username}'")
+        if args.unlink:
+            unlink_telegram(session=session, user=found)
+            return f"{found.username} is no longer linked to a Telegram account"
+        if args.telegram_user_id is not None:
+            link_telegram(session=session, user=found, telegram_user_id=args.telegram_user_id)
+            return f"{found.username} is linked to Telegram user {args.telegram_user_id}"
+        code = issue_link_code(session=session, user=found)
+    return (
+        f"one-time code for {args.username}, valid 24 hours: {code}\n"
+        f"The officer sends it to the bot in a private chat: /link {code}"
+    )
+
+
+def cmd_link_telegram(args: argparse.Namespace, settings: Settings) -> int:
+    migrate(settings.database_url)
+    try:
+        print(_link(args, settings))
+    except InvalidInput as exc:
+        print(f"cannot link: {exc}")
+        return 2
     return 0

@@ -25,6 +25,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    if url.startswith("postgresql+psycopg2"):
+        # UPDATEs of many rows (a campaign batch) go in pages, not a round trip per row.
+        kwargs.setdefault("executemany_mode", "values_plus_batch")
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from civic.errors import IllegalTransition
 from civic.tickets import OPEN_STATUSES, Status
+from storage.duty import enqueue_escalation
 from storage.models import Ticket, TicketEvent, utcnow
 from storage.notifications import enqueue_notice, fixed_question_buttons
 from storage.tickets import transition
@@ -93,8 +94,9 @@ def follow_up_rectified(*, session: Session, now: datetime | None = None) -> tup
 
 
 def flag_overdue(*, session: Session, now: datetime | None = None) -> int:
-    """Open tickets past their due time: flagged once (the desk shows them to the
-    agency's supervisors) and the citizen is told honestly that it is late and escalated."""
+    """Open tickets past their due time: flagged once (the desk marks them escalated),
+    the agency's supervisors are told on Telegram (privately, and in the duty group) and
+    the citizen is told honestly that it is late and escalated."""
     now = now or utcnow()
     late = session.scalars(
         select(Ticket).where(
@@ -124,5 +126,6 @@ def flag_overdue(*, session: Session, now: datetime | None = None) -> int:
             params={"number": ticket.number},
             key=f"overdue:{ticket.id}",
         )
+        enqueue_escalation(session=session, ticket=ticket)
         count += 1
     return count

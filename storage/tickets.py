@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from civic.routing import RoutingDecision
 from civic.tickets import OPEN_STATUSES, Status, check_transition, ticket_number
 from storage.agency_alerts import enqueue_routed_alert
+from storage.duty import enqueue_new_ticket_post
 from storage.models import Ticket, TicketEvent, TicketFollower, utcnow
 from storage.notifications import enqueue_for_event
 
@@ -92,6 +93,7 @@ def transition(
         enqueue_for_event(session=session, ticket=ticket, event=event)
     if target == Status.ROUTED:
         enqueue_routed_alert(session=session, ticket=ticket, event_id=event.id)
+        enqueue_new_ticket_post(session=session, ticket=ticket, event_id=event.id)
     return event
 
 

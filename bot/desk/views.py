@@ -89,6 +89,11 @@ def deadline(labels: Labels, ticket: Ticket, now: datetime) -> Deadline:
     return Deadline(labels.t("sla.overdue_by", amount=labels.amount(-left)), True)
 
 
+def escalated(ticket: Ticket) -> bool:
+    """Flagged overdue, so escalated to the agency's supervisors, and still owed a fix."""
+    return ticket.overdue_at is not None and ticket.status not in FINISHED
+
+
 @dataclass(frozen=True)
 class InboxRow:
     number: str
@@ -98,6 +103,7 @@ class InboxRow:
     status: str
     created: str
     deadline: Deadline
+    escalated: bool
 
 
 def inbox_rows(labels: Labels, tickets: list[Ticket], now: datetime) -> list[InboxRow]:
@@ -110,6 +116,7 @@ def inbox_rows(labels: Labels, tickets: list[Ticket], now: datetime) -> list[Inb
             status=labels.status(ticket.status),
             created=labels.time(ticket.created_at),
             deadline=deadline(labels, ticket, now),
+            escalated=escalated(ticket),
         )
         for ticket in tickets
     ]
@@ -202,6 +209,7 @@ class TicketView:
     actions: frozenset[str]
     waiting: bool
     targets: list[tuple[str, str]]
+    escalated: bool
 
 
 def _position(ticket: Ticket) -> tuple[str | None, str | None]:
@@ -241,4 +249,5 @@ def ticket_view(
             for code, agency in labels.profile.agencies.items()
             if code != ticket.agency
         ],
+        escalated=escalated(ticket),
     )

@@ -18,6 +18,9 @@ What is faithful to api.telegram.org:
 * Flood control: token buckets, global (30 msg/s) and per chat (1 msg/s, burst 3), over sent
   messages (send* methods but sendChatAction); over the limit: 429 with
   ``parameters.retry_after``.
+* Groups (``add_group``): members' messages reach the bot as in privacy mode (commands and
+  replies to the bot's messages only), buttons can be pressed under the bot's group posts,
+  and a bot removed from a group (``kick_bot``) gets 403 "bot was kicked from the ... chat".
 * 403 for blocked users and for users who never started the bot; 400 for empty or too long
   texts (4096) and captions (1024) measured after entity parsing, callback_data over 64 bytes,
   HTML that does not parse (see ``botapi_html``), unknown messages to edit or delete,
@@ -676,6 +679,9 @@ class BotApiStandIn:
         if chat_id is None or chat_id == "":
             raise _bad("chat_id is empty")
         if chat_id in self._blocked:
+            kind = self._chats.get(chat_id, {}).get("type", "private")
+            if kind in ("group", "supergroup"):
+                raise ApiError(403, f"Forbidden: bot was kicked from the {kind} chat")
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if chat_id not in self._chats and chat_id not in self._users:
             if isinstance(chat_id, int) and chat_id > 0:
@@ -1093,6 +1099,20 @@ class BotApiStandIn:
         with self._lock:
             self._blocked.discard(chat_id)
 
+    def add_group(self, chat_id: int, title: str, *, kind: str = "supergroup") -> dict:
+        """A group (``chat_id`` negative) with the bot as a member; returns the Chat."""
+        if chat_id >= 0 or kind not in ("group", "supergroup"):
+            raise ValueError("a group has a negative id and is a group or a supergroup")
+        with self._lock:
+            self._chats[chat_id] = {"id": chat_id, "title": title, "type": kind}
+            self._blocked.discard(chat_id)
+            return dict(self._chats[chat_id])
+
+    def kick_bot(self, chat_id: int) -> None:
+        """The bot is removed from the group: sends answer 403 until ``add_group`` again."""
+        with self._lock:
+            self._blocked.add(chat_id)
+
     def set_limits(
         self,
         global_per_s: float | None = _KEEP,
@@ -1191,6 +1211,38 @@ class BotApiStandIn:
             {"message": self._user_message(user_id, content, first_name, language_code)}
         )
 
+    def send_group_text(
+        self, chat_id: int, user_id: int, text: str, *, reply_to: int | None = None
+    ) -> int | None:
+        """Member ``user_id`` says ``text`` in group ``chat_id``, optionally replying to
+        message ``reply_to``. As in privacy mode, the bot gets the update only for a
+        command or a reply to one of its own messages; otherwise None is returned."""
+        user = self._user(user_id)
+        with self._lock:
+            chat = self._chats.get(chat_id)
+            if chat is None or chat.get("type") not in ("group", "supergroup"):
+                raise LookupError(f"no group {chat_id}; add_group() first")
+            target = self._store.get(chat_id, {}).get(reply_to) if reply_to else None
+            if reply_to is not None and target is None:
+                raise LookupError(f"no message {reply_to} in group {chat_id}")
+            entities = find_auto_entities(text)
+            message = {
+                "message_id": self._new_message_id(chat_id),
+                "from": user,
+                "chat": dict(chat),
+                "date": int(time.time()),
+                "text": text,
+            } | ({"entities": entities} if entities else {})
+            if target is not None:
+                message["reply_to_message"] = {
+                    k: v for k, v in target.items() if k != "reply_to_message"
+                }
+            to_bot = target is not None and target["from"].get("is_bot")
+            if not (text.startswith("/") or to_bot):
+                self._remember(message)
+                return None
+        return self.inject_update({"message": message})
+
     def send_location(self, user_id: int, latitude: float, longitude: float) -> int:
         location = {"latitude": latitude, "longitude": longitude}
         return self.inject_update({"message": self._user_message(user_id, {"location": location})})
@@ -1247,12 +1299,15 @@ class BotApiStandIn:
         message |= {"entities": entities} if entities else {}
         return self.inject_update({"edited_message": message})
 
-    def send_callback(self, user_id: int, data: str, message_id: int | None = None) -> int:
+    def send_callback(
+        self, user_id: int, data: str, message_id: int | None = None, *, chat_id: int | None = None
+    ) -> int:
         """The user presses an inline button with ``data`` under the bot's message
-        ``message_id`` (default: the bot's latest message in that chat)."""
+        ``message_id`` (default: the bot's latest message in that chat) in their private
+        chat, or in group ``chat_id``."""
         user = self._user(user_id)
         with self._lock:
-            message = self._callback_message(user_id, message_id)
+            message = self._callback_message(user_id if chat_id is None else chat_id, message_id)
             self._query_count += 1
             query_id = f"{user_id}{self._query_count:08d}"
         return self.inject_update(
@@ -1267,19 +1322,19 @@ class BotApiStandIn:
             }
         )
 
-    def _callback_message(self, user_id: int, message_id: int | None) -> dict:
-        chat_messages = self._store.setdefault(user_id, {})
+    def _callback_message(self, chat_id: int, message_id: int | None) -> dict:
+        chat_messages = self._store.setdefault(chat_id, {})
         if message_id is None:
             ours = [m for m in chat_messages.values() if m["from"].get("is_bot")]
             if not ours:
-                raise LookupError(f"the bot has no message in chat {user_id}; pass message_id")
+                raise LookupError(f"the bot has no message in chat {chat_id}; pass message_id")
             return copy.deepcopy(ours[-1])
         if message_id not in chat_messages:  # a message from before the stand-in's memory
             self._remember(
                 {
                     "message_id": message_id,
                     "from": self._bot_user(),
-                    "chat": self._chat(user_id),
+                    "chat": self._chat(chat_id),
                     "date": int(time.time()),
                     "text": "",
                 }

@@ -460,6 +460,31 @@ async def test_callback_answer_edit_and_delete(standin: BotApiStandIn) -> None:
 
 
 @pytest.mark.asyncio
+async def test_groups_privacy_mode_buttons_and_removal(standin: BotApiStandIn) -> None:
+    group = -1001234567890
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Take", callback_data="take:1")]])
+    standin.add_group(group, "Duty")
+    async with make_bot(standin) as bot:
+        post = await bot.send_message(group, "New ticket", reply_markup=keyboard)
+        assert post.chat.type == "supergroup" and post.chat.title == "Duty"
+        assert standin.send_group_text(group, USER, "morning all") is None  # not for the bot
+        standin.send_group_text(group, USER, "/status")
+        standin.send_group_text(group, USER, "on it", reply_to=post.message_id)
+        standin.send_callback(USER, "take:1", post.message_id, chat_id=group)
+        command, reply, press = await bot.get_updates()
+        assert (command.message.text, command.message.chat.id) == ("/status", group)
+        assert reply.message.reply_to_message.message_id == post.message_id
+        assert press.callback_query.message.chat.id == group
+        assert press.callback_query.from_user.id == USER
+        await bot.edit_message_text("Taken", group, post.message_id)
+        standin.kick_bot(group)
+        with pytest.raises(Forbidden, match=r"(?i)bot was kicked from the supergroup chat"):
+            await bot.send_message(group, "still there?")
+    ids = [m.message_id for m in standin.messages(group)]
+    assert ids == [post.message_id, post.message_id]
+
+
+@pytest.mark.asyncio
 async def test_photos_documents_and_files(standin: BotApiStandIn) -> None:
     standin.set_limits(per_chat_per_s=None)
     standin.send_photo(USER, caption="broken lamp", file_bytes=b"\xff\xd8jpeg", mime="image/jpeg")
