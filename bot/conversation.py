@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.rasa_client import BotMessage, RasaClient
+from bot.survey_chat import SurveyChat
 from civic.errors import RasaUnavailable
 from civic.i18n import detect_language, normalise_language, t
 from storage.citizens import get_or_create_citizen
@@ -105,12 +106,14 @@ class Conversation:
         sessions: sessionmaker[Session],
         ledger: UpdateLedger,
         tracker_db: Path | None = None,
+        surveys: SurveyChat | None = None,
     ) -> None:
         self._rasa = rasa
         self._tracker_db = tracker_db
         self._sessions = sessions
         self._ledger = ledger
         self._menus = MenuMemory()
+        self._surveys = surveys
 
     async def handle(self, incoming: Incoming) -> list[BotMessage]:
         """The assistant's replies to one incoming message; [] for a repeated delivery."""
@@ -118,17 +121,19 @@ class Conversation:
             log.info("repeated update %s ignored", incoming.update_key)
             return []
         text = (incoming.text or "").strip()
+        # what a citizen typed tells their language; a button's payload does not
+        typed = text if incoming.kind == "text" else ""
         with self._sessions() as session:
             citizen = get_or_create_citizen(
                 session=session,
                 channel=incoming.channel,
                 address=incoming.address,
-                language=normalise_language(detect_language(text) or incoming.language_hint),
+                language=normalise_language(detect_language(typed) or incoming.language_hint),
             )
             session.commit()
             sender, stored_language = citizen.public_id, citizen.language
             citizen_id = citizen.id
-        language = detect_language(text) or stored_language
+        language = detect_language(typed) or stored_language
         problem = _input_problem(incoming)
         if problem is not None:
             key, params = problem
@@ -136,6 +141,10 @@ class Conversation:
         relayed = self._relay_to_staff(citizen_id, text, language)
         if relayed is not None:
             return relayed
+        if self._surveys is not None:
+            answered = self._surveys.handle(citizen_id, language, incoming.kind, text)
+            if answered is not None:
+                return answered
         menu_key = (incoming.channel, incoming.address)
         if incoming.kind == "text":
             text = self._menus.choice(menu_key, text) or text

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversation import Conversation, Incoming
 from bot.desk import desk_router
+from bot.desk.evaluation import evaluation_router
 from bot.media import MediaStore
 from bot.open311_api import open311_router
+from bot.optout import optout_router
 from bot.web_updates import web_updates_router
 from bot.widget import widget_router
 from civic.i18n import t
@@ -58,7 +60,10 @@ def create_app(
             prefix="/open311/v2",
         )
         app.include_router(web_updates_router(sessions))
+        app.include_router(optout_router(sessions, get_settings().secret_key))
         media = MediaStore(get_settings().var_dir / "media")
+        # before the desk's own router, which ends in a catch-all
+        app.include_router(evaluation_router(sessions=sessions, profile=profile), prefix="/desk")
         app.include_router(
             desk_router(sessions=sessions, profile=profile, media=media), prefix="/desk"
         )

@@ -6,6 +6,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversation import Conversation
 from bot.rasa_client import RasaClient
+from bot.survey_chat import SurveyChat
+from civic.profiles import get_profile
 from civic.settings import Settings
 from storage.db import session_factory
 from storage.updates import DatabaseLedger, RedisLedger, UpdateLedger
@@ -24,10 +26,16 @@ def make_conversation(settings: Settings) -> tuple[Conversation, sessionmaker[Se
     rasa = RasaClient(settings.rasa_url, token=settings.rasa_auth_token)
     # Where `civicbot run` points Rasa's tracker store when there is no Redis.
     tracker_db = None if settings.redis_url else settings.var_dir / "rasa-tracker.db"
+    surveys = SurveyChat(
+        sessions=sessions,
+        profile=get_profile(settings.profiles_dir, settings.profile),
+        secret=settings.secret_key,
+    )
     conversation = Conversation(
         rasa=rasa,
         sessions=sessions,
         ledger=make_ledger(settings, sessions),
         tracker_db=tracker_db,
+        surveys=surveys,
     )
     return conversation, sessions

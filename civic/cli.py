@@ -24,13 +24,18 @@ def _setup_logging(settings: Settings) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-def _prepare(settings: Settings) -> None:
+def prepare(settings: Settings) -> None:
     """Checks shared by every process: the profile loads and the schema is current."""
     from civic.profiles import get_profile
-    from storage.db import migrate
+    from storage.db import migrate, session_scope
+    from storage.surveys import sync_profile_surveys
 
-    get_profile(settings.profiles_dir, settings.profile)
+    profile = get_profile(settings.profiles_dir, settings.profile)
     migrate(settings.database_url)
+    with session_scope(settings.database_url) as session:
+        sync_profile_surveys(
+            session=session, directory=profile.path / "surveys", agencies=profile.agencies
+        )
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
@@ -56,7 +61,7 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
     from bot.wiring import make_conversation
     from civic.profiles import get_profile
 
-    _prepare(settings)
+    prepare(settings)
     conversation, sessions = make_conversation(settings)
     profile = get_profile(settings.profiles_dir, settings.profile)
     uvicorn.run(
@@ -75,7 +80,7 @@ def cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.telegram_bot_token:
         print("TELEGRAM_BOT_TOKEN is not set: the Telegram gateway has nothing to connect to.")
         return 2
-    _prepare(settings)
+    prepare(settings)
     conversation, sessions = make_conversation(settings)
     TelegramGateway(settings=settings, conversation=conversation, sessions=sessions).run()
     return 0
@@ -84,7 +89,7 @@ def cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from bot.scheduler import run_scheduler
 
-    _prepare(settings)
+    prepare(settings)
     run_scheduler(settings)
     return 0
 
@@ -92,7 +97,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
     from bot.notifier import run_notifier
 
-    _prepare(settings)
+    prepare(settings)
     run_notifier(settings)
     return 0
 
@@ -102,7 +107,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from civic.training import train
 
     try:
-        _prepare(settings)
+        prepare(settings)
         model, trained = train(settings.models_dir, profile_dir=settings.profile_dir)
         planned = services(settings, model)
         check_can_start(settings, planned)
@@ -157,9 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "route":
             command.add_argument("text", help="the message, or '-' to read one per line")
             command.add_argument("--lang", choices=["zh", "en"], help="the message language")
-    from civic.cli_agency import register
+    from civic import cli_agency, cli_campaigns
 
-    register(sub)
+    cli_agency.register(sub)
+    cli_campaigns.register(sub)
     return parser
 
 

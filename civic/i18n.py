@@ -1,7 +1,8 @@
 """Message catalogues (zh and en) and language detection.
 
-Citizen-facing text never lives in Python: it is in `civic/locales/<lang>.yml`, looked
-up by key. A test checks that both catalogues hold the same keys and placeholders.
+Citizen-facing text never lives in Python: it is in `civic/locales/<lang>.yml` and, per
+feature, `civic/locales/<feature>.<lang>.yml`, looked up by key. A test checks that both
+catalogues hold the same keys and placeholders.
 """
 
 from __future__ import annotations
@@ -24,10 +25,15 @@ _LATIN = re.compile(r"[A-Za-z]")
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
-    path = LOCALES_DIR / f"{lang}.yml"
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
-    return _flatten(data)
+    flat: dict[str, str] = {}
+    for path in [LOCALES_DIR / f"{lang}.yml", *sorted(LOCALES_DIR.glob(f"*.{lang}.yml"))]:
+        with path.open(encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        for key, text in _flatten(data).items():
+            if key in flat:
+                raise ValueError(f"{path.name}: message key {key} is already defined")
+            flat[key] = text
+    return flat
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:

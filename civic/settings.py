@@ -12,7 +12,14 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_FIELDS = frozenset(
-    {"telegram_bot_token", "telegram_webhook_secret", "rasa_auth_token", "secret_key"}
+    {
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        "rasa_auth_token",
+        "secret_key",
+        "sms_auth_token",
+        "smtp_password",
+    }
 )
 
 
@@ -29,6 +36,17 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{name} must be true or false, got {raw!r}")
 
 
 def _env_float(name: str, default: float) -> float:
@@ -64,6 +82,21 @@ class Settings:
     category_threshold: float = 0.55
     widget_origins: tuple[str, ...] = ()
     models_dir: Path = PROJECT_ROOT / "models"
+    sms_gateway_url: str | None = None
+    sms_account_sid: str | None = None
+    sms_auth_token: str | None = None
+    sms_from: str | None = None
+    sms_rate_per_second: float = 10.0
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_from: str | None = None
+    # Invitation links: https://t.me/<bot username>?start=<token> and <public url>/?start=...
+    telegram_bot_username: str = "CivicFeedbackBot"
+    public_url: str = "http://127.0.0.1:8000"
+    campaign_telegram_rate: float = 25.0
 
     def __repr__(self) -> str:
         parts = []
@@ -128,6 +161,20 @@ def load_settings() -> Settings:
             o.strip() for o in os.environ.get("CIVIC_WIDGET_ORIGINS", "").split(",") if o.strip()
         ),
         models_dir=Path(_env("CIVIC_MODELS_DIR", str(PROJECT_ROOT / "models"))),
+        sms_gateway_url=os.environ.get("SMS_GATEWAY_URL", "").strip().rstrip("/") or None,
+        sms_account_sid=os.environ.get("SMS_ACCOUNT_SID", "").strip() or None,
+        sms_auth_token=os.environ.get("SMS_AUTH_TOKEN", "").strip() or None,
+        sms_from=os.environ.get("SMS_FROM", "").strip() or None,
+        sms_rate_per_second=_env_float("SMS_RATE_PER_SECOND", 10.0),
+        smtp_host=os.environ.get("SMTP_HOST", "").strip() or None,
+        smtp_port=_env_int("SMTP_PORT", 25),
+        smtp_user=os.environ.get("SMTP_USER", "").strip() or None,
+        smtp_password=os.environ.get("SMTP_PASSWORD", "") or None,
+        smtp_starttls=_env_bool("SMTP_STARTTLS", False),
+        smtp_from=os.environ.get("SMTP_FROM", "").strip() or None,
+        telegram_bot_username=_env("TELEGRAM_BOT_USERNAME", "CivicFeedbackBot").lstrip("@"),
+        public_url=_env("CIVIC_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        campaign_telegram_rate=_env_float("CAMPAIGN_TELEGRAM_RATE", 25.0),
     )
 
 

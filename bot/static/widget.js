@@ -401,6 +401,13 @@
     document.body.append(host);
     // Reopen after a page load if it was open, without stealing the focus.
     if (load("sessionStorage", OPEN_KEY) === "1") { open(false); }
+    // A personal survey link (<site>/?start=<token>) or a window's (?start=w_<id>):
+    // open the chat and hand the payload over, as Telegram's /start <payload> does.
+    const payload = new URLSearchParams(window.location.search).get("start") || "";
+    if (/^[A-Za-z0-9_-]{1,64}$/.test(payload)) {
+      open(true);
+      send({ payload: "/start " + payload }, null);
+    }
   }
 
   if (document.body) { start(); } else { document.addEventListener("DOMContentLoaded", start); }

@@ -1,0 +1,1 @@
+"""Sending survey invitation campaigns: the sender, its channels and its crash journal."""

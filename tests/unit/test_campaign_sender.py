@@ -1,0 +1,277 @@
+"""The campaign sender against the Bot API and SMS gateway stand-ins over real HTTP, on
+SQLite and the real PostgreSQL, with the clock in the test's hands."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from telegram import Bot
+
+from bot.campaigns.channels import Channel, SmsChannel, TelegramChannel
+from bot.campaigns.deliveries import DeliveryFactory
+from bot.campaigns.journal import Journal
+from bot.campaigns.sender import CampaignSender, SenderOptions, SendReport
+from bot.sms_gateway import SmsGateway
+from bot.telegram_request import AiohttpRequest
+from civic.profiles import Profile
+from storage.campaigns import Design, create_campaign, draw, opt_out_member
+from storage.citizens import get_or_create_citizen
+from storage.db import session_factory
+from storage.frame import import_households, subscribe
+from storage.models import Campaign, FrameMember, Invitation
+from storage.surveys import get_survey, sync_profile_surveys
+from tests.fakes.botapi import BotApiStandIn
+from tests.fakes.sms_gateway import SmsGatewayStandIn
+
+TOKEN = "123456:campaign-test-token"
+# 10:00 on a Monday in Hangzhou (02:00 UTC)
+MORNING = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def telegram() -> Iterator[BotApiStandIn]:
+    with BotApiStandIn(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def sms_server() -> Iterator[SmsGatewayStandIn]:
+    with SmsGatewayStandIn(rate_per_second=None) as server:
+        yield server
+
+
+@pytest.fixture
+def stand_ins(
+    telegram: BotApiStandIn, sms_server: SmsGatewayStandIn
+) -> tuple[BotApiStandIn, SmsGatewayStandIn]:
+    telegram.reset()
+    telegram.set_limits(global_per_s=None, per_chat_per_s=None)
+    sms_server.reset()
+    sms_server.set_rate_limit(None)
+    return telegram, sms_server
+
+
+@pytest.fixture
+def world(database_url: str, profile: Profile) -> str:
+    with session_factory(database_url).begin() as session:
+        sync_profile_surveys(
+            session=session, directory=profile.path / "surveys", agencies=profile.agencies
+        )
+    return database_url
+
+
+def make_sender(
+    database_url: str,
+    profile: Profile,
+    stand_ins: tuple[BotApiStandIn, SmsGatewayStandIn],
+    clock: Clock,
+    journal: Path,
+) -> CampaignSender:
+    telegram, sms = stand_ins
+    bot = Bot(TOKEN, base_url=telegram.base_url, request=AiohttpRequest(connections=20))
+    gateway = SmsGateway(
+        base_url=sms.base_url,
+        account_sid=sms.account_sid,
+        auth_token=sms.auth_token,
+        sender="+8610000000",
+        rate_per_second=None,
+    )
+    channels: dict[str, Channel] = {"telegram": TelegramChannel(bot), "sms": SmsChannel(gateway)}
+
+    def survey(session, key):  # type: ignore[no-untyped-def]
+        return get_survey(session=session, key=key, agencies=profile.agencies)
+
+    factory = DeliveryFactory(
+        secret="s",
+        bot_username="civic_feedback_bot",
+        public_url="https://example.org",
+        survey=survey,
+    )
+    return CampaignSender(
+        sessions=session_factory(database_url),
+        channels=channels,
+        deliveries=factory,
+        journal=Journal(journal),
+        options=SenderOptions(rates={"telegram": 1000.0, "sms": 1000.0}, batch=20),
+        clock=clock,
+    )
+
+
+def add_subscribers(database_url: str, telegram: BotApiStandIn, count: int) -> list[int]:
+    chats = []
+    with session_factory(database_url).begin() as session:
+        for i in range(count):
+            chat = 7_000_000 + i
+            telegram.add_user(chat, f"Resident {i}")
+            citizen = get_or_create_citizen(
+                session=session, channel="telegram", address=str(chat), language="zh"
+            )
+            subscribe(
+                session=session,
+                citizen_id=citizen.id,
+                district=["xihu", "gongshu"][i % 2],
+                strata={"age_band": "30-44"},
+                now=MORNING,
+            )
+            chats.append(chat)
+    return chats
+
+
+def start_campaign(
+    database_url: str,
+    n: int,
+    *,
+    strata: tuple[str, ...] = ("district",),
+    channels: tuple[str, ...] = ("telegram", "sms"),
+) -> int:
+    with session_factory(database_url).begin() as session:
+        campaign = create_campaign(
+            session=session,
+            name="test",
+            survey_key="annual_satisfaction",
+            design=Design(strata=strata, n=n, seed=7, channels=channels),
+            starts_at=MORNING - timedelta(hours=1),
+            ends_at=MORNING + timedelta(days=10),
+        )
+        draw(session=session, campaign=campaign, now=MORNING)
+        return campaign.id
+
+
+def households_csv(count: int) -> str:
+    rows = ["id,district,age_band,mobile"]
+    # an unbalanced frame: 60% xihu, 30% gongshu, 10% binjiang
+    for i in range(count):
+        district = "xihu" if i % 10 < 6 else "gongshu" if i % 10 < 9 else "binjiang"
+        rows.append(
+            f"H{i:04d},{district},{['18-29', '30-44', '45-59', '60+'][i % 4]},+86139{i:08d}"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def test_the_sample_matches_its_design(world: str, profile: Profile) -> None:
+    with session_factory(world).begin() as session:
+        report = import_households(
+            session=session, csv_text=households_csv(500), profile_districts=set(profile.districts)
+        )
+        assert not report.errors
+    campaign_id = start_campaign(world, 100, strata=("district",), channels=("sms",))
+    with session_factory(world)() as session:
+        strata = Counter(
+            session.scalars(select(Invitation.stratum).where(Invitation.campaign_id == campaign_id))
+        )
+        design = json.loads(session.get(Campaign, campaign_id).design)  # type: ignore[union-attr]
+    assert design["n"] == 100 and sum(strata.values()) == 100
+    assert strata == {"district=xihu": 60, "district=gongshu": 30, "district=binjiang": 10}
+
+
+async def test_sends_only_inside_the_daily_window(
+    world: str,
+    profile: Profile,
+    stand_ins: tuple[BotApiStandIn, SmsGatewayStandIn],
+    tmp_path: Path,
+) -> None:
+    telegram, _ = stand_ins
+    chats = add_subscribers(world, telegram, 6)
+    start_campaign(world, 6)
+    clock = Clock(MORNING.replace(hour=13))  # 21:00 in Hangzhou
+    sender = make_sender(world, profile, stand_ins, clock, tmp_path / "journal")
+    report = await sender.send_due()
+    assert report.total == 0 and report.outside_window == 1
+    assert telegram.messages() == []
+    clock.now = MORNING + timedelta(days=1)  # 10:00 next day
+    report = await sender.send_due()
+    assert report.sent == 6
+    assert sorted(m.chat_id for m in telegram.messages()) == chats
+    assert "sv:i:" in json.dumps(telegram.messages()[0].reply_markup)
+
+
+async def test_a_crash_mid_batch_resumes_without_duplicates_or_gaps(
+    world: str,
+    profile: Profile,
+    stand_ins: tuple[BotApiStandIn, SmsGatewayStandIn],
+    tmp_path: Path,
+) -> None:
+    telegram, _ = stand_ins
+    chats = add_subscribers(world, telegram, 30)
+    start_campaign(world, 30)
+    clock = Clock(MORNING)
+    first = make_sender(world, profile, stand_ins, clock, tmp_path / "journal")
+    batch = first._claim_batch(SendReport())
+    channel = first._channels["telegram"]
+    # the process dies after 7 sends finished and an 8th reached Telegram unanswered
+    for _, delivery in batch[:7]:
+        first._journal.started(delivery.key)
+        outcome = await channel.send(delivery)
+        first._journal.finished(delivery.key, outcome.kind)
+    first._journal.started(batch[7][1].key)
+    await channel.send(batch[7][1])
+    second = make_sender(world, profile, stand_ins, clock, tmp_path / "journal")
+    assert second.recover() == {"finished": 7, "in_flight": 1, "released": 12}
+    await second.send_due()
+    received = Counter(m.chat_id for m in telegram.messages())
+    assert sorted(received) == chats and set(received.values()) == {1}
+
+
+async def test_reminders_stop_for_whoever_sends_stop(
+    world: str,
+    profile: Profile,
+    stand_ins: tuple[BotApiStandIn, SmsGatewayStandIn],
+    tmp_path: Path,
+) -> None:
+    telegram, _ = stand_ins
+    chats = add_subscribers(world, telegram, 2)
+    start_campaign(world, 2)
+    clock = Clock(MORNING)
+    sender = make_sender(world, profile, stand_ins, clock, tmp_path / "journal")
+    await sender.send_due()
+    clock.now = MORNING + timedelta(days=2, hours=1)
+    assert (await sender.send_due()).sent == 2  # first reminder to both
+    with session_factory(world).begin() as session:
+        member = session.scalars(select(FrameMember).order_by(FrameMember.id)).first()
+        assert member is not None
+        opt_out_member(session=session, member=member, now=clock.now)
+    clock.now = MORNING + timedelta(days=5, hours=1)
+    assert (await sender.send_due()).sent == 1  # second reminder: only the other one
+    counts = Counter(m.chat_id for m in telegram.messages())
+    assert counts == {chats[0]: 2, chats[1]: 3}
+    clock.now = MORNING + timedelta(days=8)
+    assert (await sender.send_due()).total == 0  # at most two reminders
+
+
+async def test_blocked_users_become_unreachable_and_sms_reaches_households(
+    world: str,
+    profile: Profile,
+    stand_ins: tuple[BotApiStandIn, SmsGatewayStandIn],
+    tmp_path: Path,
+) -> None:
+    telegram, sms = stand_ins
+    chats = add_subscribers(world, telegram, 2)
+    telegram.block(chats[0])
+    with session_factory(world).begin() as session:
+        import_households(
+            session=session, csv_text=households_csv(3), profile_districts=set(profile.districts)
+        )
+    start_campaign(world, 5)
+    sender = make_sender(world, profile, stand_ins, Clock(MORNING), tmp_path / "journal")
+    report = await sender.send_due()
+    assert (report.sent, report.unreachable) == (4, 1)
+    assert len(sms.messages) == 3
+    body = sms.messages[0].body
+    assert "https://t.me/civic_feedback_bot?start=i" in body
+    with session_factory(world)() as session:
+        states = Counter(session.scalars(select(Invitation.state)))
+    assert states == {"sent": 4, "unreachable": 1}
