@@ -98,5 +98,9 @@ class ActionRateTicket(Action):
                     text=t("followup.not_waiting", lang, number=number, status=status)
                 )
                 return []
-        dispatcher.utter_message(text=t("followup.rated", lang, number=number))
+        # the citizen's complaint is closed: a moment to ask them to help rate the city
+        dispatcher.utter_message(
+            text=t("followup.rated", lang, number=number),
+            buttons=[{"title": t("followup.subscribe", lang), "payload": "/subscribe"}],
+        )
         return []

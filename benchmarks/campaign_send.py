@@ -193,7 +193,7 @@ def watch(
     """Follow the sender until it exits (or `stop_after` seconds): the time it ran."""
     started = time.monotonic()
     while process.poll() is None:
-        progress("sent", min(len(api.messages()), count), count)
+        progress("sent", min(api.message_count(), count), count)
         if stop_after is not None and time.monotonic() - started >= stop_after:
             break
         time.sleep(0.25)
@@ -225,7 +225,7 @@ def run(mode: str, args: argparse.Namespace) -> dict[str, object]:
                 url, var_dir, api, rate, "campaign", "send", "--concurrency", str(args.concurrency)
             )
             elapsed = watch(process, api, args.count)
-            progress("sent", len(api.messages()), args.count)
+            progress("sent", api.message_count(), args.count)
             achieved, total = send_rate(api)
             counts = received(api)
             result: dict[str, object] = {

@@ -20,6 +20,7 @@ from bot.desk.evaluation import evaluation_router
 from bot.media import MediaStore
 from bot.open311_api import open311_router
 from bot.optout import optout_router
+from bot.survey_admin import survey_admin_router
 from bot.web_updates import web_updates_router
 from bot.widget import widget_router
 from civic.i18n import t
@@ -61,6 +62,7 @@ def create_app(
         )
         app.include_router(web_updates_router(sessions))
         app.include_router(optout_router(sessions, get_settings().secret_key))
+        app.include_router(survey_admin_router(sessions=sessions, profile=profile))
         media = MediaStore(get_settings().var_dir / "media")
         # before the desk's own router, which ends in a catch-all
         app.include_router(evaluation_router(sessions=sessions, profile=profile), prefix="/desk")

@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     imp = frame_cmds.add_parser("import", help="import households from CSV (all or nothing)")
     imp.add_argument("csv", type=Path)
     imp.set_defaults(handler=cmd_frame_import)
+    erase = frame_cmds.add_parser("erase", help="erase a household's personal data on request")
+    erase.add_argument("id", help="the household's id in the registry")
+    erase.set_defaults(handler=cmd_frame_erase)
 
     campaign = subparsers.add_parser("campaign", help="survey invitation campaigns")
     cmds = campaign.add_subparsers(dest="campaign_command", required=True)
@@ -126,6 +129,16 @@ def cmd_frame_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_frame_erase(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.frame import erase_household
+
+    _ready(settings)
+    with session_scope(settings.database_url) as session:
+        erased = erase_household(session=session, external_id=args.id)
+    print("erased" if erased else f"no household {args.id!r}")
+    return 0 if erased else 1
+
+
 def _moment(text: str, timezone: str) -> datetime:
     from zoneinfo import ZoneInfo
 
@@ -226,9 +239,13 @@ def cmd_campaign_send(args: argparse.Namespace, settings: Settings) -> int:
 
     _ready(settings)
     lock = sender_lock(settings)
-    if not lock.acquire():
-        print("another campaign sender is running (the scheduler's, perhaps)")
-        return 1
+    # a sender killed a moment ago may still hold it until its connection is gone
+    deadline = time.monotonic() + 15
+    while not lock.acquire():
+        if time.monotonic() > deadline:
+            print("another campaign sender is running (the scheduler's, perhaps)")
+            return 1
+        time.sleep(0.5)
     try:
         sender = make_sender(settings, options=SenderOptions(concurrency=args.concurrency))
         sender.keepalive = lock.acquire

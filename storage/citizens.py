@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.models import ChannelAddress, Citizen, utcnow
+from storage.models import (
+    ChannelAddress,
+    Citizen,
+    FrameMember,
+    SurveyResponse,
+    WindowRating,
+    utcnow,
+)
 
 
 def get_or_create_citizen(
@@ -58,8 +65,12 @@ def mark_unreachable(*, session: Session, channel: str, address: str) -> None:
 
 
 def erase_citizen(*, session: Session, citizen: Citizen) -> None:
-    """Forget the person: channel addresses and phone go; tickets stay, anonymous."""
+    """Forget the person: channel addresses, phone and survey subscription (with its
+    strata) go; tickets, survey answers and window ratings stay, anonymous."""
     for address in list(citizen.addresses):
         session.delete(address)
     citizen.phone = None
     citizen.erased_at = utcnow()
+    session.execute(delete(FrameMember).where(FrameMember.citizen_id == citizen.id))
+    for model in (SurveyResponse, WindowRating):
+        session.execute(update(model).where(model.citizen_id == citizen.id).values(citizen_id=None))

@@ -299,3 +299,16 @@ def attributes(member: FrameMember) -> dict[str, str | None]:
     }
     attrs["district"] = member.district
     return attrs
+
+
+def erase_household(*, session: Session, external_id: str) -> bool:
+    """Delete a registry household (its contact details and strata) on request; its
+    invitations stay, anonymous, with their stratum. False when there is no such id."""
+    member = session.scalars(
+        select(FrameMember).where(FrameMember.external_id == external_id)
+    ).first()
+    if member is None:
+        return False
+    session.delete(member)
+    session.flush()
+    return True

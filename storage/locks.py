@@ -77,13 +77,19 @@ class PostgresAdvisoryLock:
 
     def __init__(self, url: str, name: str) -> None:
         self._engine = engine_for(url)
-        self._key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        self._name = name
+        self._key = 0
         self._connection: Any = None
 
     def acquire(self) -> bool:
         if self._connection is not None:
             return True
         connection = self._engine.connect()
+        # Advisory locks are per database: name the schema too, so that deployments
+        # sharing a database in separate schemas do not lock each other out.
+        schema = connection.execute(text("SELECT current_schema()")).scalar()
+        digest = hashlib.sha256(f"{schema}:{self._name}".encode()).digest()
+        self._key = int.from_bytes(digest[:8], "big", signed=True)
         got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar()
         if not got:
             connection.close()

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.email_sender import (
     EmailRejected,
@@ -41,10 +41,12 @@ class Delivery:
     telegram_link: str
     web_link: str
     unsubscribe_url: str
+    # attempts made before this one: with the round, it names this very send
+    attempt: int = 0
 
     @property
-    def key(self) -> tuple[int, int]:
-        return (self.invitation_id, self.round)
+    def key(self) -> tuple[int, int, int]:
+        return (self.invitation_id, self.round, self.attempt)
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ class TelegramChannel:
         self._bot = bot
 
     async def aclose(self) -> None:
-        await self._bot.shutdown()
+        # the Bot itself was never initialised (no getMe): close its transport directly
+        await self._bot.request.shutdown()
 
     async def send(self, delivery: Delivery) -> Outcome:
         lang = delivery.language

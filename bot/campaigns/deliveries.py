@@ -59,6 +59,7 @@ class DeliveryFactory:
                 telegram_link=telegram_link,
                 web_link=web_link,
                 unsubscribe_url=f"{self.public_url.rstrip('/')}/u/{token}",
+                attempt=row.attempts,
             )
             out.append((row.channel, delivery))
         return out

@@ -1,5 +1,6 @@
-"""The sender's write-ahead journal: one line before each send ("S id round") and one
-after ("D id round outcome retry_after"), written straight to the file with os.write.
+"""The sender's write-ahead journal: one line before each send ("S id round attempt") and
+one after ("D id round attempt outcome retry_after"), written straight to the file with
+os.write.
 
 A `kill -9` loses what a process holds in memory, not what it has handed to the kernel, so
 after a crash the journal tells exactly which sends had started and how those that
@@ -12,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-Key = tuple[int, int]  # (invitation id, sending round)
+Key = tuple[int, int, int]  # (invitation id, sending round, attempts before this one)
 
 
 @dataclass
@@ -33,11 +34,11 @@ class Journal:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
     def started(self, key: Key) -> None:
-        os.write(self._fd, f"S {key[0]} {key[1]}\n".encode())
+        os.write(self._fd, f"S {key[0]} {key[1]} {key[2]}\n".encode())
 
     def finished(self, key: Key, outcome: str, retry_after: float | None = None) -> None:
         after = "-" if retry_after is None else f"{retry_after:g}"
-        os.write(self._fd, f"D {key[0]} {key[1]} {outcome} {after}\n".encode())
+        os.write(self._fd, f"D {key[0]} {key[1]} {key[2]} {outcome} {after}\n".encode())
 
     def clear(self) -> None:
         """Forget everything: called once the database holds every outcome."""
@@ -57,11 +58,11 @@ def read_journal(path: Path) -> Replay:
     for line in path.read_text(encoding="ascii", errors="replace").splitlines():
         parts = line.split()
         try:
-            key = (int(parts[1]), int(parts[2]))
+            key = (int(parts[1]), int(parts[2]), int(parts[3]))
         except (IndexError, ValueError):
             continue  # a line cut short by the crash
         if parts[0] == "S":
             replay.started.add(key)
-        elif parts[0] == "D" and len(parts) == 5:
-            replay.finished[key] = (parts[3], None if parts[4] == "-" else float(parts[4]))
+        elif parts[0] == "D" and len(parts) == 6:
+            replay.finished[key] = (parts[4], None if parts[5] == "-" else float(parts[5]))
     return replay

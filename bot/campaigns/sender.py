@@ -139,7 +139,7 @@ class CampaignSender:
         with self._sessions.begin() as session:
             never_started = []
             for row in store.in_flight(session=session):
-                key = (row.id, row.sending_round)
+                key = (row.id, row.sending_round, row.attempts)
                 if key in replay.finished:
                     outcome, after = replay.finished[key]
                     store.settle(
@@ -170,19 +170,40 @@ class CampaignSender:
         return counts
 
     async def send_due(self, *, max_batches: int | None = None) -> SendReport:
-        """Send everything due now, batch by batch, until nothing is due."""
+        """Send everything due now, batch by batch, until nothing is due.
+
+        The database work runs in threads, overlapped with the sending: the next batch is
+        claimed and the previous one settled while this one is on the wire."""
         report = SendReport()
         batches = 0
-        while max_batches is None or batches < max_batches:
-            if not self.keepalive():
-                log.error("campaign sender lost its lock: stopping")
-                break
-            batch = self._claim_batch(report)
-            if not batch:
-                break
-            batches += 1
-            await self._send_batch(batch, report)
+        claiming = asyncio.create_task(self._next_batch(report, batches, max_batches))
+        settling: asyncio.Task[None] | None = None
+        try:
+            while batch := await claiming:
+                batches += 1
+                claiming = asyncio.create_task(self._next_batch(report, batches, max_batches))
+                results = await self._send_batch(batch)
+                if settling is not None:
+                    await settling
+                settling = asyncio.create_task(asyncio.to_thread(self._settle, results, report))
+        finally:
+            if settling is not None:
+                await settling
+            if not claiming.done():
+                await claiming
+        # nothing is in flight now: every outcome is in the database
+        self._journal.clear()
         return report
+
+    async def _next_batch(
+        self, report: SendReport, batches: int, max_batches: int | None
+    ) -> list[tuple[str, Delivery]]:
+        if max_batches is not None and batches >= max_batches:
+            return []
+        if not self.keepalive():
+            log.error("campaign sender lost its lock: stopping")
+            return []
+        return await asyncio.to_thread(self._claim_batch, report)
 
     def _claim_batch(self, report: SendReport) -> list[tuple[str, Delivery]]:
         now = self._clock()
@@ -205,7 +226,9 @@ class CampaignSender:
                     break
             return claimed
 
-    async def _send_batch(self, batch: list[tuple[str, Delivery]], report: SendReport) -> None:
+    async def _send_batch(
+        self, batch: list[tuple[str, Delivery]]
+    ) -> list[tuple[Delivery, Outcome]]:
         slots = asyncio.Semaphore(self.options.concurrency)
         results: list[tuple[Delivery, Outcome]] = []
 
@@ -225,7 +248,7 @@ class CampaignSender:
                 results.append((delivery, outcome))
 
         await asyncio.gather(*(one(name, delivery) for name, delivery in batch))
-        self._settle(results, report)
+        return results
 
     def _settle(self, results: list[tuple[Delivery, Outcome]], report: SendReport) -> None:
         now = self._clock()
@@ -243,7 +266,6 @@ class CampaignSender:
                         retry_after=outcome.retry_after,
                     )
                 report.add(outcome.kind)
-        self._journal.clear()
 
 
 async def run_until_idle(

@@ -1342,6 +1342,11 @@ class BotApiStandIn:
         return copy.deepcopy(chat_messages[message_id])
 
     # ----------------------------------------------------------------- control API: inspection
+    def message_count(self) -> int:
+        """How many messages the bot has sent and edited so far (cheap, for progress)."""
+        with self._lock:
+            return len(self._sent)
+
     def messages(
         self, chat_id: int | str | None = None, *, method: str | None = None
     ) -> list[SentMessage]:

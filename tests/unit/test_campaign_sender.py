@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -101,7 +101,7 @@ def make_sender(
         public_url="https://example.org",
         survey=survey,
     )
-    return CampaignSender(
+    sender = CampaignSender(
         sessions=session_factory(database_url),
         channels=channels,
         deliveries=factory,
@@ -109,6 +109,19 @@ def make_sender(
         options=SenderOptions(rates={"telegram": 1000.0, "sms": 1000.0}, batch=20),
         clock=clock,
     )
+    OPEN_SENDERS.append(sender)
+    return sender
+
+
+OPEN_SENDERS: list[CampaignSender] = []
+
+
+@pytest.fixture(autouse=True)
+async def close_senders() -> AsyncIterator[None]:
+    """Close the senders' HTTP sessions when each test ends."""
+    yield
+    while OPEN_SENDERS:
+        await OPEN_SENDERS.pop().aclose()
 
 
 def add_subscribers(database_url: str, telegram: BotApiStandIn, count: int) -> list[int]:
@@ -275,3 +288,20 @@ async def test_blocked_users_become_unreachable_and_sms_reaches_households(
     with session_factory(world)() as session:
         states = Counter(session.scalars(select(Invitation.state)))
     assert states == {"sent": 4, "unreachable": 1}
+
+
+async def test_campaign_sends_use_only_what_replies_leave(tmp_path: Path) -> None:
+    from bot.campaigns.sender import Pace
+    from bot.send_meter import SendMeter
+
+    replies = SendMeter(tmp_path / "meter", "gateway")
+    campaign = SendMeter(tmp_path / "meter", "campaigns")
+    pace = Pace(25.0, campaign)
+    await pace.acquire()
+    assert pace._bucket.rate == 25.0
+    replies.record(20)  # the gateway answered 20 citizens this second
+    pace._checked = 0.0
+    await pace.acquire()
+    assert pace._bucket.rate == 5.0
+    replies.close()
+    campaign.close()

@@ -177,3 +177,42 @@ def test_subscribe_then_stop(chat: SurveyChat, database_url: str) -> None:
     assert "Subscribed" in tap(chat, who, button(replies, "Prefer not"), "en")[0].text
     assert "left all surveys" in tap(chat, who, "/stop", "en")[0].text
     assert "not subscribed" in tap(chat, who, "/stop", "en")[0].text
+
+
+def test_erasure_removes_the_subscription_and_unlinks_answers(
+    chat: SurveyChat, database_url: str
+) -> None:
+    from storage.citizens import erase_citizen
+    from storage.models import Citizen, FrameMember
+
+    who = citizen(database_url, "1008")
+    replies = tap(chat, who, f"/start {invite(database_url, who)}")
+    tap(chat, who, button(replies, "满意"))
+    with session_factory(database_url).begin() as session:
+        person = session.get(Citizen, who)
+        assert person is not None
+        erase_citizen(session=session, citizen=person)
+    with session_factory(database_url)() as session:
+        assert session.scalars(select(FrameMember)).all() == []
+        response = session.scalars(select(SurveyResponse)).one()
+        invitation = session.scalars(select(Invitation)).one()
+        answers = session.scalars(select(SurveyAnswer)).all()
+    assert response.citizen_id is None and len(answers) == 1
+    assert invitation.member_id is None and invitation.stratum == "district=xihu"
+
+
+def test_a_household_is_erased_on_request(database_url: str, profile: Profile) -> None:
+    from storage.frame import erase_household, import_households
+    from storage.models import FrameMember
+
+    with session_factory(database_url).begin() as session:
+        import_households(
+            session=session,
+            csv_text="id,district,mobile\nH1,xihu,13912345678\n",
+            profile_districts=set(profile.districts),
+        )
+    with session_factory(database_url).begin() as session:
+        assert erase_household(session=session, external_id="H1")
+        assert not erase_household(session=session, external_id="H1")
+    with session_factory(database_url)() as session:
+        assert session.scalars(select(FrameMember)).all() == []
