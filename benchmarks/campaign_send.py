@@ -17,7 +17,7 @@ served over real HTTP from this process. Counts are taken at the stand-in.
 
     .venv/bin/python benchmarks/campaign_send.py throughput [--count 200000]
     .venv/bin/python benchmarks/campaign_send.py paced [--count 3000] [--rate 25]
-    .venv/bin/python benchmarks/campaign_send.py crash [--count 20000] [--kills 3]
+    .venv/bin/python benchmarks/campaign_send.py crash [--count 20000] [--kills 3] [--paced]
 
 The database is a scratch schema in the PostgreSQL at --database-url (default the local
 test server), dropped afterwards.
@@ -214,7 +214,7 @@ def run(mode: str, args: argparse.Namespace) -> dict[str, object]:
     try:
         migrate(url)
         with BotApiStandIn(token=TOKEN) as api:
-            limited = mode == "paced"
+            limited = mode == "paced" or args.paced
             api.set_limits(global_per_s=30 if limited else None, per_chat_per_s=None)
             make_subscribers(url, args.count, api)
             create_campaign(url, var_dir, api, args.count)
@@ -259,7 +259,7 @@ def crash(
             url, var_dir, api, rate, "campaign", "send", "--concurrency", str(args.concurrency)
         )
         if kill < args.kills:
-            watch(process, api, args.count, stop_after=rng.uniform(3.0, 8.0))
+            watch(process, api, args.count, stop_after=rng.uniform(*args.kill_window))
             process.send_signal(signal.SIGKILL)
             process.wait()
             print(f"\nkilled the sender (kill {kill + 1})", file=sys.stderr)
@@ -292,8 +292,21 @@ def main() -> None:
     parser.add_argument("--count", type=int)
     parser.add_argument("--rate", type=float, default=25.0)
     parser.add_argument("--kills", type=int, default=3)
+    parser.add_argument(
+        "--kill-window",
+        type=float,
+        nargs=2,
+        default=(3.0, 8.0),
+        metavar=("FROM", "TO"),
+        help="crash: seconds into each run to kill",
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--paced",
+        action="store_true",
+        help="crash: with the stand-in at 30/s and the sender at --rate",
+    )
     parser.add_argument(
         "--database-url", default="postgresql+psycopg2://postgres@127.0.0.1:5432/test"
     )

@@ -46,11 +46,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.send_journal import Journal
 from bot.send_meter import SendMeter
 from bot.telegram_gateway import PayloadCodec, split_text
+from bot.telegram_request import ON_THE_WIRE, AiohttpRequest
 from civic.i18n import localised, t
 from civic.settings import Settings, get_settings
 from storage.citizens import addresses_of
@@ -173,6 +174,8 @@ class _Job:
     web: list[str] = field(default_factory=list)
     error: str | None = None  # the row cannot be rendered
     markup: InlineKeyboardMarkup | None = None
+    attempts: int = 0  # the row's attempts when claimed: with the part, names each send
+    sends: int = 0  # messages started for this job (chats x parts)
 
 
 @dataclass
@@ -238,8 +241,11 @@ class Notifier:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         now: Callable[[], datetime] = utcnow,
+        journal: Journal | None = None,
     ) -> None:
         self._sessions, self._bot, self._now = sessions, bot, now
+        # With a journal, a send caught on the wire by a crash is not sent again.
+        self._journal = journal
         self._token = settings.telegram_bot_token or ""
         self.options = options or NotifierOptions()
         self._rate, self._sleep = SendRate(self.options, clock, sleep), sleep
@@ -271,7 +277,33 @@ class Notifier:
                     _log_incident(exc, job.id)
 
         await asyncio.gather(*(run(group) for group in groups.values()))
+        if self._journal is not None:  # every outcome of the batch is in the database
+            self._journal.clear()
         return report
+
+    def recover(self) -> int:
+        """After a crash: rows whose message reached (or was on its way to) Telegram but
+        whose 'sent' was never committed are marked sent now, not sent again. Returns how
+        many. Run once at start, before claiming anything."""
+        if self._journal is None:
+            return 0
+        replay = self._journal.replay()
+        reached = {key for key, (outcome, _) in replay.finished.items() if outcome == "sent"}
+        recovered = 0
+        with self._sessions.begin() as session:
+            for key in sorted(reached | replay.unresolved):
+                row = session.get(Notification, key[0])
+                if row is None or row.status != "pending" or row.attempts != key[2]:
+                    continue
+                job = self._job(session, row, row.next_attempt_at)
+                self._record(session, row, job, _Result(delivered=True), "sent")
+                if key in replay.unresolved:
+                    row.last_error = "on the wire when the notifier stopped; counted as sent"
+                recovered += 1
+        self._journal.clear()
+        if recovered:
+            log.warning("notifier recovered %d notifications sent before a stop", recovered)
+        return recovered
 
     # -- claiming -------------------------------------------------------------------
 
@@ -288,7 +320,7 @@ class Notifier:
             return [self._job(session, row, token) for row in rows]
 
     def _job(self, session: Session, row: Notification, token: datetime) -> _Job:
-        job = _Job(id=row.id, citizen=row.citizen_id, token=token)
+        job = _Job(id=row.id, citizen=row.citizen_id, token=token, attempts=row.attempts)
         citizen = session.get(Citizen, row.citizen_id) if row.citizen_id else None
         if citizen is None or citizen.erased_at is not None:
             return job
@@ -401,10 +433,16 @@ class Notifier:
             if not await self._still_ours(job):
                 result.stop = "lost"
                 return False
+            key, outcome = (job.id, job.sends, job.attempts), "failed"
+            job.sends += 1
+            # the journal's line is written by the transport as the request leaves
+            mark = self._journal.marker(key) if self._journal is not None else None
+            wire = ON_THE_WIRE.set(mark)
             try:
                 markup = job.markup if last else None
                 await self._bot.send_message(chat_id=_chat_id(chat), text=text, reply_markup=markup)
                 self._meter.record()
+                outcome = "sent"
                 return True
             except RetryAfter as err:
                 seconds = _retry_after(err)
@@ -420,6 +458,10 @@ class Notifier:
             except TelegramError as err:  # NetworkError, TimedOut, 5xx and the rest
                 result.transient = self._describe(err)
                 return False
+            finally:
+                ON_THE_WIRE.reset(wire)
+                if mark is not None:
+                    mark.finish(outcome)
 
     def _describe(self, err: TelegramError) -> str:
         text = f"{type(err).__name__}: {err}"
@@ -493,7 +535,7 @@ def make_bot(settings: Settings, options: NotifierOptions) -> Bot | None:
     """A Bot for the notifier (honouring TELEGRAM_BASE_URL), or None without a token."""
     if not settings.telegram_bot_token:
         return None
-    request = HTTPXRequest(connection_pool_size=options.concurrency + 1, pool_timeout=10.0)
+    request = AiohttpRequest(connections=options.concurrency + 1)
     if not settings.telegram_base_url:
         return Bot(settings.telegram_bot_token, request=request)
     base = settings.telegram_base_url.rstrip("/")
@@ -513,7 +555,11 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
 async def _notify_until_stopped(settings: Settings, options: NotifierOptions) -> None:
     bot = make_bot(settings, options)
     sessions = session_factory(settings.database_url)
-    notifier = Notifier(sessions=sessions, settings=settings, bot=bot, options=options)
+    journal = Journal(settings.var_dir / "notifier-journal")
+    notifier = Notifier(
+        sessions=sessions, settings=settings, bot=bot, options=options, journal=journal
+    )
+    notifier.recover()
     stop = asyncio.Event()
 
     def on_signal() -> None:

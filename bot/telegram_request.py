@@ -12,12 +12,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
+from contextvars import ContextVar
+from types import SimpleNamespace
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+# Set by a sender around one request: called once, the moment the request's body has been
+# handed to the kernel. A journal line written then is as close to the wire as a process
+# can get: a SIGKILL just before it means the request never completed (the server drops
+# it; safe to send again), just after it means the kernel delivers the request anyway.
+ON_THE_WIRE: ContextVar[Callable[[], None] | None] = ContextVar("on_the_wire", default=None)
+
+
+async def _body_sent(
+    session: aiohttp.ClientSession, context: SimpleNamespace, params: object
+) -> None:
+    callback = ON_THE_WIRE.get()
+    if callback is not None:
+        callback()
 
 
 class AiohttpRequest(BaseRequest):
@@ -36,7 +53,9 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._connections)
-            self._session = aiohttp.ClientSession(connector=connector)
+            trace = aiohttp.TraceConfig()
+            trace.on_request_chunk_sent.append(_body_sent)
+            self._session = aiohttp.ClientSession(connector=connector, trace_configs=[trace])
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:

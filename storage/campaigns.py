@@ -3,7 +3,7 @@
 An invitation moves pending → sending → sent (or failed / unreachable / opted_out). The
 sender claims a small batch (state `sending`, committed) before any request goes out and
 settles each one after its answer; what a crash leaves in `sending` is sorted out by the
-sender's journal on restart (bot/campaigns/journal.py).
+sender's journal on restart (bot/send_journal.py).
 """
 
 from __future__ import annotations

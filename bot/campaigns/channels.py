@@ -68,6 +68,8 @@ class Channel(Protocol):
 
 class TelegramChannel:
     name = "telegram"
+    # its transport (bot/telegram_request.py) calls the journal's marker as a request leaves
+    marks_the_wire = True
 
     def __init__(self, bot: Bot) -> None:
         self._bot = bot

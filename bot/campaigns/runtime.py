@@ -10,9 +10,9 @@ from telegram import Bot
 
 from bot.campaigns.channels import Channel, EmailChannel, SmsChannel, TelegramChannel
 from bot.campaigns.deliveries import DeliveryFactory
-from bot.campaigns.journal import Journal
 from bot.campaigns.sender import CampaignSender, SenderOptions
 from bot.email_sender import EmailSender
+from bot.send_journal import Journal
 from bot.send_meter import SendMeter
 from bot.sms_gateway import SmsGateway
 from bot.telegram_request import AiohttpRequest

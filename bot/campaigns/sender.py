@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.campaigns.channels import Channel, Delivery, Outcome
 from bot.campaigns.deliveries import DeliveryFactory
-from bot.campaigns.journal import Journal
 from bot.notifier import TokenBucket
+from bot.send_journal import Journal
 from bot.send_meter import SendMeter
+from bot.telegram_request import ON_THE_WIRE
 from storage import campaigns as store
 from storage.models import Campaign
 
@@ -236,13 +237,21 @@ class CampaignSender:
             async with slots:
                 pace = self._paces[channel_name]
                 await pace.acquire()
-                self._journal.started(delivery.key)
+                mark = self._journal.marker(delivery.key)
+                channel = self._channels[channel_name]
+                # Telegram's transport writes the journal line as the request leaves;
+                # for the others it is written just before
+                wire = ON_THE_WIRE.set(mark)
+                if not getattr(channel, "marks_the_wire", False):
+                    mark()
                 try:
-                    outcome = await self._channels[channel_name].send(delivery)
+                    outcome = await channel.send(delivery)
                 except Exception as exc:  # a bug or an unexpected answer: retry later
                     log.exception("invitation %s: send failed", delivery.invitation_id)
                     outcome = Outcome("retry", 60.0, f"{type(exc).__name__}")
-                self._journal.finished(delivery.key, outcome.kind, outcome.retry_after)
+                finally:
+                    ON_THE_WIRE.reset(wire)
+                mark.finish(outcome.kind, outcome.retry_after)
                 if outcome.pause_channel and outcome.retry_after:
                     pace.pause(outcome.retry_after)
                 results.append((delivery, outcome))

@@ -15,8 +15,8 @@ from telegram import Bot
 
 from bot.campaigns.channels import Channel, SmsChannel, TelegramChannel
 from bot.campaigns.deliveries import DeliveryFactory
-from bot.campaigns.journal import Journal
 from bot.campaigns.sender import CampaignSender, SenderOptions, SendReport
+from bot.send_journal import Journal
 from bot.sms_gateway import SmsGateway
 from bot.telegram_request import AiohttpRequest
 from civic.profiles import Profile

@@ -1,6 +1,6 @@
-"""The sender's write-ahead journal: one line before each send ("S id round attempt") and
-one after ("D id round attempt outcome retry_after"), written straight to the file with
-os.write.
+"""A sender's write-ahead journal: one line before each send ("S id part attempt") and
+one after ("D id part attempt outcome retry_after"), written straight to the file with
+os.write. The campaign sender and the notifier each keep one in the var directory.
 
 A `kill -9` loses what a process holds in memory, not what it has handed to the kernel, so
 after a crash the journal tells exactly which sends had started and how those that
@@ -13,7 +13,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-Key = tuple[int, int, int]  # (invitation id, sending round, attempts before this one)
+# (row id, which message of the row: a reminder's round or a text's part, attempts before)
+Key = tuple[int, int, int]
 
 
 @dataclass
@@ -40,6 +41,11 @@ class Journal:
         after = "-" if retry_after is None else f"{retry_after:g}"
         os.write(self._fd, f"D {key[0]} {key[1]} {key[2]} {outcome} {after}\n".encode())
 
+    def marker(self, key: Key) -> Marker:
+        """A callable that writes the "S" line once: pass it to the transport (see
+        bot.telegram_request.ON_THE_WIRE) so the line is written as the request leaves."""
+        return Marker(self, key)
+
     def clear(self) -> None:
         """Forget everything: called once the database holds every outcome."""
         os.ftruncate(self._fd, 0)
@@ -49,6 +55,21 @@ class Journal:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+class Marker:
+    def __init__(self, journal: Journal, key: Key) -> None:
+        self.journal, self.key, self.fired = journal, key, False
+
+    def __call__(self) -> None:
+        if not self.fired:
+            self.fired = True
+            self.journal.started(self.key)
+
+    def finish(self, outcome: str, retry_after: float | None = None) -> None:
+        """The "D" line, for a send whose "S" line was written."""
+        if self.fired:
+            self.journal.finished(self.key, outcome, retry_after)
 
 
 def read_journal(path: Path) -> Replay:
