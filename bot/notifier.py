@@ -12,13 +12,16 @@ Recording. Each row is marked in its own transaction as soon as Telegram has ans
 sent, retried with backoff, failed or unreachable. Web-chat messages are inserted in that
 same transaction, so they are exactly-once.
 
-The one window that cannot be closed: Telegram has no idempotency key, so if the process
-dies after Telegram accepted a message and before that commit, the row is sent again once
-its lease ends. The window is one small transaction after the HTTP answer (retried if the
-database blinks), and only sends in flight are exposed: at most `concurrency` messages
-per crash, one with concurrency=1. A request that timed out may have been delivered too;
-it is retried like any network error. SIGTERM/SIGINT let the sends in flight finish and
-hand the rest back, so a clean stop never duplicates.
+After a hard crash. Telegram has no idempotency key, so if the process dies after
+Telegram accepted a message and before that commit, the lease would bring the row back
+and send it again. The journal (bot/send_journal.py, `var/notifier-journal`) closes that
+window: the transport writes a line as each request's body leaves for the socket and
+another when the answer comes, and `recover` (run before the first claim) records as
+sent every pending row whose message reached Telegram or was on its way. What remains is
+a request killed while still partly in the process's own buffer: it is counted as sent
+("on the wire when the notifier stopped") and never arrives. A request that timed out may
+have been delivered too; it is retried like any network error. SIGTERM/SIGINT let the
+sends in flight finish and hand the rest back. One notifier per var directory.
 
 Pace. Token buckets keep the overall rate (25/s by default) and at most 1/s per chat; a
 429 pauses every send for `retry_after` and is not counted as a failed attempt. Logs carry
@@ -77,7 +80,7 @@ Sleep = Callable[[float], Awaitable[None]]
 class NotifierOptions:
     rate_per_second: float | None = 25.0  # overall; None = no limit of our own
     per_chat_per_second: float | None = 1.0
-    concurrency: int = 8  # sends in flight; also the most a SIGKILL can duplicate
+    concurrency: int = 8  # sends in flight at once
     batch_size: int = 100
     lease: timedelta = timedelta(seconds=60)
     retry_delay: timedelta = timedelta(seconds=30)  # doubled on every further failure

@@ -14,9 +14,11 @@ import secrets
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
@@ -69,7 +71,13 @@ def civicbot(
 
 
 def create_campaign(
-    stack: Stack, *, survey: str, n: int, population: str, channels: str = "telegram"
+    stack: Stack,
+    *,
+    survey: str,
+    n: int,
+    population: str,
+    channels: str = "telegram",
+    window: str = "00:00-24:00",
 ) -> int:
     start = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     end = (datetime.now(UTC) + timedelta(days=20)).isoformat()
@@ -88,7 +96,7 @@ def create_campaign(
         "--end",
         end,
         "--window",
-        "00:00-24:00",
+        window,
         "--population",
         population,
         "--channels",
@@ -297,3 +305,62 @@ def test_stop_during_a_campaign_stops_the_reminders(stack: Stack) -> None:
             )
         }
     assert states == {0, 1}
+
+
+def test_a_campaign_sample_matches_its_design(stack: Stack, tmp_path: Path) -> None:
+    cohort = f"d{secrets.token_hex(4)}"
+    sizes = {"xiaoshan": 40, "yuhang": 30, "linping": 20, "qiantang": 10}
+    rows = ["id,district,cohort,email"]
+    for district, size in sizes.items():
+        rows += [
+            f"{cohort}-{district}-{i},{district},{cohort},p{i}@{district}.example.org"
+            for i in range(size)
+        ]
+    registry = tmp_path / "frame.csv"
+    registry.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    civicbot(stack, "frame", "import", str(registry))
+    campaign_id = create_campaign(
+        stack,
+        survey="service_window_followup",
+        n=50,
+        population=f"cohort={cohort}",
+        channels="email",
+    )
+    with stack.db() as session:
+        strata = Counter(
+            session.scalars(select(Invitation.stratum).where(Invitation.campaign_id == campaign_id))
+        )
+    # proportional allocation: half of each district
+    assert strata == {f"district={d}": size // 2 for d, size in sizes.items()}
+    status = civicbot(stack, "campaign", "status", str(campaign_id)).stdout
+    assert "invited 50" in status and "district=xiaoshan" in status
+
+
+def test_invitations_wait_for_the_daily_send_window(stack: Stack) -> None:
+    user = TelegramUser(stack)
+    subscribe(user, "滨江区")
+    local = datetime.now(ZoneInfo("Asia/Shanghai"))
+    start = (local.hour + 2) % 24  # a window that has not begun today
+    window = f"{start:02d}:00-{'24:00' if start == 23 else f'{start + 1:02d}:00'}"
+    campaign_id = create_campaign(
+        stack, survey="service_window_followup", n=1, population="district=binjiang", window=window
+    )
+    before = len(user.api.messages(user.id))
+    send_now(stack)
+    assert len(user.api.messages(user.id)) == before
+    with stack.db() as session:
+        assert (
+            session.scalars(
+                select(Invitation.state).where(Invitation.campaign_id == campaign_id)
+            ).one()
+            == "pending"
+        )
+        # the clock reaches the window
+        session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign_id)
+            .values(window_start="00:00", window_end="24:00")
+        )
+        session.commit()
+    send_now(stack)
+    invitation_for(user)

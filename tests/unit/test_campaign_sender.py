@@ -4,6 +4,7 @@ SQLite and the real PostgreSQL, with the clock in the test's hands."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -74,6 +75,18 @@ def world(database_url: str, profile: Profile) -> str:
     return database_url
 
 
+def deliveries(profile: Profile) -> DeliveryFactory:
+    def survey(session, key):  # type: ignore[no-untyped-def]
+        return get_survey(session=session, key=key, agencies=profile.agencies)
+
+    return DeliveryFactory(
+        secret="s",
+        bot_username="civic_feedback_bot",
+        public_url="https://example.org",
+        survey=survey,
+    )
+
+
 def make_sender(
     database_url: str,
     profile: Profile,
@@ -91,20 +104,10 @@ def make_sender(
         rate_per_second=None,
     )
     channels: dict[str, Channel] = {"telegram": TelegramChannel(bot), "sms": SmsChannel(gateway)}
-
-    def survey(session, key):  # type: ignore[no-untyped-def]
-        return get_survey(session=session, key=key, agencies=profile.agencies)
-
-    factory = DeliveryFactory(
-        secret="s",
-        bot_username="civic_feedback_bot",
-        public_url="https://example.org",
-        survey=survey,
-    )
     sender = CampaignSender(
         sessions=session_factory(database_url),
         channels=channels,
-        deliveries=factory,
+        deliveries=deliveries(profile),
         journal=Journal(journal),
         options=SenderOptions(rates={"telegram": 1000.0, "sms": 1000.0}, batch=20),
         clock=clock,
@@ -305,3 +308,60 @@ async def test_campaign_sends_use_only_what_replies_leave(tmp_path: Path) -> Non
     assert pace._bucket.rate == 5.0
     replies.close()
     campaign.close()
+
+
+async def test_households_with_only_an_email_are_invited_by_email(
+    world: str, profile: Profile, tmp_path: Path
+) -> None:
+    from bot.campaigns.channels import EmailChannel
+    from bot.email_sender import EmailSender
+    from tests.fakes.smtp import SmtpStandIn
+
+    with session_factory(world).begin() as session:
+        import_households(
+            session=session,
+            csv_text="id,district,email\nE1,xihu,wang@example.org\n",
+            profile_districts=set(profile.districts),
+        )
+    start_campaign(world, 1, channels=("email",))
+    with SmtpStandIn() as smtp:
+        mailer = EmailSender(host="127.0.0.1", port=smtp.port or 0, sender="survey@example.gov")
+        sender = CampaignSender(
+            sessions=session_factory(world),
+            channels={"email": EmailChannel(mailer)},
+            deliveries=deliveries(profile),
+            journal=Journal(tmp_path / "journal"),
+            clock=Clock(MORNING),
+        )
+        assert (await sender.send_due()).sent == 1
+        [mail] = smtp.messages_to("wang@example.org")
+    body = mail.message.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "https://t.me/civic_feedback_bot?start=i" in text
+    assert mail.message["List-Unsubscribe"].strip().startswith("<https://example.org/u/i")
+
+
+def test_letters_are_printed_one_page_each_and_counted_sent(
+    world: str, profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.campaigns.letters import print_letters
+    from civic.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", world)
+    get_settings.cache_clear()
+    rows = ["id,district,postal_address"] + [f"L{i},xihu,西湖区文三路{i}号" for i in range(3)]
+    with session_factory(world).begin() as session:
+        import_households(
+            session=session,
+            csv_text="\n".join(rows) + "\n",
+            profile_districts=set(profile.districts),
+        )
+    campaign_id = start_campaign(world, 3, channels=("letter",))
+    out = tmp_path / "letters.pdf"
+    assert print_letters(get_settings(), campaign_id, out) == 3
+    pdf = out.read_bytes()
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type /Page\b", pdf)) == 3
+    assert print_letters(get_settings(), campaign_id, tmp_path / "again.pdf") == 0
+    with session_factory(world)() as session:
+        assert set(session.scalars(select(Invitation.state))) == {"sent"}
