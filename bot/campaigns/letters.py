@@ -12,7 +12,7 @@ from bot.letters import Letter, letters_pdf
 from civic.qr import invitation_links
 from civic.settings import Settings
 from civic.tokens import sign
-from storage import campaigns as store
+from storage import invitations as store
 from storage.db import session_scope
 from storage.models import Campaign, FrameMember, Invitation
 

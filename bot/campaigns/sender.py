@@ -28,7 +28,8 @@ from bot.notifier import TokenBucket
 from bot.send_journal import Journal
 from bot.send_meter import SendMeter
 from bot.telegram_request import ON_THE_WIRE
-from storage import campaigns as store
+from storage import invitations as store
+from storage.campaigns import running_campaigns
 from storage.models import Campaign
 
 log = logging.getLogger(__name__)
@@ -211,7 +212,7 @@ class CampaignSender:
         names = tuple(self._channels)
         with self._sessions.begin() as session:
             claimed: list[tuple[str, Delivery]] = []
-            for campaign in store.running_campaigns(session=session, now=now):
+            for campaign in running_campaigns(session=session, now=now):
                 if not in_send_window(campaign, now):
                     report.outside_window += 1
                     continue

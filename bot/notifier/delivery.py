@@ -1,32 +1,4 @@
-"""The notifier: delivers the notification outbox to citizens on Telegram and the web chat.
-
-Claiming. A batch of due rows is claimed in one transaction (FOR UPDATE SKIP LOCKED on
-PostgreSQL, so several notifiers share the work) by moving each row's `next_attempt_at` a
-lease ahead; that exact timestamp is the claim's token, and nobody else claims the row
-before the lease ends. A send made with less than half the lease left first proves, with a
-conditional UPDATE on the token, that the row is still ours and extends the lease, so a
-row taken over meanwhile is skipped rather than sent twice. A dead notifier's rows come
-back when their lease ends.
-
-Recording. Each row is marked in its own transaction as soon as Telegram has answered:
-sent, retried with backoff, failed or unreachable. Web-chat messages are inserted in that
-same transaction, so they are exactly-once.
-
-After a hard crash. Telegram has no idempotency key, so if the process dies after
-Telegram accepted a message and before that commit, the lease would bring the row back
-and send it again. The journal (bot/send_journal.py, `var/notifier-journal`) closes that
-window: the transport writes a line as each request's body leaves for the socket and
-another when the answer comes, and `recover` (run before the first claim) records as
-sent every pending row whose message reached Telegram or was on its way. What remains is
-a request killed while still partly in the process's own buffer: it is counted as sent
-("on the wire when the notifier stopped") and never arrives. A request that timed out may
-have been delivered too; it is retried like any network error. SIGTERM/SIGINT let the
-sends in flight finish and hand the rest back. One notifier per var directory.
-
-Pace. Token buckets keep the overall rate (25/s by default) and at most 1/s per chat; a
-429 pauses every send for `retry_after` and is not counted as a failed attempt. Logs carry
-notification ids and outcomes only, never texts, chat ids or phone numbers.
-"""
+"""Claiming, sending and recording notifications (see the package's docstring)."""
 
 from __future__ import annotations
 
@@ -34,13 +6,11 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import secrets
-import signal
 import time
 import traceback
 import warnings
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -51,15 +21,16 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.notifier.options import DeliveryReport, NotifierOptions
+from bot.notifier.pace import Clock, SendRate, Sleep
 from bot.send_journal import Journal
 from bot.send_meter import SendMeter
 from bot.telegram_gateway import PayloadCodec, split_text
-from bot.telegram_request import ON_THE_WIRE, AiohttpRequest
+from bot.telegram_request import ON_THE_WIRE
 from civic.i18n import localised, t
-from civic.settings import Settings, get_settings
+from civic.settings import Settings
 from storage.citizens import addresses_of
 from storage.citizens import mark_unreachable as mark_address_unreachable
-from storage.db import session_factory
 from storage.models import Citizen, Notification, OutboundMessage, utcnow
 from storage.notifications import (
     MAX_ATTEMPTS,
@@ -71,99 +42,6 @@ from storage.notifications import (
 )
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class NotifierOptions:
-    rate_per_second: float | None = 25.0  # overall; None = no limit of our own
-    per_chat_per_second: float | None = 1.0
-    concurrency: int = 8  # sends in flight at once
-    batch_size: int = 100
-    lease: timedelta = timedelta(seconds=60)
-    retry_delay: timedelta = timedelta(seconds=30)  # doubled on every further failure
-    poll_seconds: float = 0.5
-
-    def __post_init__(self) -> None:
-        if self.concurrency < 1 or self.batch_size < 1:
-            raise ValueError("the notifier's concurrency and batch size must be at least 1")
-
-    @classmethod
-    def from_env(cls) -> NotifierOptions:
-        """NOTIFIER_RATE_PER_SECOND and NOTIFIER_CONCURRENCY, when set."""
-        rate = os.environ.get("NOTIFIER_RATE_PER_SECOND", "").strip()
-        concurrency = os.environ.get("NOTIFIER_CONCURRENCY", "").strip()
-        return cls(
-            rate_per_second=float(rate) if rate else cls.rate_per_second,
-            concurrency=int(concurrency) if concurrency else cls.concurrency,
-        )
-
-
-@dataclass
-class DeliveryReport:
-    claimed: int = 0
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    unreachable: int = 0
-    lost: int = 0  # another notifier took the row over
-    released: int = 0  # handed back unsent because we are stopping
-    flood_waits: int = 0  # 429 answers waited out
-
-    def add(self, outcome: str) -> None:
-        setattr(self, outcome, getattr(self, outcome) + 1)
-
-
-class TokenBucket:
-    def __init__(self, rate: float, now: float, burst: float = 1.0) -> None:
-        self.rate, self.burst, self.tokens, self.stamp = rate, burst, burst, now
-
-    def delay(self, now: float) -> float:
-        """Seconds until one token is there."""
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
-
-
-class SendRate:
-    """The overall and per-chat rates and Telegram's flood pause, shared by all sends."""
-
-    def __init__(self, options: NotifierOptions, clock: Clock, sleep: Sleep) -> None:
-        self._clock, self._sleep = clock, sleep
-        self._per_chat = options.per_chat_per_second
-        rate = options.rate_per_second
-        # A fifth of a second's worth in hand makes up for late wake-ups and batch
-        # boundaries; any one second still sees at most 1.2 x the rate.
-        self._overall = TokenBucket(rate, clock(), max(1.0, rate / 5)) if rate else None
-        self._chats: dict[str, TokenBucket] = {}
-        self._paused_until = 0.0
-
-    def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, self._clock() + seconds)
-
-    async def acquire(self, chat: str, stopping: Callable[[], bool], take: bool = True) -> bool:
-        """Wait until a message may go to `chat` and take the tokens (with take=False,
-        only wait for the chat's own pace). False if told to stop meanwhile."""
-        while not stopping():
-            now = self._clock()
-            overall = self._overall if take else None
-            buckets = [b for b in (overall, self._chat_bucket(chat, now)) if b]
-            wait = max([self._paused_until - now, *(b.delay(now) for b in buckets)])
-            if wait <= 0:
-                for bucket in buckets if take else ():
-                    bucket.tokens -= 1
-                return True
-            await self._sleep(min(wait, 1.0))  # a long flood pause still hears a stop
-        return False
-
-    def _chat_bucket(self, chat: str, now: float) -> TokenBucket | None:
-        if not self._per_chat:
-            return None
-        if len(self._chats) > 50_000:  # forget chats idle long enough to be full again
-            self._chats = {k: b for k, b in self._chats.items() if b.delay(now) > 0}
-        return self._chats.setdefault(chat, TokenBucket(self._per_chat, now))
 
 
 @dataclass
@@ -529,91 +407,3 @@ def _log_incident(exc: BaseException, notification_id: int | None = None) -> Non
     what = f"notification {notification_id}" if notification_id else "a batch"
     frames = "".join(traceback.format_tb(exc.__traceback__))
     log.error("incident %s: %s failed with %s\n%s", incident, what, type(exc).__name__, frames)
-
-
-# -- processes ----------------------------------------------------------------------
-
-
-def make_bot(settings: Settings, options: NotifierOptions) -> Bot | None:
-    """A Bot for the notifier (honouring TELEGRAM_BASE_URL), or None without a token."""
-    if not settings.telegram_bot_token:
-        return None
-    request = AiohttpRequest(connections=options.concurrency + 1)
-    if not settings.telegram_base_url:
-        return Bot(settings.telegram_bot_token, request=request)
-    base = settings.telegram_base_url.rstrip("/")
-    return Bot(
-        settings.telegram_bot_token,
-        base_url=base + ("" if base.endswith("/bot") else "/bot"),
-        base_file_url=base.removesuffix("/bot") + "/file/bot",
-        request=request,
-    )
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
-
-
-async def _notify_until_stopped(settings: Settings, options: NotifierOptions) -> None:
-    bot = make_bot(settings, options)
-    sessions = session_factory(settings.database_url)
-    journal = Journal(settings.var_dir / "notifier-journal")
-    notifier = Notifier(
-        sessions=sessions, settings=settings, bot=bot, options=options, journal=journal
-    )
-    notifier.recover()
-    stop = asyncio.Event()
-
-    def on_signal() -> None:
-        stop.set()
-        notifier.stop()  # the batch in hand finishes its sends and hands back the rest
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(signum, on_signal)
-    log.info("notifier started (%s msg/s overall)", options.rate_per_second or "no limit")
-    if bot is None:
-        log.warning("no TELEGRAM_BOT_TOKEN: Telegram notifications are retried, then failed")
-    try:
-        while not stop.is_set():
-            try:
-                report = await notifier.deliver_due(options.batch_size)
-            except Exception as exc:  # the database is away, say: try again shortly
-                _log_incident(exc)
-                report = DeliveryReport()
-            if report.claimed < options.batch_size:
-                await _wait(stop, options.poll_seconds)
-    finally:
-        if bot is not None:
-            await bot.request.shutdown()
-    log.info("notifier stopped")
-
-
-def run_notifier(settings: Settings, options: NotifierOptions | None = None) -> None:
-    """The `civicbot notifier` process: deliver every 0.5 s until SIGTERM or SIGINT."""
-    asyncio.run(_notify_until_stopped(settings, options or NotifierOptions.from_env()))
-
-
-def deliver_once(settings: Settings | None = None) -> DeliveryReport:
-    """One batch, for an APScheduler job. Settings are read here rather than passed, so
-    that they (and the bot token) are never pickled into the job store."""
-    settings = settings or get_settings()
-    options = NotifierOptions.from_env()
-
-    async def once() -> DeliveryReport:
-        bot = make_bot(settings, options)
-        sessions = session_factory(settings.database_url)
-        notifier = Notifier(sessions=sessions, settings=settings, bot=bot, options=options)
-        try:
-            return await notifier.deliver_due(options.batch_size)
-        finally:
-            if bot is not None:
-                await bot.request.shutdown()
-
-    try:
-        report = asyncio.run(once())
-    except Exception as exc:  # logged without its message; the next run tries again
-        _log_incident(exc)
-        return DeliveryReport()
-    log.info("notifications: %s", report)
-    return report

@@ -1,0 +1,50 @@
+"""The notifier's settings and the report of one batch."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NotifierOptions:
+    rate_per_second: float | None = 25.0  # overall; None = no limit of our own
+    per_chat_per_second: float | None = 1.0
+    concurrency: int = 8  # sends in flight at once
+    batch_size: int = 100
+    lease: timedelta = timedelta(seconds=60)
+    retry_delay: timedelta = timedelta(seconds=30)  # doubled on every further failure
+    poll_seconds: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1 or self.batch_size < 1:
+            raise ValueError("the notifier's concurrency and batch size must be at least 1")
+
+    @classmethod
+    def from_env(cls) -> NotifierOptions:
+        """NOTIFIER_RATE_PER_SECOND and NOTIFIER_CONCURRENCY, when set."""
+        rate = os.environ.get("NOTIFIER_RATE_PER_SECOND", "").strip()
+        concurrency = os.environ.get("NOTIFIER_CONCURRENCY", "").strip()
+        return cls(
+            rate_per_second=float(rate) if rate else cls.rate_per_second,
+            concurrency=int(concurrency) if concurrency else cls.concurrency,
+        )
+
+
+@dataclass
+class DeliveryReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    lost: int = 0  # another notifier took the row over
+    released: int = 0  # handed back unsent because we are stopping
+    flood_waits: int = 0  # 429 answers waited out
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
