@@ -212,7 +212,15 @@ def cjk_font() -> str | None:
     from matplotlib import font_manager
 
     installed = {font.name for font in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONTS if name in installed), None)
+    found = next((name for name in CJK_FONTS if name in installed), None)
+    if found is None:
+        # matplotlib's font cache predates fonts installed later: look on disk once more
+        for path in font_manager.findSystemFonts():
+            if any(mark in path.lower() for mark in ("wqy", "notosanscjk", "sourcehansans")):
+                font_manager.fontManager.addfont(path)
+        installed = {font.name for font in font_manager.fontManager.ttflist}
+        found = next((name for name in CJK_FONTS if name in installed), None)
+    return found
 
 
 def agency_chart_png(

@@ -40,8 +40,11 @@ def survey_report(
 
 
 def chart(results: list[QuestionResult], survey: Survey, agency: str, lang: str) -> bytes:
-    labels = {q.id: q.text for q in survey.questions()}
     title = {code: survey.agency_name(agency, code) for code in ("zh", "en")}
+    labels = {
+        q.id: {code: text.replace("{agency}", title[code]) for code, text in q.text.items()}
+        for q in survey.questions()
+    }
     return agency_chart_png(results, agency=agency, labels=labels, title=title, language=lang)
 
 
