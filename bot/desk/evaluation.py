@@ -131,6 +131,7 @@ class Evaluation:
                 here=f"/desk/evaluation/results/{key}",
                 survey=survey,
                 key=key,
+                title=survey.text("title", page.lang),
                 rows=[_result_row(r, survey, page) for r in rows],
                 agencies=[(a, survey.agency_name(a, page.lang)) for a in agencies],
             )
@@ -195,8 +196,21 @@ def _result_row(row: QuestionResult, survey: Any, page: Page) -> dict[str, Any]:
         "dont_know": index.n_dont_know,
         "weighted": index.weighted,
         "self_selected": row.self_selected,
-        "distribution": ", ".join(f"{code} {count}" for code, count in row.distribution.items()),
+        "distribution": ", ".join(
+            f"{_answer_label(survey, question, code, page.lang)} {count}"
+            for code, count in row.distribution.items()
+        ),
     }
+
+
+def _answer_label(survey: Any, question: Any, code: str, lang: str) -> str:
+    """An answer's label in `lang` (the code if the question no longer has it)."""
+    option = question.option(code) if question is not None else None
+    if option is not None:
+        return str(option.text(lang))
+    if code == "dont_know":
+        return str(survey.dont_know_label.get(lang) or code)
+    return code
 
 
 def evaluation_router(*, sessions: sessionmaker[Session], profile: Profile) -> APIRouter:

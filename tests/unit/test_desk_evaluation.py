@@ -10,6 +10,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.desk import desk_router
 from bot.desk.evaluation import evaluation_router
@@ -26,12 +27,9 @@ from storage.windows import add_window, rate_window
 from tests.unit.test_desk import PASSWORD, _login
 
 
-@pytest.fixture
-def app(
-    database_url: str, profile: Profile, tmp_path: object, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[FastAPI]:
-    monkeypatch.setattr(agencies, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
-    sessions = session_factory(database_url)
+def seed_results(sessions: sessionmaker[Session], profile: Profile) -> None:
+    """Desk users (office, li of urban-management, wang of transport), a campaign of ten
+    households who all answered, and one rated service window."""
     now = datetime.now(UTC)
     with sessions.begin() as session:
         for username, agency, role in [
@@ -104,6 +102,15 @@ def app(
             score="4",
             now=now,
         )
+
+
+@pytest.fixture
+def app(
+    database_url: str, profile: Profile, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FastAPI]:
+    monkeypatch.setattr(agencies, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+    sessions = session_factory(database_url)
+    seed_results(sessions, profile)
     application = FastAPI()
     application.include_router(
         evaluation_router(sessions=sessions, profile=profile), prefix="/desk"
