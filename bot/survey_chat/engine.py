@@ -178,6 +178,8 @@ class SurveyEngine:
             return self.show_current(ctx, response)
         if verb == "s":
             return self._record(ctx, survey, response, step, None)
+        if verb != "a":  # not a button we make: show where they are
+            return self.show_current(ctx, response)
         return self._record(ctx, survey, response, step, value or None)
 
     def on_text(self, ctx: SurveyContext, text: str) -> list[BotMessage] | None:

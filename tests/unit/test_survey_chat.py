@@ -216,3 +216,18 @@ def test_a_household_is_erased_on_request(database_url: str, profile: Profile) -
         assert not erase_household(session=session, external_id="H1")
     with session_factory(database_url)() as session:
         assert session.scalars(select(FrameMember)).all() == []
+
+
+def test_forged_or_malformed_buttons_change_nothing(chat: SurveyChat, database_url: str) -> None:
+    who = citizen(database_url, "1009")
+    other = citizen(database_url, "1010")
+    replies = tap(chat, who, f"/start {invite(database_url, who)}")
+    answer = button(replies, "满意")
+    # another citizen replaying the button, a made-up verb, a missing response
+    assert "不属于您" in tap(chat, other, answer)[0].text
+    assert tap(chat, who, answer.replace("sv:a:", "sv:z:"))[-1].text.startswith("1/")
+    assert "不属于您" in tap(chat, who, "sv:a:not-a-number:x:y")[0].text
+    assert "没有找到" in tap(chat, who, "wr:999999:stars:5")[0].text
+    assert "哪个区" in tap(chat, who, "sub:g:nowhere:18-29:male")[1].text
+    with session_factory(database_url)() as session:
+        assert session.scalars(select(SurveyAnswer)).all() == []
