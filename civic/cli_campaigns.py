@@ -47,7 +47,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="ATTR=V1,V2",
         help="only people with these values",
     )
-    create.add_argument("--channels", default="telegram,sms,email,letter")
+    create.add_argument(
+        "--channels",
+        default="telegram,web,sms,email,letter",
+        help="in order of preference: each person gets the first they have",
+    )
     create.add_argument("--quiet-days", type=int, default=90)
     create.set_defaults(handler=cmd_campaign_create)
 

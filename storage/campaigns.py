@@ -32,7 +32,7 @@ class Design:
     seed: int = 1
     population: dict[str, list[str]] = field(default_factory=dict)
     quiet_days: int = 90
-    channels: tuple[str, ...] = ("telegram", "sms", "email", "letter")
+    channels: tuple[str, ...] = ("telegram", "web", "sms", "email", "letter")
 
     def as_json(self) -> str:
         data = {

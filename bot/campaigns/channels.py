@@ -6,10 +6,13 @@ to wait), unreachable (blocked, unsubscribed, bad number: do not try again) or f
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import RequestData
@@ -23,6 +26,7 @@ from bot.email_sender import (
 )
 from bot.sms_gateway import SmsGateway, SmsRejected, SmsRetryLater
 from civic.i18n import t
+from storage.models import OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +117,40 @@ class TelegramChannel:
                 return Outcome("failed", error=f"400 {err.message}")
             return Outcome("retry", 30.0, f"network: {err.message}")
         return Outcome("sent")
+
+
+class WebChannel:
+    """The website's chat: the invitation waits in the chat's outbox and shows the next
+    time the citizen's widget fetches updates."""
+
+    name = "web"
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    async def send(self, delivery: Delivery) -> Outcome:
+        lang = delivery.language
+        key = "invitations.chat" if delivery.round == 0 else "invitations.chat_reminder"
+        text = t(key, lang, title=delivery.title, minutes=delivery.minutes)
+        body: dict[str, object] = {
+            "text": f"{text}\n{t('invitations.stop_hint', lang)}",
+            "buttons": [
+                {"title": t("invitations.start_button", lang), "payload": f"sv:i:{delivery.token}"}
+            ],
+        }
+        await asyncio.to_thread(self._store, delivery.address, body)
+        return Outcome("sent")
+
+    def _store(self, address: str, body: dict[str, object]) -> None:
+        with self._sessions.begin() as session:
+            session.add(
+                OutboundMessage(
+                    channel="web", address=address, body=json.dumps(body, ensure_ascii=False)
+                )
+            )
+
+    async def aclose(self) -> None:
+        return None
 
 
 class SmsChannel:

@@ -64,8 +64,10 @@ class DeliveryFactory:
             out.append((row.channel, delivery))
         return out
 
-    def _chats(self, session: Session, citizen_ids: list[int]) -> dict[int, tuple[str, str]]:
-        """citizen id → (chat address, language) for citizens reachable on a chat."""
+    def _chats(
+        self, session: Session, citizen_ids: list[int]
+    ) -> dict[tuple[int, str], tuple[str, str]]:
+        """(citizen id, channel) → (chat address, language) for citizens on a chat."""
         rows = session.execute(
             select(
                 ChannelAddress.citizen_id,
@@ -76,23 +78,21 @@ class DeliveryFactory:
             .join(Citizen, Citizen.id == ChannelAddress.citizen_id)
             .where(ChannelAddress.citizen_id.in_(citizen_ids))
         )
-        found: dict[int, tuple[str, str]] = {}
+        found: dict[tuple[int, str], tuple[str, str]] = {}
         for citizen_id, channel, address, language in rows:
-            if channel == "telegram":
-                found[citizen_id] = (address, language)
+            found[(citizen_id, channel)] = (address, language)
         return found
 
     @staticmethod
     def _address(
-        channel: str, member: FrameMember, chats: dict[int, tuple[str, str]]
+        channel: str, member: FrameMember, chats: dict[tuple[int, str], tuple[str, str]]
     ) -> tuple[str, str]:
         import json
 
         strata = json.loads(member.strata or "{}")
         language = normalise_language(strata.get("language"))
-        if channel == "telegram":
-            address, chat_language = chats.get(member.citizen_id or 0, ("", language))
-            return address, chat_language
+        if channel in ("telegram", "web"):
+            return chats.get((member.citizen_id or 0, channel), ("", language))
         if channel == "sms":
             return member.mobile or "", language
         if channel == "email":

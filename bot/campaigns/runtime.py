@@ -8,7 +8,13 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 
-from bot.campaigns.channels import Channel, EmailChannel, SmsChannel, TelegramChannel
+from bot.campaigns.channels import (
+    Channel,
+    EmailChannel,
+    SmsChannel,
+    TelegramChannel,
+    WebChannel,
+)
 from bot.campaigns.deliveries import DeliveryFactory
 from bot.campaigns.sender import CampaignSender, SenderOptions
 from bot.email_sender import EmailSender
@@ -53,8 +59,10 @@ def campaign_bot(settings: Settings, concurrency: int) -> Bot:
     )
 
 
-def make_channels(settings: Settings, concurrency: int) -> dict[str, Channel]:
-    channels: dict[str, Channel] = {}
+def make_channels(
+    settings: Settings, concurrency: int, sessions: sessionmaker[Session]
+) -> dict[str, Channel]:
+    channels: dict[str, Channel] = {"web": WebChannel(sessions)}
     if settings.telegram_bot_token:
         channels["telegram"] = TelegramChannel(campaign_bot(settings, concurrency))
     if settings.sms_gateway_url:
@@ -103,7 +111,7 @@ def make_sender(
     )
     return CampaignSender(
         sessions=sessions,
-        channels=make_channels(settings, options.concurrency),
+        channels=make_channels(settings, options.concurrency, sessions),
         deliveries=deliveries,
         journal=Journal(settings.var_dir / "campaign-journal"),
         options=options,

@@ -365,3 +365,27 @@ def test_letters_are_printed_one_page_each_and_counted_sent(
     assert print_letters(get_settings(), campaign_id, tmp_path / "again.pdf") == 0
     with session_factory(world)() as session:
         assert set(session.scalars(select(Invitation.state))) == {"sent"}
+
+
+async def test_subscribers_of_the_website_chat_find_the_invitation_there(
+    world: str, profile: Profile, tmp_path: Path
+) -> None:
+    from bot.campaigns.channels import WebChannel
+    from storage.models import OutboundMessage
+
+    with session_factory(world).begin() as session:
+        person = get_or_create_citizen(session=session, channel="web", address="w" * 32)
+        subscribe(session=session, citizen_id=person.id, district="xihu", strata={}, now=MORNING)
+    start_campaign(world, 1, channels=("telegram", "web"))
+    sender = CampaignSender(
+        sessions=session_factory(world),
+        channels={"web": WebChannel(session_factory(world))},
+        deliveries=deliveries(profile),
+        journal=Journal(tmp_path / "journal"),
+        clock=Clock(MORNING),
+    )
+    assert (await sender.send_due()).sent == 1
+    with session_factory(world)() as session:
+        waiting = session.scalars(select(OutboundMessage)).one()
+    body = json.loads(waiting.body)
+    assert waiting.address == "w" * 32 and body["buttons"][0]["payload"].startswith("sv:i:i")
