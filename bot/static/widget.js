@@ -352,7 +352,7 @@
     launcher.setAttribute("aria-expanded", "true");
     save("sessionStorage", OPEN_KEY, "1");
     log.scrollTop = log.scrollHeight;
-    if (focus) { input.focus(); }
+    if (focus) { input.focus({ preventScroll: true }); }
     if (!greeted) {
       greeted = true;
       send({ text: LABELS[language].greeting });
@@ -390,7 +390,7 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     const text = input.value.trim();
-    if (!text) { input.focus(); return; }
+    if (!text) { input.focus({ preventScroll: true }); return; }
     input.value = "";
     send({ text: text }, text);
   });
