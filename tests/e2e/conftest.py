@@ -57,7 +57,10 @@ class Stack:
         return "\n".join(f"{r[0]} {r[1]}" for r in rows)
 
     def db(self) -> Session:
-        return session_factory(self.database_url)()
+        """A session on the stack's database that takes SQLite's write lock at its first
+        statement, so a test that reads and then writes cannot hit SQLITE_BUSY_SNAPSHOT
+        when a stack process commits in between. Never held across a wait."""
+        return session_factory(self.database_url, writes=True)()
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
