@@ -42,7 +42,8 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
 
 async def _notify_until_stopped(settings: Settings, options: NotifierOptions) -> None:
     bot = make_bot(settings, options)
-    sessions = session_factory(settings.database_url)
+    # writing sessions: on SQLite a claim takes the write lock before it reads
+    sessions = session_factory(settings.database_url, writes=True)
     journal = Journal(settings.var_dir / "notifier-journal")
     notifier = Notifier(
         sessions=sessions, settings=settings, bot=bot, options=options, journal=journal
@@ -87,7 +88,7 @@ def deliver_once(settings: Settings | None = None) -> DeliveryReport:
 
     async def once() -> DeliveryReport:
         bot = make_bot(settings, options)
-        sessions = session_factory(settings.database_url)
+        sessions = session_factory(settings.database_url, writes=True)
         notifier = Notifier(sessions=sessions, settings=settings, bot=bot, options=options)
         try:
             return await notifier.deliver_due(options.batch_size)
