@@ -57,9 +57,12 @@ class Stack:
         return "\n".join(f"{r[0]} {r[1]}" for r in rows)
 
     def db(self) -> Session:
-        """A session on the stack's database that takes SQLite's write lock at its first
-        statement, so a test that reads and then writes cannot hit SQLITE_BUSY_SNAPSHOT
-        when a stack process commits in between. Never held across a wait."""
+        return session_factory(self.database_url)()
+
+    def writer(self) -> Session:
+        """A session that takes SQLite's write lock at its first statement, for a test that
+        reads and then writes: a deferred one could fail with SQLITE_BUSY_SNAPSHOT when a
+        stack process commits in between. Never nest another session inside it."""
         return session_factory(self.database_url, writes=True)()
 
     def log(self) -> str:

@@ -37,7 +37,7 @@ def browser() -> Any:
 
 
 def officer_for(stack: Stack, agency: str) -> str:
-    with stack.db() as session:
+    with stack.writer() as session:
         create_user(
             session=session,
             username=f"officer-{agency}",

@@ -54,7 +54,7 @@ def civicbot(stack: Stack, *args: str) -> str:
 
 
 def add_desk_user(stack: Stack, username: str, name: str, role: str, agency: str) -> None:
-    with stack.db() as session:
+    with stack.writer() as session:
         create_user(
             session=session,
             username=username,
@@ -180,7 +180,7 @@ def test_the_duty_group_accepts_reroutes_and_hears_of_overdue_tickets(
     assert api.send_group_text(GROUP, zhao.id, "收到,马上去现场") is None
 
     # Another ticket goes back to triage with the reason given in the group.
-    with stack.db() as session:
+    with stack.writer() as session:
         second = create_ticket(
             session=session,
             citizen_id=None,
@@ -236,7 +236,7 @@ def test_the_duty_group_accepts_reroutes_and_hears_of_overdue_tickets(
 
 def _overdue(stack: Stack, number: str) -> int:
     """What the scheduler's overdue check does, with the ticket's due time moved back."""
-    with stack.db() as session:
+    with stack.writer() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
         ticket.due_at = utcnow() - timedelta(hours=1)
         flagged = flag_overdue(session=session)

@@ -348,7 +348,7 @@ def test_invitations_wait_for_the_daily_send_window(stack: Stack) -> None:
     before = len(user.api.messages(user.id))
     send_now(stack)
     assert len(user.api.messages(user.id)) == before
-    with stack.db() as session:
+    with stack.writer() as session:
         assert (
             session.scalars(
                 select(Invitation.state).where(Invitation.campaign_id == campaign_id)
