@@ -63,7 +63,7 @@ run: train
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy civic bot actions storage
+	$(VENV)/bin/mypy civic bot actions storage ops
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

@@ -13,10 +13,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import buttons, language_of
-from civic.i18n import t
-from civic.search import SiteSearch
+from civic.city.search import SiteSearch
+from civic.city.site import Page, Site, load_site
+from civic.i18n.catalogue import t
 from civic.settings import get_settings
-from civic.site import Page, Site, load_site
 
 
 @lru_cache(maxsize=2)

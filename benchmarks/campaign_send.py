@@ -141,7 +141,7 @@ def civicbot(
     env.pop("REDIS_URL", None)
     profile = ["-m", "cProfile", "-o", PROFILE] if PROFILE and args[1] == "send" else []
     return subprocess.Popen(
-        [sys.executable, *profile, "-m", "civic.cli", *args],
+        [sys.executable, *profile, "-m", "ops.cli", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

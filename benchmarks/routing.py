@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.route_command import route_lines  # noqa: E402
-from civic.profiles import get_profile  # noqa: E402
+from civic.city.profiles import get_profile  # noqa: E402
 from civic.settings import get_settings  # noqa: E402
+from ops.route_command import route_lines  # noqa: E402
 
 HELDOUT = ROOT / "benchmarks" / "data" / "routing_heldout.tsv"
 

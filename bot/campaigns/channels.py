@@ -18,14 +18,14 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.email_sender import (
+from bot.delivery.email import (
     EmailRejected,
     EmailRetryLater,
     EmailSender,
     render_invitation_email,
 )
-from bot.sms_gateway import SmsGateway, SmsRejected, SmsRetryLater
-from civic.i18n import t
+from bot.delivery.sms import SmsGateway, SmsRejected, SmsRetryLater
+from civic.i18n.catalogue import t
 from storage.models import OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class Channel(Protocol):
 
 class TelegramChannel:
     name = "telegram"
-    # its transport (bot/telegram_request.py) calls the journal's marker as a request leaves
+    # its transport (bot/telegram/transport.py) calls the journal's marker as a request leaves
     marks_the_wire = True
 
     def __init__(self, bot: Bot) -> None:

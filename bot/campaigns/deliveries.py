@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.campaigns.channels import Delivery
-from civic.i18n import normalise_language
-from civic.qr import invitation_links
+from civic.campaigns.qr import invitation_links
+from civic.campaigns.tokens import sign
+from civic.i18n.catalogue import normalise_language
 from civic.surveys import Survey
-from civic.tokens import sign
 from storage.models import Campaign, ChannelAddress, Citizen, FrameMember, Invitation
 
 SurveyLookup = Callable[[Session, str], Survey]

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.letters import Letter, letters_pdf
-from civic.qr import invitation_links
+from bot.delivery.letters import Letter, letters_pdf
+from civic.campaigns.qr import invitation_links
+from civic.campaigns.tokens import sign
 from civic.settings import Settings
-from civic.tokens import sign
 from storage import invitations as store
 from storage.db import session_scope
 from storage.models import Campaign, FrameMember, Invitation

@@ -17,18 +17,18 @@ from bot.campaigns.channels import (
 )
 from bot.campaigns.deliveries import DeliveryFactory
 from bot.campaigns.sender import CampaignSender, SenderOptions
-from bot.email_sender import EmailSender
-from bot.send_journal import Journal
-from bot.send_meter import SendMeter
-from bot.sms_gateway import SmsGateway
-from bot.telegram_request import AiohttpRequest
+from bot.delivery.email import EmailSender
+from bot.delivery.journal import Journal
+from bot.delivery.meter import SendMeter
+from bot.delivery.sms import SmsGateway
+from bot.telegram.transport import AiohttpRequest
+from civic.city.profiles import get_profile
 from civic.errors import CivicError
-from civic.profiles import get_profile
 from civic.settings import Settings
 from civic.surveys import Survey
+from civic.surveys.service import get_survey
 from storage.db import session_factory
 from storage.locks import Lock, make_lock
-from storage.surveys import get_survey
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def sender_lock(settings: Settings) -> Lock:
 
 
 def campaign_bot(settings: Settings, concurrency: int) -> Bot:
-    """A Bot on the aiohttp transport (see bot/telegram_request.py), honouring
+    """A Bot on the aiohttp transport (see bot/telegram/transport.py), honouring
     TELEGRAM_BASE_URL like the rest of the project."""
     request = AiohttpRequest(connections=concurrency + 1)
     token = settings.telegram_bot_token or ""

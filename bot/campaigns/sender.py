@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.campaigns.channels import Channel, Delivery, Outcome
 from bot.campaigns.deliveries import DeliveryFactory
+from bot.delivery.journal import Journal
+from bot.delivery.meter import SendMeter
 from bot.notifier import TokenBucket
-from bot.send_journal import Journal
-from bot.send_meter import SendMeter
-from bot.telegram_request import ON_THE_WIRE
+from bot.telegram.transport import ON_THE_WIRE
+from civic.campaigns.service import running_campaigns
 from storage import invitations as store
-from storage.campaigns import running_campaigns
 from storage.models import Campaign
 
 log = logging.getLogger(__name__)

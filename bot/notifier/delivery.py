@@ -21,18 +21,14 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.delivery.journal import Journal
+from bot.delivery.meter import SendMeter
+from bot.delivery.pace import Clock, SendRate, Sleep
 from bot.notifier.options import DeliveryReport, NotifierOptions
-from bot.notifier.pace import Clock, SendRate, Sleep
-from bot.send_journal import Journal
-from bot.send_meter import SendMeter
-from bot.telegram_gateway import PayloadCodec, split_text
-from bot.telegram_request import ON_THE_WIRE
-from civic.i18n import localised, t
-from civic.settings import Settings
-from storage.citizens import addresses_of
-from storage.citizens import mark_unreachable as mark_address_unreachable
-from storage.models import Citizen, Notification, OutboundMessage, utcnow
-from storage.notifications import (
+from bot.telegram.gateway import PayloadCodec, split_text
+from bot.telegram.transport import ON_THE_WIRE
+from civic.i18n.catalogue import localised, t
+from civic.notifications.service import (
     MAX_ATTEMPTS,
     due_notifications,
     mark_retry,
@@ -40,6 +36,10 @@ from storage.notifications import (
     mark_unreachable,
     params_of,
 )
+from civic.settings import Settings
+from storage.citizens import addresses_of
+from storage.citizens import mark_unreachable as mark_address_unreachable
+from storage.models import Citizen, Notification, OutboundMessage, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def _buttons(params: Mapping[str, object], language: str) -> list[dict[str, str]
     out = []
     for button in raw if isinstance(raw, list) else []:
         title = button.get("title")
-        if button.get("title_key"):  # a catalogue key, as storage.notifications writes
+        if button.get("title_key"):  # a catalogue key, as civic.notifications.service writes
             title = t(button["title_key"], language)
         elif isinstance(title, dict):  # {"zh": ..., "en": ...}
             title = localised(title, language)

@@ -9,10 +9,10 @@ import signal
 
 from telegram import Bot
 
+from bot.delivery.journal import Journal
 from bot.notifier.delivery import Notifier, _log_incident
 from bot.notifier.options import DeliveryReport, NotifierOptions
-from bot.send_journal import Journal
-from bot.telegram_request import AiohttpRequest
+from bot.telegram.transport import AiohttpRequest
 from civic.settings import Settings, get_settings
 from storage.db import session_factory
 

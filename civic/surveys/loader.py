@@ -10,7 +10,7 @@ from collections.abc import Mapping, Set
 from pathlib import Path
 from typing import Any
 
-from civic.profiles import Agency
+from civic.city.profiles import Agency
 from civic.surveys.model import (
     ASSIGNED,
     BUILT_IN_SCALES,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from civic.i18n import localised
+from civic.i18n.catalogue import localised
 
 QUESTION_TYPES = ("single", "multiple", "rating", "nps", "text", "scale")
 CHOICE = "choice"

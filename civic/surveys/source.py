@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from civic.errors import ProfileError
-from civic.i18n import LANGUAGES
+from civic.i18n.catalogue import LANGUAGES
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _PLACEHOLDER = re.compile(r"\{(\w*)\}")

@@ -22,10 +22,10 @@ import pytest
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.conversation import Conversation
-from bot.rasa_client import RasaClient
-from bot.webapp import create_app
-from civic.profiles import Profile
+from bot.assistant.conversation import Conversation
+from bot.assistant.rasa_client import RasaClient
+from bot.web.app import create_app
+from civic.city.profiles import Profile
 from civic.settings import PROJECT_ROOT
 from storage.db import engine_for, migrate, session_factory
 from storage.updates import DatabaseLedger

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from bot.media import MediaStore
-from civic.profiles import Profile
-from civic.routing import RoutingDecision
+from civic.agencies.service import create_user
+from civic.city.profiles import Profile
+from civic.routing.router import RoutingDecision
 from civic.settings import get_settings
-from storage.agencies import create_user
+from civic.tickets.service import create_ticket
+from storage.media import MediaStore
 from storage.models import utcnow
-from storage.tickets import create_ticket
 from tests.browser.conftest import Site, png, unavailable
 
 if TYPE_CHECKING:

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from civic.profiles import Profile
-from storage import agencies
+from civic.agencies import service as agencies
+from civic.city.profiles import Profile
+from tests.bot.web.desk.test_evaluation import seed_results
+from tests.bot.web.desk.test_router import PASSWORD
 from tests.browser.conftest import Site, unavailable
 from tests.browser.test_desk_browser import AXE, AXE_RUN
-from tests.unit.test_desk import PASSWORD
-from tests.unit.test_desk_evaluation import seed_results
 
 with contextlib.suppress(ImportError):
     from playwright.sync_api import expect

@@ -1,4 +1,4 @@
-"""The smart assistant widget (bot/static/widget.js) in a real headless Chromium: embedded
+"""The smart assistant widget (bot/web/static/widget.js) in a real headless Chromium: embedded
 by one script tag in the demo city page, used by keyboard only, kept across reloads,
 switched between Chinese and English, and checked with axe-core at desktop, phone and 200%
 zoom sizes. The dialogue behind /api/chat is a fake here (see widget_support); the browser

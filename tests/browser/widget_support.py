@@ -22,9 +22,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from bot.widget import widget_router
+from bot.web.widget import widget_router
 
-BOT_DIR = Path(__file__).resolve().parents[2] / "bot"
+BOT_DIR = Path(__file__).resolve().parents[2] / "bot" / "web"
 HERE = Path(__file__).resolve().parent
 AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
 

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from civic.settings import PROJECT_ROOT
-from civic.training import train
+from ops.training import train
 from storage.db import session_factory
 from tests.fakes.botapi import BotApiStandIn
 
@@ -117,7 +117,7 @@ def running_stack(
     log_path = var_dir / "civicbot-run.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "civic.cli", "run"],
+            [sys.executable, "-m", "ops.cli", "run"],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=log_file,

@@ -201,7 +201,7 @@ def test_a_broken_profile_file_gives_a_clear_error(tmp_path: Path) -> None:
     )
     env = {**os.environ, "CIVIC_PROFILES_DIR": str(profiles), "CIVIC_VAR_DIR": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "civic.cli", "run"],
+        [sys.executable, "-m", "ops.cli", "run"],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from civic.agencies.service import create_user
 from civic.settings import PROJECT_ROOT
-from storage.agencies import create_user
 from storage.models import Ticket
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, unavailable
 from tests.e2e.conftest import Stack, TelegramUser, file_complaint, titles

@@ -18,15 +18,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.duty_texts import city_time
-from civic.i18n import localised
-from civic.profiles import Profile
-from civic.routing import RoutingDecision
+from civic.agencies.service import create_user
+from civic.city.profiles import Profile
+from civic.duty.texts import city_time
+from civic.i18n.catalogue import localised
+from civic.routing.router import RoutingDecision
 from civic.settings import PROJECT_ROOT
-from storage.agencies import create_user
-from storage.followups import flag_overdue
+from civic.tickets.followups import flag_overdue
+from civic.tickets.service import create_ticket
 from storage.models import Ticket, utcnow
-from storage.tickets import create_ticket
 from tests.e2e.conftest import Stack, TelegramUser, buttons_of, file_complaint, new_user, titles
 from tests.fakes.botapi import CallbackAnswer, SentMessage
 
@@ -42,7 +42,7 @@ def civicbot(stack: Stack, *args: str) -> str:
     """Run `civicbot agency ...` against the stack's database, as an administrator would."""
     env = {**os.environ, "CIVIC_VAR_DIR": str(stack.var_dir), "DATABASE_URL": stack.database_url}
     done = subprocess.run(
-        [sys.executable, "-m", "civic.cli", "agency", *args],
+        [sys.executable, "-m", "ops.cli", "agency", *args],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

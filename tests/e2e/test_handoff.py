@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from civic.profiles import load_profile
+from civic.agencies.service import create_user
+from civic.city.profiles import load_profile
 from civic.settings import PROJECT_ROOT
-from storage.agencies import create_user
 from tests.e2e.conftest import Stack, TelegramUser, titles
 
 pytestmark = pytest.mark.e2e

@@ -58,7 +58,7 @@ def civicbot(
             "SMS_FROM": "+8610690000",
         }
     done = subprocess.run(
-        [sys.executable, "-m", "civic.cli", *args],
+        [sys.executable, "-m", "ops.cli", *args],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

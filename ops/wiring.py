@@ -1,0 +1,41 @@
+"""Building the long-lived parts of a process from the settings."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.assistant.conversation import Conversation
+from bot.assistant.rasa_client import RasaClient
+from civic.city.profiles import get_profile
+from civic.settings import Settings
+from civic.surveys.chat import SurveyChat
+from storage.db import session_factory
+from storage.updates import DatabaseLedger, RedisLedger, UpdateLedger
+
+
+def make_ledger(settings: Settings, sessions: sessionmaker[Session]) -> UpdateLedger:
+    if settings.redis_url:
+        import redis
+
+        return RedisLedger(redis.Redis.from_url(settings.redis_url))
+    return DatabaseLedger(sessions)
+
+
+def make_conversation(settings: Settings) -> tuple[Conversation, sessionmaker[Session]]:
+    sessions = session_factory(settings.database_url, writes=True)
+    rasa = RasaClient(settings.rasa_url, token=settings.rasa_auth_token)
+    # Where `civicbot run` points Rasa's tracker store when there is no Redis.
+    tracker_db = None if settings.redis_url else settings.var_dir / "rasa-tracker.db"
+    surveys = SurveyChat(
+        sessions=sessions,
+        profile=get_profile(settings.profiles_dir, settings.profile),
+        secret=settings.secret_key,
+    )
+    conversation = Conversation(
+        rasa=rasa,
+        sessions=sessions,
+        ledger=make_ledger(settings, sessions),
+        tracker_db=tracker_db,
+        surveys=surveys,
+    )
+    return conversation, sessions

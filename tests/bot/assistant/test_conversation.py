@@ -1,0 +1,208 @@
+"""One turn of conversation against a stand-in Rasa server on this machine."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.assistant.conversation import Conversation, Incoming, is_emoji_only
+from bot.assistant.rasa_client import RasaClient
+from civic.i18n.catalogue import t
+from civic.replies import BotMessage
+from storage.citizens import get_or_create_citizen
+from storage.db import engine_for, migrate, session_factory
+from storage.updates import DatabaseLedger
+
+
+class FakeRasa(ThreadingHTTPServer):
+    """Answers the REST channel with an echo and records what it was sent."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _EchoHandler)
+        self.bodies: list[dict[str, Any]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _EchoHandler(BaseHTTPRequestHandler):
+    server: FakeRasa
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        status = 200 if self.path == "/webhooks/rest/webhook" else 404
+        self.server.bodies.append(body)
+        answer = json.dumps([{"text": f"echo:{body['message']}"}]).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def rasa_server() -> Iterator[FakeRasa]:
+    server = FakeRasa()
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'conversation.db'}"
+    migrate(url)
+    yield url
+    engine_for(url).dispose()
+
+
+async def _conversation(sqlite_url: str, rasa_url: str) -> Conversation:
+    sessions = session_factory(sqlite_url)
+    return Conversation(
+        rasa=RasaClient(rasa_url), sessions=sessions, ledger=DatabaseLedger(sessions)
+    )
+
+
+@pytest.fixture
+async def conversation(sqlite_url: str, rasa_server: FakeRasa) -> AsyncIterator[Conversation]:
+    conversation = await _conversation(sqlite_url, rasa_server.url)
+    yield conversation
+    await conversation.aclose()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _public_id(sqlite_url: str, address: str) -> str:
+    with session_factory(sqlite_url)() as session:
+        citizen = get_or_create_citizen(session=session, channel="telegram", address=address)
+        return citizen.public_id
+
+
+def _incoming(text: str | None = None, *, kind: str = "text", **kwargs: Any) -> Incoming:
+    return Incoming(channel="telegram", address="4242", kind=kind, text=text, **kwargs)
+
+
+async def test_text_reaches_rasa_under_the_pseudonym(
+    conversation: Conversation, rasa_server: FakeRasa, sqlite_url: str
+) -> None:
+    replies = await conversation.handle(_incoming(" 小区垃圾三天没人收了 ", update_key="tg:1"))
+    assert replies == [BotMessage(text="echo:小区垃圾三天没人收了")]
+    public_id = _public_id(sqlite_url, "4242")
+    assert rasa_server.bodies == [
+        {
+            "sender": public_id,
+            "message": "小区垃圾三天没人收了",
+            "metadata": {"language": "zh", "channel": "telegram"},
+        }
+    ]
+    assert public_id != "4242"
+
+
+async def test_english_text_is_sent_with_english_metadata(
+    conversation: Conversation, rasa_server: FakeRasa
+) -> None:
+    await conversation.handle(_incoming("garbage not collected"))
+    assert rasa_server.bodies[0]["metadata"] == {"language": "en", "channel": "telegram"}
+
+
+async def test_repeated_update_is_handled_once(
+    conversation: Conversation, rasa_server: FakeRasa
+) -> None:
+    first = await conversation.handle(_incoming("路灯坏了", update_key="tg:9"))
+    second = await conversation.handle(_incoming("路灯坏了", update_key="tg:9"))
+    assert (first, second) == ([BotMessage(text="echo:路灯坏了")], [])
+    assert len(rasa_server.bodies) == 1
+
+
+async def test_empty_text_in_the_citizen_language(
+    conversation: Conversation, rasa_server: FakeRasa
+) -> None:
+    replies = await conversation.handle(_incoming("   ", language_hint="en-GB"))
+    assert replies == [BotMessage(text=t("input.empty", "en"))]
+    assert rasa_server.bodies == []
+
+
+async def test_too_long_text(conversation: Conversation, rasa_server: FakeRasa) -> None:
+    replies = await conversation.handle(_incoming("路" * 5000))
+    assert replies == [BotMessage(text="消息太长了(5000 字),请控制在 4096 字以内,或分几条发送。")]
+    assert rasa_server.bodies == []
+
+
+async def test_text_at_the_limit_is_passed_on(
+    conversation: Conversation, rasa_server: FakeRasa
+) -> None:
+    await conversation.handle(_incoming("路" * 4096))
+    assert len(rasa_server.bodies[0]["message"]) == 4096
+
+
+@pytest.mark.parametrize(
+    ("incoming", "key"),
+    [
+        (_incoming("👍👍"), "input.emoji_only"),
+        (_incoming(kind="sticker"), "input.sticker"),
+        (_incoming(kind="photo"), "input.photo_no_caption"),
+        (_incoming(kind="photo", text="  "), "input.photo_no_caption"),
+        (_incoming(kind="edited", text="路灯坏了"), "input.edited"),
+        (_incoming(kind="unsupported"), "input.unsupported"),
+    ],
+)
+async def test_input_that_is_not_passed_on(
+    conversation: Conversation, rasa_server: FakeRasa, incoming: Incoming, key: str
+) -> None:
+    assert await conversation.handle(incoming) == [BotMessage(text=t(key, "zh"))]
+    assert rasa_server.bodies == []
+
+
+async def test_later_problems_use_the_language_the_citizen_started_in(
+    conversation: Conversation,
+) -> None:
+    await conversation.handle(_incoming("hello there"))
+    replies = await conversation.handle(_incoming(kind="sticker"))
+    assert replies == [BotMessage(text=t("input.sticker", "en"))]
+
+
+async def test_photo_with_caption_is_passed_on(
+    conversation: Conversation, rasa_server: FakeRasa
+) -> None:
+    replies = await conversation.handle(_incoming(kind="photo", text="井盖丢了"))
+    assert replies == [BotMessage(text="echo:井盖丢了")]
+
+
+async def test_rasa_unavailable_in_the_message_language(sqlite_url: str) -> None:
+    conversation = await _conversation(sqlite_url, f"http://127.0.0.1:{_closed_port()}")
+    try:
+        replies = await conversation.handle(_incoming("the street light is broken"))
+    finally:
+        await conversation.aclose()
+    assert replies == [
+        BotMessage(
+            text="The smart assistant cannot answer right now. "
+            "Please send your message again in a moment."
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("👍👍", True), ("?!…", True), ("", True), ("ok👍", False), ("路灯", False), ("110", False)],
+)
+def test_is_emoji_only(text: str, expected: bool) -> None:
+    assert is_emoji_only(text) is expected

@@ -1,0 +1,137 @@
+"""Agency webhooks: a routed ticket reaches the agency's own system as a signed POST, over
+real HTTP to a local receiver; failures are retried with backoff; receivers can tell
+forged, altered and stale deliveries apart."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.delivery.webhooks import deliver_alerts, sign, verify_signature
+from civic.city.profiles import Profile
+from civic.routing.router import RoutingDecision
+from civic.tickets.service import create_ticket
+from storage.models import AgencyAlert, AgencyChannel, utcnow
+
+SECRET = "s3cret-for-tests"
+
+
+class Receiver:
+    """A local HTTP server standing for an agency's system; answers with `status`."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.received: list[dict[str, Any]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append({"headers": dict(self.headers), "body": body})
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.server.shutdown()
+
+
+def route_a_ticket(session: Session, profile: Profile, agency: str = "water") -> str:
+    ticket = create_ticket(
+        session=session,
+        citizen_id=None,
+        description="停水一天了",
+        language="zh",
+        decision=RoutingDecision("water-outage", agency, "xihu", 0.9),
+        ticket_prefix="HZ",
+        due_at=None,
+    )
+    session.commit()
+    return str(ticket.number)
+
+
+def test_a_routed_ticket_is_posted_signed_to_the_agency(
+    session: Session, profile: Profile, receiver: Receiver
+) -> None:
+    session.add(AgencyChannel(agency="water", webhook_url=receiver.url, webhook_secret=SECRET))
+    session.commit()
+    number = route_a_ticket(session, profile)
+    with httpx.Client() as client:
+        assert deliver_alerts(session, profile, client) == (1, 0)
+    session.commit()
+    [delivery] = receiver.received
+    body, headers = delivery["body"], delivery["headers"]
+    assert verify_signature(
+        SECRET, headers["X-Civic-Timestamp"], body, headers["X-Civic-Signature"]
+    )
+    payload = json.loads(body)
+    assert payload["event"] == "ticket.routed"
+    assert payload["service_request"]["service_request_id"] == number
+    assert payload["service_request"]["agency_responsible"] == "Water Affairs Bureau"
+    # Nothing is sent twice.
+    with httpx.Client() as client:
+        assert deliver_alerts(session, profile, client) == (0, 0)
+    assert len(receiver.received) == 1
+
+
+def test_an_agency_without_a_webhook_gets_no_alert(session: Session, profile: Profile) -> None:
+    route_a_ticket(session, profile, agency="health")
+    assert session.scalars(select(AgencyAlert)).all() == []
+
+
+def test_a_failing_receiver_is_retried_with_backoff(
+    session: Session, profile: Profile, receiver: Receiver
+) -> None:
+    session.add(AgencyChannel(agency="water", webhook_url=receiver.url, webhook_secret=SECRET))
+    session.commit()
+    route_a_ticket(session, profile)
+    receiver.status = 503
+    with httpx.Client() as client:
+        assert deliver_alerts(session, profile, client) == (0, 1)
+    session.commit()
+    alert = session.scalars(select(AgencyAlert)).one()
+    assert (alert.status, alert.attempts, alert.last_error) == ("pending", 1, "HTTP 503")
+    due = alert.next_attempt_at
+    due = due if due.tzinfo else due.replace(tzinfo=UTC)  # SQLite returns naive UTC
+    assert due > utcnow() + timedelta(seconds=25)
+    # Not due yet: nothing is tried; once due, it goes through.
+    with httpx.Client() as client:
+        assert deliver_alerts(session, profile, client) == (0, 0)
+    alert.next_attempt_at = utcnow() - timedelta(seconds=1)
+    session.commit()
+    receiver.status = 204
+    with httpx.Client() as client:
+        assert deliver_alerts(session, profile, client) == (1, 0)
+    assert len(receiver.received) == 2
+
+
+def test_receivers_can_reject_forged_altered_and_stale_deliveries() -> None:
+    now = utcnow()
+    stamp = int(now.timestamp())
+    body = b'{"event":"ticket.routed"}'
+    good = sign(SECRET, stamp, body)
+    assert verify_signature(SECRET, str(stamp), body, good, now=now) is True
+    assert verify_signature("another secret", str(stamp), body, good, now=now) is False
+    assert verify_signature(SECRET, str(stamp), body + b" ", good, now=now) is False
+    stale = now + timedelta(minutes=6)
+    assert verify_signature(SECRET, str(stamp), body, good, now=stale) is False
+    assert verify_signature(SECRET, "yesterday", body, good, now=now) is False

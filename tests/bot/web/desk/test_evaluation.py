@@ -1,0 +1,169 @@
+"""The desk's public-evaluation pages: campaign progress for the evaluation office, survey
+results with charts, window ratings; agencies see only their own. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.web.desk import desk_router
+from bot.web.desk.evaluation import evaluation_router
+from civic.agencies import service as agencies
+from civic.agencies.service import create_user
+from civic.campaigns.frame import import_households
+from civic.campaigns.service import Design, create_campaign, draw
+from civic.city.profiles import Profile
+from civic.surveys.service import sync_profile_surveys
+from storage.db import session_factory
+from storage.media import MediaStore
+from storage.models import Invitation, SurveyAnswer, SurveyResponse
+from storage.windows import add_window, rate_window
+from tests.bot.web.desk.test_router import PASSWORD, _login
+
+
+def seed_results(sessions: sessionmaker[Session], profile: Profile) -> None:
+    """Desk users (office, li of urban-management, wang of transport), a campaign of ten
+    households who all answered, and one rated service window."""
+    now = datetime.now(UTC)
+    with sessions.begin() as session:
+        for username, agency, role in [
+            ("office", None, "staff"),
+            ("li", "urban-management", "officer"),
+            ("wang", "transport", "officer"),
+        ]:
+            create_user(
+                session=session,
+                username=username,
+                password=PASSWORD,
+                agency=agency,
+                role=role,
+                display_name=username.title(),
+                known_agencies=set(profile.agencies),
+            )
+        sync_profile_surveys(
+            session=session, directory=profile.path / "surveys", agencies=profile.agencies
+        )
+        rows = ["id,district,mobile"] + [
+            f"H{i},{['xihu', 'binjiang'][i % 2]},1390000{i:04d}" for i in range(10)
+        ]
+        import_households(
+            session=session,
+            csv_text="\n".join(rows) + "\n",
+            profile_districts=set(profile.districts),
+        )
+        campaign = create_campaign(
+            session=session,
+            name="Annual 2026",
+            survey_key="annual_satisfaction",
+            design=Design(strata=("district",), n=10, channels=("sms",)),
+            starts_at=now,
+            ends_at=now + timedelta(days=10),
+        )
+        draw(session=session, campaign=campaign)
+        session.flush()
+        for i, invitation in enumerate(session.query(Invitation).order_by(Invitation.id)):
+            response = SurveyResponse(
+                survey_key="annual_satisfaction",
+                invitation_id=invitation.id,
+                stratum=invitation.stratum,
+                status="completed",
+            )
+            session.add(response)
+            session.flush()
+            value = ["satisfied", "basically_satisfied", "dissatisfied"][i % 3]
+            session.add(
+                SurveyAnswer(
+                    response_id=response.id,
+                    step="agency_satisfaction@urban-management",
+                    question="agency_satisfaction",
+                    agency="urban-management",
+                    value=value,
+                )
+            )
+            session.add(
+                SurveyAnswer(
+                    response_id=response.id, step="overall", question="overall", value=value
+                )
+            )
+            invitation.completed_at = now
+        window = add_window(session=session, agency="urban-management", hall="市民之家", number="3")
+        rate_window(
+            session=session,
+            window=window,
+            citizen_id=None,  # type: ignore[arg-type]
+            day="2026-11-28",
+            scale="stars",
+            score="4",
+            now=now,
+        )
+
+
+@pytest.fixture
+def app(
+    database_url: str, profile: Profile, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FastAPI]:
+    monkeypatch.setattr(agencies, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+    sessions = session_factory(database_url)
+    seed_results(sessions, profile)
+    application = FastAPI()
+    application.include_router(
+        evaluation_router(sessions=sessions, profile=profile), prefix="/desk"
+    )
+    media = MediaStore(tmp_path / "media")  # type: ignore[operator]
+    application.include_router(
+        desk_router(sessions=sessions, profile=profile, media=media), prefix="/desk"
+    )
+    yield application
+
+
+def signed_in(app: FastAPI, username: str) -> TestClient:
+    client = TestClient(app, headers={"Accept-Language": "en"}, raise_server_exceptions=True)
+    assert _login(client, username, PASSWORD).status_code == 303
+    return client
+
+
+def test_the_office_follows_campaigns_and_results(app: FastAPI) -> None:
+    office = signed_in(app, "office")
+    page = office.get("/desk/evaluation")
+    assert (
+        page.status_code == 200 and "Annual 2026" in page.text and "City Management" in page.text
+    )  # the window's agency
+    campaign = office.get("/desk/evaluation/campaigns/1")
+    assert "district=xihu" in campaign.text and "100.0%" in campaign.text
+    results = office.get("/desk/evaluation/results/annual_satisfaction")
+    assert results.status_code == 200 and "Download CSV" in results.text
+    assert (
+        '<img src="/desk/evaluation/results/annual_satisfaction/urban-management.png'
+        in results.text
+    )
+    chart = office.get("/desk/evaluation/results/annual_satisfaction/urban-management.png")
+    assert chart.headers["content-type"] == "image/png" and chart.content.startswith(b"\x89PNG")
+    csv = office.get("/desk/evaluation/results/annual_satisfaction.csv")
+    assert csv.text.startswith("agency,question,row")
+    assert "urban-management,agency_satisfaction,index" in csv.text
+
+
+def test_an_agency_sees_its_own_results_and_nothing_of_the_campaigns(app: FastAPI) -> None:
+    li, wang = signed_in(app, "li"), signed_in(app, "wang")
+    assert "Annual 2026" not in li.get("/desk/evaluation").text
+    assert li.get("/desk/evaluation/campaigns/1").status_code == 404
+    assert li.get("/desk/evaluation/results/annual_satisfaction.csv").status_code == 404
+    own = "/desk/evaluation/results/annual_satisfaction/urban-management.png"
+    assert li.get(own).status_code == 200
+    assert wang.get(own).status_code == 404
+    assert "市民之家" not in wang.get("/desk/evaluation").text
+    assert "市民之家" in li.get("/desk/evaluation").text
+
+
+def test_the_pages_need_a_login(app: FastAPI) -> None:
+    anonymous = TestClient(app, raise_server_exceptions=True)
+    response = anonymous.get("/desk/evaluation", follow_redirects=False)
+    assert response.status_code == 303 and "/desk/login" in response.headers["location"]
+    chart = anonymous.get("/desk/evaluation/results/annual_satisfaction/urban-management.png")
+    assert chart.status_code == 404

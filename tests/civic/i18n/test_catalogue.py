@@ -1,0 +1,67 @@
+"""The message catalogues and language detection."""
+
+from __future__ import annotations
+
+import pytest
+
+from civic.i18n.catalogue import catalogue, detect_language, normalise_language, placeholders, t
+
+
+def test_both_catalogues_have_the_same_keys() -> None:
+    assert sorted(catalogue("en")) == sorted(catalogue("zh"))
+
+
+def test_each_key_has_the_same_placeholders_in_both_languages() -> None:
+    zh, en = catalogue("zh"), catalogue("en")
+    differing = {key for key in zh if placeholders(zh[key]) != placeholders(en.get(key, ""))}
+    assert differing == set()
+
+
+def test_t_fills_in_placeholders() -> None:
+    text = t("input.too_long", "en", length=5000, limit=4096)
+    assert text == (
+        "That message is too long (5000 characters). "
+        "Please keep it under 4096 characters or send it in parts."
+    )
+
+
+def test_t_without_parameters_returns_the_catalogue_text() -> None:
+    assert t("language.switched", "zh") == "已切换为中文。"
+
+
+def test_t_falls_back_to_chinese_for_an_unknown_language() -> None:
+    assert t("language.switched", "fr") == "已切换为中文。"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("小区垃圾三天没人收了", "zh"),
+        ("garbage not collected", "en"),
+        ("👍👍", None),
+        ("/greet", None),
+        ("", None),
+        (None, None),
+        ("12345", None),
+        ("路灯 street light", "zh"),
+    ],
+)
+def test_detect_language(text: str | None, expected: str | None) -> None:
+    assert detect_language(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        (None, "zh"),
+        ("", "zh"),
+        ("en", "en"),
+        ("en-US", "en"),
+        ("EN-gb", "en"),
+        ("zh-hans", "zh"),
+        ("zh-TW", "zh"),
+        ("fr", "zh"),
+    ],
+)
+def test_normalise_language(lang: str | None, expected: str) -> None:
+    assert normalise_language(lang) == expected

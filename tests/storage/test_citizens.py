@@ -1,0 +1,91 @@
+"""Citizens and their channel addresses, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civic.routing.router import RoutingDecision
+from civic.tickets.service import create_ticket
+from storage.citizens import (
+    addresses_of,
+    erase_citizen,
+    get_citizen,
+    get_or_create_citizen,
+    mark_unreachable,
+)
+from storage.models import Citizen, Ticket
+
+
+def test_same_address_gives_the_same_citizen(session: Session) -> None:
+    first = get_or_create_citizen(session=session, channel="telegram", address="1001")
+    session.commit()
+    again = get_or_create_citizen(session=session, channel="telegram", address="1001")
+    assert again.id == first.id
+    assert session.scalars(select(Citizen)).all() == [first]
+
+
+def test_another_address_gives_another_citizen(session: Session) -> None:
+    first = get_or_create_citizen(session=session, channel="telegram", address="1001")
+    other = get_or_create_citizen(session=session, channel="telegram", address="1002")
+    web = get_or_create_citizen(session=session, channel="web", address="1001")
+    assert len({first.id, other.id, web.id}) == 3
+
+
+def test_public_id_is_a_pseudonym(session: Session) -> None:
+    citizen = get_or_create_citizen(session=session, channel="telegram", address="555000111")
+    assert re.fullmatch(r"[0-9a-f]{24}", citizen.public_id) is not None
+    assert "555000111" not in citizen.public_id
+    assert get_citizen(session=session, public_id=citizen.public_id) == citizen
+
+
+def test_rolled_back_citizen_is_not_stored(session: Session) -> None:
+    get_or_create_citizen(session=session, channel="telegram", address="1001")
+    session.rollback()
+    assert session.scalars(select(Citizen)).all() == []
+
+
+def test_language_is_set_on_first_contact_only(session: Session) -> None:
+    citizen = get_or_create_citizen(session=session, channel="web", address="s1", language="en")
+    again = get_or_create_citizen(session=session, channel="web", address="s1", language="zh")
+    default = get_or_create_citizen(session=session, channel="web", address="s2")
+    assert (citizen.language, again.language, default.language) == ("en", "en", "zh")
+
+
+def test_mark_unreachable(session: Session) -> None:
+    citizen = get_or_create_citizen(session=session, channel="telegram", address="1001")
+    mark_unreachable(session=session, channel="telegram", address="1001")
+    session.commit()
+    [address] = addresses_of(session=session, citizen_id=citizen.id)
+    assert address.unreachable_at is not None
+
+
+def test_erase_keeps_tickets_but_forgets_the_person(session: Session) -> None:
+    citizen = get_or_create_citizen(session=session, channel="telegram", address="1001")
+    citizen.phone = "+86 138 0000 0000"
+    decision = RoutingDecision(category="other", agency=None, district=None, confidence=0.0)
+    ticket = create_ticket(
+        session=session,
+        citizen_id=citizen.id,
+        description="小区垃圾三天没人收了",
+        language="zh",
+        decision=decision,
+        ticket_prefix="HZ",
+        due_at=None,
+    )
+    session.commit()
+
+    erase_citizen(session=session, citizen=citizen)
+    session.commit()
+    session.expire_all()
+
+    stored = session.get(Citizen, citizen.id)
+    assert stored is not None
+    assert (stored.phone, stored.erased_at is not None) == (None, True)
+    assert addresses_of(session=session, citizen_id=citizen.id) == []
+    kept = session.get(Ticket, ticket.id)
+    assert (kept.citizen_id, kept.description) == (citizen.id, "小区垃圾三天没人收了")
+    newcomer = get_or_create_citizen(session=session, channel="telegram", address="1001")
+    assert newcomer.id != citizen.id
