@@ -11,9 +11,10 @@ from rasa_sdk.types import DomainDict
 from actions.context import buttons, citizen_of, db, language_of, profile
 from civic.i18n.catalogue import t
 from civic.routing.router import RoutingDecision
-from civic.tickets.service import create_ticket, follow_ticket, get_ticket_by_number
+from civic.tickets.service import create_ticket, follow_ticket
 from civic.tickets.states import due_at
 from storage.models import utcnow
+from storage.tickets import get_ticket_by_number
 
 FORM_SLOTS = (
     "complaint_text", "category", "routing", "category_candidates", "location", "district", "road",

@@ -9,7 +9,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.context import citizen_of, db, language_of, profile
 from civic.i18n.catalogue import t
-from civic.tickets.service import tickets_of_citizen
+from storage.tickets import tickets_of_citizen
 
 
 class ActionMyTickets(Action):

@@ -20,7 +20,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from civic.city.profiles import Profile
-from civic.open311.protocol import request_record
+from civic.open311 import request_record
 from storage.agency_alerts import due_alerts, mark_delivered, mark_failed_attempt
 from storage.models import AgencyAlert, AgencyChannel, Ticket, utcnow
 

@@ -4,7 +4,7 @@ desk account by sending "/link CODE" to the bot privately.
 
 A tap counts only from a Telegram account linked to a desk user of the agency whose duty
 group it is, on a ticket still waiting there; anyone else gets an alert and nothing
-changes. Accepting and rerouting go through `civic.tickets.desk`, the desk's own functions, so
+changes. Accepting and rerouting go through `civic.tickets.service`, the desk's own functions, so
 the same ownership checks and history apply. Reroute asks for the reason with a selective
 ForceReply; the officer's reply to that question is the reason.
 
@@ -57,7 +57,7 @@ from civic.duty.texts import (
 from civic.errors import DeskError, IllegalTransition
 from civic.i18n.catalogue import t
 from civic.settings import Settings
-from civic.tickets import desk
+from civic.tickets import service as desk
 from civic.tickets.states import Status
 from storage.models import AgencyUser, Ticket, utcnow
 

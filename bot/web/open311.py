@@ -1,7 +1,7 @@
 """Open311 GeoReport v2 over HTTP, with mySociety's service request updates: the API
 agencies' systems and partner apps use. Mounted by the web app at `/open311/v2`.
 
-The views only translate: read the query or form, call one function of `civic.open311.protocol`
+The views only translate: read the query or form, call one function of `civic.open311`
 or `storage`, render. Every error, bad input included, is answered in the spec's format
 (a list of {code, description}) with 400, 403 or 404; only a real bug reaches the app's
 one error handler.
@@ -19,38 +19,30 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from civic import open311
 from civic.agencies.service import api_key_for, can_access
 from civic.city.profiles import Profile
 from civic.errors import AccessDenied, IllegalTransition, InvalidInput, NotFound
-from civic.open311 import protocol as open311
-from civic.open311.protocol import Open311Error, check_format
-from civic.tickets.desk import (
-    AppliedUpdate,
-    apply_agency_update,
-    find_public_updates,
-    find_requests,
-    submit_request,
-)
-from civic.tickets.service import get_ticket_by_number
 from storage.models import ApiKey, utcnow
+from storage.tickets import get_ticket_by_number
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
-def _as_open311(exc: Exception) -> Open311Error | None:
+def _as_open311(exc: Exception) -> open311.Open311Error | None:
     """Our typed errors and the framework's input errors, as the spec's errors."""
-    if isinstance(exc, Open311Error):
+    if isinstance(exc, open311.Open311Error):
         return exc
     if isinstance(exc, NotFound):
-        return Open311Error(404, str(exc))
+        return open311.Open311Error(404, str(exc))
     if isinstance(exc, AccessDenied):
-        return Open311Error(403, str(exc))
+        return open311.Open311Error(403, str(exc))
     if isinstance(exc, IllegalTransition | InvalidInput):
-        return Open311Error(400, str(exc))
+        return open311.Open311Error(400, str(exc))
     if isinstance(exc, RequestValidationError):
-        return Open311Error(400, "the request is malformed")
+        return open311.Open311Error(400, "the request is malformed")
     if isinstance(exc, HTTPException) and 400 <= exc.status_code < 500:
-        return Open311Error(400, f"the request is malformed: {exc.detail}")
+        return open311.Open311Error(400, f"the request is malformed: {exc.detail}")
     return None
 
 
@@ -83,7 +75,7 @@ async def _form(request: Request) -> dict[str, str]:
     fields = dict(request.query_params)
     for name, value in (await request.form()).multi_items():
         if not isinstance(value, str):
-            raise Open311Error(400, f"{name} must be text, not a file")
+            raise open311.Open311Error(400, f"{name} must be text, not a file")
         fields[name] = value
     return fields
 
@@ -94,18 +86,18 @@ def _key(session: Session, raw: str | None) -> ApiKey | None:
         return None
     key = api_key_for(session=session, raw=raw)
     if key is None:
-        raise Open311Error(403, "the api_key is not valid")
+        raise open311.Open311Error(403, "the api_key is not valid")
     return key
 
 
 def _required_key(session: Session, raw: str | None) -> ApiKey:
     key = _key(session, raw)
     if key is None:
-        raise Open311Error(403, "an api_key is required")
+        raise open311.Open311Error(403, "an api_key is required")
     return key
 
 
-def _applied_record(applied: AppliedUpdate, timezone: str) -> dict[str, Any]:
+def _applied_record(applied: open311.AppliedUpdate, timezone: str) -> dict[str, Any]:
     return {
         "update_id": applied.update_id,
         "service_request_id": applied.ticket_number,
@@ -119,42 +111,44 @@ class _Endpoints:
         self.sessions, self.profile, self.timezone = sessions, profile, timezone
 
     async def services(self, fmt: str) -> Response:
-        return _respond(check_format(fmt), open311.SERVICES, open311.service_list(self.profile))
+        return _respond(
+            open311.check_format(fmt), open311.SERVICES, open311.service_list(self.profile)
+        )
 
     async def service(self, code: str, fmt: str) -> Response:
-        check_format(fmt)
+        open311.check_format(fmt)
         return _respond(fmt, open311.DEFINITION, open311.service_definition(self.profile, code))
 
     async def post_request(self, request: Request, fmt: str) -> Response:
-        check_format(fmt)
+        open311.check_format(fmt)
         records = await run_in_threadpool(self._create, await _form(request))
         return _respond(fmt, open311.REQUESTS, records)
 
     async def get_requests(self, request: Request, fmt: str) -> Response:
-        check_format(fmt)
+        open311.check_format(fmt)
         records = await run_in_threadpool(self._requests, dict(request.query_params))
         return _respond(fmt, open311.REQUESTS, records)
 
     async def get_request(self, request: Request, number: str, fmt: str) -> Response:
-        check_format(fmt)
+        open311.check_format(fmt)
         records = await run_in_threadpool(self._request, number, dict(request.query_params))
         return _respond(fmt, open311.REQUESTS, records)
 
     async def get_updates(self, request: Request, fmt: str) -> Response:
-        check_format(fmt)
+        open311.check_format(fmt)
         records = await run_in_threadpool(self._updates, dict(request.query_params))
         return _respond(fmt, open311.UPDATES, records)
 
     async def post_update(self, request: Request, fmt: str) -> Response:
-        check_format(fmt)
+        open311.check_format(fmt)
         records = await run_in_threadpool(self._post_update, await _form(request))
         return _respond(fmt, open311.UPDATES, records)
 
     async def no_format(self) -> Response:
-        raise Open311Error(400, "a format suffix is required: .xml or .json")
+        raise open311.Open311Error(400, "a format suffix is required: .xml or .json")
 
     async def unknown(self) -> Response:
-        raise Open311Error(404, "there is no such Open311 endpoint")
+        raise open311.Open311Error(404, "there is no such Open311 endpoint")
 
     # The database work, run in a worker thread.
 
@@ -162,7 +156,7 @@ class _Endpoints:
         with self.sessions.begin() as session:
             key = _required_key(session, form.get("api_key"))
             new = open311.parse_new_request(form, self.profile)
-            ticket = submit_request(
+            ticket = open311.submit_request(
                 session=session, key=key, request=new, profile=self.profile, timezone=self.timezone
             )
             return [
@@ -173,7 +167,7 @@ class _Endpoints:
         with self.sessions() as session:
             key = _key(session, params.get("api_key"))
             query = open311.parse_request_query(params, self.profile, self.timezone, utcnow())
-            tickets = find_requests(session=session, query=query, viewer=key)
+            tickets = open311.find_requests(session=session, query=query, viewer=key)
             return [open311.request_record(t, self.profile, self.timezone) for t in tickets]
 
     def _request(self, number: str, params: dict[str, str]) -> list[dict[str, Any]]:
@@ -181,16 +175,16 @@ class _Endpoints:
             key = _key(session, params.get("api_key"))
             ticket = get_ticket_by_number(session=session, number=number)
             if ticket is None:
-                raise Open311Error(404, f"there is no service request {number}")
+                raise open311.Open311Error(404, f"there is no service request {number}")
             if key is not None and not can_access(key, ticket):
-                raise Open311Error(403, "this api_key may not read that service request")
+                raise open311.Open311Error(403, "this api_key may not read that service request")
             return [open311.request_record(ticket, self.profile, self.timezone)]
 
     def _updates(self, params: dict[str, str]) -> list[dict[str, Any]]:
         with self.sessions() as session:
             key = _key(session, params.get("api_key"))
             start, end = open311.parse_range(params, self.timezone, utcnow())
-            rows = find_public_updates(
+            rows = open311.find_public_updates(
                 session=session, start=start, end=end, viewer=key, limit=open311.MAX_RESULTS
             )
             return [open311.update_record(e, n, p, self.timezone) for e, n, p in rows]
@@ -199,7 +193,7 @@ class _Endpoints:
         with self.sessions.begin() as session:
             key = _required_key(session, form.get("api_key"))
             update = open311.parse_update(form, self.timezone)
-            applied = apply_agency_update(session=session, key=key, update=update)
+            applied = open311.apply_agency_update(session=session, key=key, update=update)
             return [_applied_record(applied, self.timezone)]
 
 

@@ -1,20 +1,32 @@
-"""Tickets and their events."""
+"""The ticket lifecycle's use cases, the functions every edge calls: file a complaint
+(`create_ticket`), move it (`transition`, the one place the lifecycle's rules and the
+history are applied, and where the outboxes are written in the same transaction), follow
+one, find a duplicate, and the agency's work on it (accept, progress, rectify, reroute,
+close, reopen, the inbox), each checking that the viewer may act on the ticket."""
 
 from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civic.agencies.service import Viewer, actor_of, can_access, can_act, ticket_scope
 from civic.duty.service import enqueue_new_ticket_post
+from civic.errors import AccessDenied, IllegalTransition, InvalidInput, NotFound
 from civic.notifications.service import enqueue_for_event
 from civic.routing.router import RoutingDecision
 from civic.tickets.states import OPEN_STATUSES, Status, check_transition, ticket_number
 from storage.agency_alerts import enqueue_routed_alert
-from storage.models import Ticket, TicketEvent, TicketFollower, utcnow
+from storage.models import EventPhoto, Ticket, TicketEvent, TicketFollower, utcnow
+from storage.tickets import (
+    find_follower,
+    get_ticket_by_number,
+    list_tickets,
+    recent_tickets,
+)
 
 
 def create_ticket(
@@ -97,23 +109,6 @@ def transition(
     return event
 
 
-def tickets_of_citizen(*, session: Session, citizen_id: int, limit: int = 10) -> list[Ticket]:
-    """The citizen's own tickets and the ones they follow, newest first."""
-    followed = select(TicketFollower.ticket_id).where(TicketFollower.citizen_id == citizen_id)
-    return list(
-        session.scalars(
-            select(Ticket)
-            .where((Ticket.citizen_id == citizen_id) | Ticket.id.in_(followed))
-            .order_by(Ticket.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-def get_ticket_by_number(*, session: Session, number: str) -> Ticket | None:
-    return session.scalars(select(Ticket).where(Ticket.number == number)).first()
-
-
 DUPLICATE_RADIUS_METRES = 200.0
 DUPLICATE_WINDOW = timedelta(days=7)
 
@@ -140,16 +135,12 @@ def find_duplicate(
     point, or on the same named road; the nearest / newest first."""
     if lat is None and road is None:
         return None
-    since = (now or utcnow()) - DUPLICATE_WINDOW
-    candidates = session.scalars(
-        select(Ticket)
-        .where(
-            Ticket.category == category,
-            Ticket.status.in_([s.value for s in OPEN_STATUSES]),
-            Ticket.created_at >= since,
-        )
-        .order_by(Ticket.id.desc())
-        .limit(500)
+    candidates = recent_tickets(
+        session=session,
+        category=category,
+        statuses=[s.value for s in OPEN_STATUSES],
+        since=(now or utcnow()) - DUPLICATE_WINDOW,
+        limit=500,
     )
     best: tuple[float, Ticket] | None = None
     for ticket in candidates:
@@ -165,14 +156,183 @@ def find_duplicate(
 
 def follow_ticket(*, session: Session, ticket: Ticket, citizen_id: int) -> TicketFollower:
     """Add the citizen to a ticket's followers (idempotent)."""
-    found = session.scalars(
-        select(TicketFollower).where(
-            TicketFollower.ticket_id == ticket.id, TicketFollower.citizen_id == citizen_id
-        )
-    ).first()
+    found = find_follower(session=session, ticket_id=ticket.id, citizen_id=citizen_id)
     if found is not None:
         return found
     follower = TicketFollower(ticket_id=ticket.id, citizen_id=citizen_id)
     session.add(follower)
     session.flush()
     return follower
+
+
+# --- The agency's work on a ticket (the desk, duty groups, Open311) ---
+
+MAX_NOTE = 4000
+MAX_INBOX = 200
+# A ticket is overdue when its due time passed before the agency reported it fixed.
+_UNFINISHED = [s.value for s in OPEN_STATUSES if s != Status.RECTIFIED]
+
+
+def _text(value: str | None, *, required: bool, what: str) -> str | None:
+    text = (value or "").strip()
+    if required and not text:
+        raise InvalidInput(f"{what} is required")
+    if len(text) > MAX_NOTE:
+        raise InvalidInput(f"{what} may be at most {MAX_NOTE} characters")
+    return text or None
+
+
+def _check_can_act(viewer: Viewer, ticket: Ticket) -> None:
+    if not can_act(viewer, ticket):
+        raise AccessDenied(f"not allowed to act on ticket {ticket.number}")
+
+
+def attach_photo(*, session: Session, event: TicketEvent, photo: str | None) -> None:
+    """Keep a photo with the event (what an agency showed of its work)."""
+    if not photo:
+        return
+    if len(photo) > 255:
+        raise InvalidInput("a photo reference may be at most 255 characters")
+    session.add(EventPhoto(event_id=event.id, photo=photo))
+    session.flush()
+
+
+def get_ticket(*, session: Session, viewer: Viewer, number: str) -> Ticket:
+    """The ticket with this number, if the viewer may see it."""
+    ticket = get_ticket_by_number(session=session, number=number)
+    if ticket is None:
+        raise NotFound(f"no ticket numbered {number}")
+    if not can_access(viewer, ticket):
+        raise AccessDenied(f"not allowed to see ticket {number}")
+    return ticket
+
+
+def accept(
+    *, session: Session, viewer: Viewer, ticket: Ticket, note: str | None = None
+) -> TicketEvent:
+    """The agency takes the ticket on."""
+    _check_can_act(viewer, ticket)
+    if ticket.agency is None:
+        raise IllegalTransition("a ticket waiting for triage must be routed to an agency first")
+    text = _text(note, required=False, what="a note")
+    return transition(
+        session=session, ticket=ticket, to_status=Status.ACCEPTED, actor=actor_of(viewer), note=text
+    )
+
+
+def add_progress(
+    *, session: Session, viewer: Viewer, ticket: Ticket, note: str | None, public: bool = True
+) -> TicketEvent:
+    """Work has started, or more has been done; a note is required once under way."""
+    _check_can_act(viewer, ticket)
+    required = ticket.status == Status.IN_PROGRESS
+    text = _text(note, required=required, what="a progress note")
+    return transition(
+        session=session,
+        ticket=ticket,
+        to_status=Status.IN_PROGRESS,
+        actor=actor_of(viewer),
+        note=text,
+        public=public,
+    )
+
+
+def rectify(
+    *, session: Session, viewer: Viewer, ticket: Ticket, note: str, photo: str | None = None
+) -> TicketEvent:
+    """The agency reports the problem fixed, saying what it did (and showing it)."""
+    _check_can_act(viewer, ticket)
+    text = _text(note, required=True, what="a note on what was done")
+    event = transition(
+        session=session,
+        ticket=ticket,
+        to_status=Status.RECTIFIED,
+        actor=actor_of(viewer),
+        note=text,
+    )
+    attach_photo(session=session, event=event, photo=photo)
+    return event
+
+
+def reroute(
+    *,
+    session: Session,
+    viewer: Viewer,
+    ticket: Ticket,
+    to_agency: str | None,
+    reason: str,
+    known_agencies: set[str],
+    public: bool = True,
+) -> TicketEvent:
+    """Hand the ticket to another agency, or (`to_agency` None) back to the evaluation
+    office's triage queue; returns the last event. From the triage queue a ticket goes
+    straight to 'routed'; from an agency through 'rerouted', which carries the reason."""
+    _check_can_act(viewer, ticket)
+    text = _text(reason, required=True, what="a reason")
+    if to_agency is not None and to_agency not in known_agencies:
+        raise InvalidInput(f"unknown agency '{to_agency}'")
+    if to_agency is not None and to_agency == ticket.agency:
+        raise InvalidInput(f"the ticket is already with '{to_agency}'")
+    waiting = ticket.agency is None and ticket.status in (Status.SUBMITTED, Status.REROUTED)
+    if waiting and to_agency is None:
+        raise IllegalTransition("the ticket is already waiting for triage")
+    move = partial(transition, session=session, ticket=ticket, actor=actor_of(viewer))
+    if waiting:
+        ticket.agency = to_agency
+        return move(to_status=Status.ROUTED, note=text, public=public)
+    event = move(to_status=Status.REROUTED, note=text, public=public)
+    ticket.agency = to_agency
+    if to_agency is None:
+        return event
+    # The citizen heard the reason from the 'rerouted' event; this one is bookkeeping.
+    return move(to_status=Status.ROUTED, public=False)
+
+
+def close(
+    *, session: Session, viewer: Viewer, ticket: Ticket, note: str | None = None
+) -> TicketEvent:
+    _check_can_act(viewer, ticket)
+    text = _text(note, required=False, what="a note")
+    return transition(
+        session=session, ticket=ticket, to_status=Status.CLOSED, actor=actor_of(viewer), note=text
+    )
+
+
+def reopen(*, session: Session, viewer: Viewer, ticket: Ticket, reason: str) -> TicketEvent:
+    """Back to work on a ticket reported fixed or closed (the fix did not hold)."""
+    _check_can_act(viewer, ticket)
+    text = _text(reason, required=True, what="a reason")
+    return transition(
+        session=session, ticket=ticket, to_status=Status.REOPENED, actor=actor_of(viewer), note=text
+    )
+
+
+def list_inbox(
+    *,
+    session: Session,
+    viewer: Viewer,
+    status: str | None = None,
+    category: str | None = None,
+    district: str | None = None,
+    overdue: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    now: datetime | None = None,
+) -> list[Ticket]:
+    """The tickets the viewer may see, the most urgent first (earliest due time, tickets
+    without one last). Without `status`, every ticket still open."""
+    if status is not None and status not in Status.__members__.values():
+        raise InvalidInput(f"unknown status '{status}'")
+    if not 1 <= limit <= MAX_INBOX or offset < 0:
+        raise InvalidInput(f"limit must be 1 to {MAX_INBOX} and offset not negative")
+    return list_tickets(
+        session=session,
+        scope=ticket_scope(viewer),
+        statuses=[status] if status else [s.value for s in OPEN_STATUSES],
+        category=category,
+        district=district,
+        late=(now or utcnow(), _UNFINISHED),
+        overdue=overdue,
+        limit=limit,
+        offset=offset,
+    )

@@ -1,4 +1,4 @@
-"""The desk's actions on a ticket: each reads its form fields and calls one `civic.tickets.desk`
+"""The desk's actions on a ticket: each reads its form fields and calls one `civic.tickets.service`
 function, and returns the flash message key to show after the redirect."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from civic.errors import InvalidInput
-from civic.tickets import desk
+from civic.tickets import service as desk
 from storage.media import MAX_PHOTO_BYTES, MediaStore, image_extension
 from storage.models import AgencyUser, Ticket
 

@@ -1,5 +1,5 @@
-"""Two reads the desk needs that `civic.tickets.desk` does not offer yet: the evaluation
-office's triage queue and who may see a stored photo. They follow `civic.tickets.desk`'s rules
+"""Two reads the desk needs that `civic.tickets.service` does not offer yet: the evaluation
+office's triage queue and who may see a stored photo. They follow `civic.tickets.service`'s rules
 (`ticket_scope`, `can_access`) and belong there; they live here only until that module
 is free to change."""
 

@@ -2,7 +2,7 @@
 ticket with its timeline and forms, and the photos.
 
 Views stay thin: check the login (and on a POST the CSRF token), call one function of
-`civic.tickets.desk` or `civic.agencies.service`, render. Database work runs in a worker thread.
+`civic.tickets.service` or `civic.agencies.service`, render. Database work runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from bot.web.desk.views import inbox_rows, ticket_view
 from civic.agencies.service import authenticate, end_session, start_session, user_for_session
 from civic.city.profiles import Profile
 from civic.errors import AccessDenied, IllegalTransition, InvalidInput, NotFound
-from civic.tickets.desk import get_ticket, list_inbox
+from civic.tickets.service import get_ticket, list_inbox
 from civic.tickets.states import Status
 from storage.media import MAX_PHOTO_BYTES, MediaStore
 from storage.models import AgencyUser, Handoff, Ticket, utcnow

@@ -19,8 +19,7 @@ from bot.web.open311 import open311_router
 from civic.agencies.service import create_api_key
 from civic.city.profiles import Profile
 from civic.routing.router import RoutingDecision
-from civic.tickets.desk import accept
-from civic.tickets.service import create_ticket
+from civic.tickets.service import accept, create_ticket
 from storage.db import session_factory
 from storage.models import AgencyUser, Ticket, TicketEvent
 

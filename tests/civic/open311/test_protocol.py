@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from civic.city.profiles import Profile
-from civic.open311.protocol import (
+from civic.open311 import (
     ERRORS,
     REQUESTS,
     SERVICES,

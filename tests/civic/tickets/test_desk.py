@@ -10,17 +10,17 @@ from sqlalchemy.orm import Session
 
 from civic.errors import AccessDenied, IllegalTransition, InvalidInput, NotFound
 from civic.routing.router import RoutingDecision
-from civic.tickets.desk import (
+from civic.tickets.service import (
     accept,
     add_progress,
     close,
+    create_ticket,
     get_ticket,
     list_inbox,
     rectify,
     reopen,
     reroute,
 )
-from civic.tickets.service import create_ticket
 from storage.models import AgencyUser, ApiKey, EventPhoto, Ticket, utcnow
 
 AGENCIES = {"urban-management", "water", "construction"}

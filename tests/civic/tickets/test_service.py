@@ -7,14 +7,10 @@ from sqlalchemy.orm import Session
 
 from civic.errors import IllegalTransition
 from civic.routing.router import RoutingDecision
-from civic.tickets.service import (
-    create_ticket,
-    get_ticket_by_number,
-    tickets_of_citizen,
-    transition,
-)
+from civic.tickets.service import create_ticket, transition
 from storage.citizens import get_or_create_citizen
 from storage.models import Citizen, Ticket
+from storage.tickets import get_ticket_by_number, tickets_of_citizen
 
 ROUTED = RoutingDecision(
     category="street-light", agency="urban-management", district="binjiang", confidence=0.9

@@ -1,0 +1,157 @@
+"""Reading tickets and their events: the queries behind the citizen's "my tickets", the
+duplicate check, the desk's inbox and Open311's lists. Who may see what is decided above
+(`civic.agencies.ticket_scope`) and comes in as `scope`, a list of SQL conditions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, not_, select
+from sqlalchemy.orm import Session, selectinload
+
+from storage.models import AgencyUpdate, EventPhoto, Ticket, TicketEvent, TicketFollower
+
+Scope = Sequence[ColumnElement[bool]]
+
+
+def get_ticket_by_number(*, session: Session, number: str) -> Ticket | None:
+    return session.scalars(select(Ticket).where(Ticket.number == number)).first()
+
+
+def tickets_of_citizen(*, session: Session, citizen_id: int, limit: int = 10) -> list[Ticket]:
+    """The citizen's own tickets and the ones they follow, newest first."""
+    followed = select(TicketFollower.ticket_id).where(TicketFollower.citizen_id == citizen_id)
+    return list(
+        session.scalars(
+            select(Ticket)
+            .where((Ticket.citizen_id == citizen_id) | Ticket.id.in_(followed))
+            .order_by(Ticket.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def recent_tickets(
+    *, session: Session, category: str, statuses: Sequence[str], since: datetime, limit: int
+) -> list[Ticket]:
+    """Tickets of a category in the given statuses filed since `since`, newest first."""
+    return list(
+        session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.category == category,
+                Ticket.status.in_(statuses),
+                Ticket.created_at >= since,
+            )
+            .order_by(Ticket.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def find_follower(*, session: Session, ticket_id: int, citizen_id: int) -> TicketFollower | None:
+    return session.scalars(
+        select(TicketFollower).where(
+            TicketFollower.ticket_id == ticket_id, TicketFollower.citizen_id == citizen_id
+        )
+    ).first()
+
+
+def list_tickets(
+    *,
+    session: Session,
+    scope: Scope,
+    statuses: Sequence[str],
+    category: str | None = None,
+    district: str | None = None,
+    late: tuple[datetime, Sequence[str]] | None = None,
+    overdue: bool | None = None,
+    limit: int,
+    offset: int,
+) -> list[Ticket]:
+    """Tickets in scope, earliest due time first (tickets without one last). `overdue`
+    keeps only the tickets past their due time at `late[0]` while in one of `late[1]`, or
+    (False) only the others."""
+    query = select(Ticket).where(*scope, Ticket.status.in_(statuses))
+    if category is not None:
+        query = query.where(Ticket.category == category)
+    if district is not None:
+        query = query.where(Ticket.district == district)
+    if overdue is not None and late is not None:
+        now, unfinished = late
+        is_late = and_(
+            Ticket.due_at.is_not(None), Ticket.due_at < now, Ticket.status.in_(unfinished)
+        )
+        query = query.where(is_late if overdue else not_(is_late))
+    query = query.order_by(Ticket.due_at.is_(None), Ticket.due_at, Ticket.id)
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def find_tickets(
+    *,
+    session: Session,
+    scope: Scope,
+    numbers: Sequence[str] = (),
+    start: datetime | None = None,
+    end: datetime | None = None,
+    categories: Sequence[str] = (),
+    statuses: Sequence[str] | None = None,
+    limit: int,
+    offset: int,
+) -> list[Ticket]:
+    """Tickets by number, or filed between `start` and `end`; newest first, events loaded."""
+    stmt = select(Ticket).where(*scope).options(selectinload(Ticket.events))
+    if numbers:
+        stmt = stmt.where(Ticket.number.in_(numbers))
+    else:
+        if start is not None:
+            stmt = stmt.where(Ticket.created_at >= start)
+        if end is not None:
+            stmt = stmt.where(Ticket.created_at <= end)
+        if categories:
+            stmt = stmt.where(Ticket.category.in_(categories))
+        if statuses is not None:
+            stmt = stmt.where(Ticket.status.in_(statuses))
+    stmt = stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    return list(session.scalars(stmt.limit(limit).offset(offset)))
+
+
+def public_changes(
+    *, session: Session, scope: Scope, start: datetime, end: datetime, limit: int
+) -> list[tuple[TicketEvent, str | None, str | None]]:
+    """(event, ticket number, photo) of the public status changes in scope between
+    `start` and `end`, oldest first; the filing itself is not a change."""
+    stmt = (
+        select(TicketEvent, Ticket.number, EventPhoto.photo)
+        .join(Ticket, TicketEvent.ticket_id == Ticket.id)
+        .outerjoin(EventPhoto, EventPhoto.event_id == TicketEvent.id)
+        .where(
+            *scope,
+            TicketEvent.public.is_(True),
+            TicketEvent.from_status.is_not(None),
+            TicketEvent.at >= start,
+            TicketEvent.at <= end,
+        )
+        .order_by(TicketEvent.id)
+        .limit(limit)
+    )
+    return [(event, number, photo) for event, number, photo in session.execute(stmt)]
+
+
+def recorded_agency_update(
+    *, session: Session, api_key_id: int, update_id: str
+) -> tuple[str | None, str, datetime, TicketEvent | None] | None:
+    """(ticket number, ticket status, when recorded, the event it made) of an update an
+    agency's system already sent under this update_id, if any."""
+    row = session.execute(
+        select(Ticket.number, Ticket.status, AgencyUpdate.created_at, TicketEvent)
+        .select_from(AgencyUpdate)
+        .join(Ticket, AgencyUpdate.ticket_id == Ticket.id)
+        .outerjoin(TicketEvent, AgencyUpdate.event_id == TicketEvent.id)
+        .where(AgencyUpdate.api_key_id == api_key_id, AgencyUpdate.update_id == update_id)
+    ).first()
+    if row is None:
+        return None
+    number, status, created_at, event = row
+    return number, status, created_at, event
