@@ -14,7 +14,7 @@ from bot.web.desk import security
 from bot.web.desk.texts import (
     LANG_COOKIE,
     TEMPLATES_DIR,
-    catalogue,
+    has_text,
     language_of,
     requested_language,
     translator,
@@ -72,7 +72,7 @@ class Renderer:
         """The page, with the language switch pointing at `here` (a GET-able address)."""
         request = page.request
         flash_key = request.cookies.get(security.FLASH_COOKIE, "")
-        known = flash_key.startswith("flash.") and flash_key in catalogue()
+        known = flash_key.startswith("flash.") and has_text(flash_key)
         flash = page.t(flash_key) if known else None
         separator = "&" if "?" in here else "?"
         html = self.env.get_template(template).render(

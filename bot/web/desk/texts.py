@@ -1,42 +1,39 @@
-"""The desk's message catalogue (`bot/web/templates/desk/messages.yml`, zh and en side by
-side) and the choice of language: `?lang=` first, then the remembered cookie, then the
-browser's Accept-Language."""
+"""The desk's texts and the choice of language: `?lang=` first, then the remembered cookie,
+then the browser's Accept-Language.
+
+The texts are the `desk.*` entries of the one message catalogue
+(`civic/i18n/locales/desk.<lang>.yml`); the desk's pages and templates name them without
+the `desk.` prefix."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from starlette.requests import Request
 
-from civic.i18n.catalogue import LANGUAGES, normalise_language
+from civic.i18n.catalogue import DEFAULT_LANGUAGE, LANGUAGES, catalogue, normalise_language, t
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "desk"
 LANG_COOKIE = "desk_lang"
+NAMESPACE = "desk."
 
 Translate = Callable[..., str]
 
 
-@cache
-def catalogue() -> dict[str, dict[str, str]]:
-    """key -> {lang: text}."""
-    with (TEMPLATES_DIR / "messages.yml").open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
-    return {str(key): {str(k): str(v) for k, v in texts.items()} for key, texts in data.items()}
-
-
 def translator(lang: str) -> Translate:
-    """`t(key, **params)` in `lang`."""
-    texts = catalogue()
+    """`t(key, **params)` in `lang`, for one of the desk's texts."""
 
-    def t(key: str, **params: Any) -> str:
-        text = texts[key][lang]
-        return text.format(**params) if params else text
+    def translate(key: str, **params: Any) -> str:
+        return t(NAMESPACE + key, lang, **params)
 
-    return t
+    return translate
+
+
+def has_text(key: str) -> bool:
+    """Whether `key` names one of the desk's texts."""
+    return NAMESPACE + key in catalogue(DEFAULT_LANGUAGE)
 
 
 def requested_language(request: Request) -> str | None:

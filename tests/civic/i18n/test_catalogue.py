@@ -1,10 +1,18 @@
-"""The message catalogues and language detection."""
+"""The message catalogues (the citizens', the duty officers', the surveys' and the agency
+desk's, one per language) and language detection."""
 
 from __future__ import annotations
 
 import pytest
 
-from civic.i18n.catalogue import catalogue, detect_language, normalise_language, placeholders, t
+from civic.i18n.catalogue import (
+    LANGUAGES,
+    catalogue,
+    detect_language,
+    normalise_language,
+    placeholders,
+    t,
+)
 
 
 def test_both_catalogues_have_the_same_keys() -> None:
@@ -15,6 +23,17 @@ def test_each_key_has_the_same_placeholders_in_both_languages() -> None:
     zh, en = catalogue("zh"), catalogue("en")
     differing = {key for key in zh if placeholders(zh[key]) != placeholders(en.get(key, ""))}
     assert differing == set()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_text_is_written(lang: str) -> None:
+    assert {key for key, text in catalogue(lang).items() if not text.strip()} == set()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("feature", ["duty", "invitations", "survey", "desk"])
+def test_the_features_texts_are_in_the_catalogue(lang: str, feature: str) -> None:
+    assert any(key.startswith(f"{feature}.") for key in catalogue(lang))
 
 
 def test_t_fills_in_placeholders() -> None:
