@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import AgencyAlert, AgencyChannel, Ticket, utcnow
+from storage import outbox
+from storage.models import AgencyAlert, AgencyChannel, Ticket
 
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
+RETRIES = outbox.RetryPolicy(
+    max_attempts=MAX_ATTEMPTS, first_delay=FIRST_RETRY, max_delay=MAX_RETRY, error_length=500
+)
 
 
 def enqueue_routed_alert(*, session: Session, ticket: Ticket, event_id: int) -> AgencyAlert | None:
@@ -23,7 +26,7 @@ def enqueue_routed_alert(*, session: Session, ticket: Ticket, event_id: int) -> 
     if channel is None or not channel.webhook_url:
         return None
     key = f"routed:{event_id}:{ticket.agency}"
-    if session.scalars(select(AgencyAlert.id).where(AgencyAlert.idempotency_key == key)).first():
+    if outbox.queued(session=session, model=AgencyAlert, keys=[key]):
         return None
     alert = AgencyAlert(
         agency=ticket.agency, ticket_id=ticket.id, event="ticket.routed", idempotency_key=key
@@ -34,30 +37,13 @@ def enqueue_routed_alert(*, session: Session, ticket: Ticket, event_id: int) -> 
 
 
 def due_alerts(*, session: Session, now: datetime, limit: int = 50) -> list[AgencyAlert]:
-    query = (
-        select(AgencyAlert)
-        .where(AgencyAlert.status == "pending", AgencyAlert.next_attempt_at <= now)
-        .order_by(AgencyAlert.next_attempt_at, AgencyAlert.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
+    return outbox.take_due(session=session, model=AgencyAlert, now=now, limit=limit)
 
 
 def mark_delivered(*, alert: AgencyAlert, now: datetime | None = None) -> None:
-    alert.status = "sent"
-    alert.attempts += 1
-    alert.sent_at = now or utcnow()
-    alert.last_error = None
+    outbox.mark_sent(row=alert, now=now)
 
 
 def mark_failed_attempt(*, alert: AgencyAlert, error: str, now: datetime | None = None) -> None:
     """Retry later, waiting twice as long each time; give up after MAX_ATTEMPTS."""
-    alert.attempts += 1
-    alert.last_error = error[:500]
-    if alert.attempts >= MAX_ATTEMPTS:
-        alert.status = "failed"
-        return
-    delay = min(FIRST_RETRY * 2 ** (alert.attempts - 1), MAX_RETRY)
-    alert.next_attempt_at = (now or utcnow()) + delay
+    outbox.mark_failed_attempt(row=alert, policy=RETRIES, error=error, now=now)

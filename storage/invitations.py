@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage import outbox
 from storage.models import Campaign, FrameMember, Invitation
 
 MAX_ATTEMPTS = 6
+# 30 s, doubled after each failure; the cap is never reached (the longest wait is 30 s * 2**4)
+RETRIES = outbox.RetryPolicy(
+    max_attempts=MAX_ATTEMPTS,
+    first_delay=timedelta(seconds=30),
+    max_delay=timedelta(hours=1),
+    error_length=300,
+)
 
 
 def reminder_offsets(campaign: Campaign) -> list[timedelta]:
@@ -26,13 +33,23 @@ def claim(
 ) -> list[Invitation]:
     """Take up to `limit` invitations due now (first sends, then due reminders) and mark
     them `sending`. The caller commits before sending anything."""
-    offsets = reminder_offsets(campaign)
-    claimed = _claim_first_sends(session, campaign, now, limit, channels)
-    for reminder, offset in enumerate(offsets, start=1):
+    first_sends = (
+        Invitation.state == "pending",
+        or_(Invitation.next_attempt_at.is_(None), Invitation.next_attempt_at <= now),
+    )
+    claimed = _claim_round(session, campaign, 0, first_sends, limit, channels)
+    for reminder, offset in enumerate(reminder_offsets(campaign), start=1):
         if len(claimed) >= limit:  # first invitations go before any reminder
             break
-        claimed += _claim_reminders(
-            session, campaign, now - offset, reminder, limit - len(claimed), channels
+        # sent before the reminder's offset, not started, and had `reminder - 1` reminders
+        reminders_due = (
+            Invitation.state == "sent",
+            Invitation.started_at.is_(None),
+            Invitation.reminders_sent == reminder - 1,
+            Invitation.sent_at <= now - offset,
+        )
+        claimed += _claim_round(
+            session, campaign, reminder, reminders_due, limit - len(claimed), channels
         )
     for invitation in claimed:
         invitation.claimed_at = now
@@ -40,62 +57,31 @@ def claim(
     return claimed
 
 
-def _locked(session: Session, query: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True, of=Invitation)
-    return query
-
-
-def _claim_first_sends(
-    session: Session, campaign: Campaign, now: datetime, limit: int, channels: tuple[str, ...]
-) -> list[Invitation]:
-    query = (
-        select(Invitation)
-        .join(FrameMember, FrameMember.id == Invitation.member_id)
-        .where(
-            Invitation.campaign_id == campaign.id,
-            Invitation.state == "pending",
-            Invitation.channel.in_(channels),
-            or_(Invitation.next_attempt_at.is_(None), Invitation.next_attempt_at <= now),
-            FrameMember.opted_out_at.is_(None),
-        )
-        .order_by(Invitation.id)
-        .limit(limit)
-    )
-    rows = list(session.scalars(_locked(session, query)))
-    for row in rows:
-        row.state, row.sending_round = "sending", 0
-    return rows
-
-
-def _claim_reminders(
+def _claim_round(
     session: Session,
     campaign: Campaign,
-    sent_before: datetime,
-    reminder: int,
+    sending_round: int,
+    due: tuple[ColumnElement[bool], ...],
     limit: int,
     channels: tuple[str, ...],
 ) -> list[Invitation]:
-    """Invitations sent before `sent_before` whose person has not started the survey and
-    has had `reminder - 1` reminders."""
+    """The campaign's invitations on `channels` matching `due`, whose person has not opted
+    out, in id order, marked `sending` for `sending_round` (0 the invitation, 1.. the
+    reminders)."""
     query = (
         select(Invitation)
         .join(FrameMember, FrameMember.id == Invitation.member_id)
         .where(
             Invitation.campaign_id == campaign.id,
-            Invitation.state == "sent",
             Invitation.channel.in_(channels),
-            Invitation.started_at.is_(None),
-            Invitation.reminders_sent == reminder - 1,
-            Invitation.sent_at <= sent_before,
             FrameMember.opted_out_at.is_(None),
+            *due,
         )
         .order_by(Invitation.id)
-        .limit(limit)
     )
-    rows = list(session.scalars(_locked(session, query)))
+    rows = outbox.take(session=session, query=query, limit=limit)
     for row in rows:
-        row.state, row.sending_round = "sending", reminder
+        row.state, row.sending_round = "sending", sending_round
     return rows
 
 
@@ -136,17 +122,19 @@ def settle_row(
     if row.state != "sending" or row.sending_round != sending_round:
         return False
     row.attempts += 1
-    row.last_error = error[:300] if error else None
+    row.last_error = RETRIES.clip(error=error)
     if outcome == "sent":
         row.state = "sent"
         if sending_round == 0:
             row.sent_at = now
         else:
             row.reminders_sent = sending_round
-    elif outcome == "retry" and row.attempts < MAX_ATTEMPTS:
+    elif outcome == "retry" and not RETRIES.gives_up(attempts=row.attempts):
         row.state = "pending" if sending_round == 0 else "sent"
-        delay = retry_after if retry_after is not None else 30 * 2 ** (row.attempts - 1)
-        row.next_attempt_at = now + timedelta(seconds=delay)
+        if retry_after is None:
+            row.next_attempt_at = now + RETRIES.delay(attempts=row.attempts)
+        else:  # the channel said when (counted as an attempt all the same)
+            row.next_attempt_at = now + timedelta(seconds=retry_after)
     elif outcome == "unreachable":
         row.state = "unreachable"
     else:

@@ -25,6 +25,7 @@ from bot.delivery.email import (
     render_invitation_email,
 )
 from bot.delivery.sms import SmsGateway, SmsRejected, SmsRetryLater
+from bot.telegram.transport import retry_after_seconds
 from civic.i18n.catalogue import t
 from storage.models import OutboundMessage
 
@@ -107,9 +108,8 @@ class TelegramChannel:
                 ),
             )
         except RetryAfter as err:
-            after = err.retry_after
-            seconds = after if isinstance(after, int | float) else after.total_seconds()
-            return Outcome("retry", float(seconds), "429 flood control", pause_channel=True)
+            seconds = retry_after_seconds(err)
+            return Outcome("retry", seconds, "429 flood control", pause_channel=True)
         except Forbidden as err:
             return Outcome("unreachable", error=f"403 {err.message}")
         except (TimedOut, NetworkError) as err:

@@ -21,7 +21,7 @@ from bot.delivery.email import EmailSender
 from bot.delivery.journal import Journal
 from bot.delivery.meter import SendMeter
 from bot.delivery.sms import SmsGateway
-from bot.telegram.transport import AiohttpRequest
+from bot.telegram.transport import AiohttpRequest, make_bot
 from civic.city.profiles import get_profile
 from civic.errors import CivicError
 from civic.settings import Settings
@@ -46,17 +46,7 @@ def sender_lock(settings: Settings) -> Lock:
 def campaign_bot(settings: Settings, concurrency: int) -> Bot:
     """A Bot on the aiohttp transport (see bot/telegram/transport.py), honouring
     TELEGRAM_BASE_URL like the rest of the project."""
-    request = AiohttpRequest(connections=concurrency + 1)
-    token = settings.telegram_bot_token or ""
-    if not settings.telegram_base_url:
-        return Bot(token, request=request)
-    base = settings.telegram_base_url.rstrip("/")
-    return Bot(
-        token,
-        base_url=base + ("" if base.endswith("/bot") else "/bot"),
-        base_file_url=base.removesuffix("/bot") + "/file/bot",
-        request=request,
-    )
+    return make_bot(settings=settings, request=AiohttpRequest(connections=concurrency + 1))
 
 
 def make_channels(

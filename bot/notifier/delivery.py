@@ -9,7 +9,6 @@ import logging
 import secrets
 import time
 import traceback
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,17 +18,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery.journal import Journal
 from bot.delivery.meter import SendMeter
 from bot.delivery.pace import Clock, SendRate, Sleep
 from bot.notifier.options import DeliveryReport, NotifierOptions
 from bot.telegram.gateway import PayloadCodec, split_text
-from bot.telegram.transport import ON_THE_WIRE
+from bot.telegram.transport import ON_THE_WIRE, retry_after_seconds
 from civic.i18n.catalogue import localised, t
 from civic.notifications.service import (
-    MAX_ATTEMPTS,
     due_notifications,
     mark_retry,
     mark_sent,
@@ -102,13 +99,6 @@ def _buttons(params: Mapping[str, object], language: str) -> list[dict[str, str]
 
 def _chat_id(address: str) -> int | str:
     return int(address) if address.lstrip("-").isdigit() else address
-
-
-def _retry_after(err: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = err.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class Notifier:
@@ -326,7 +316,7 @@ class Notifier:
                 outcome = "sent"
                 return True
             except RetryAfter as err:
-                seconds = _retry_after(err)
+                seconds = retry_after_seconds(err)
                 result.flood_waits += 1
                 log.warning("notification %d: Telegram asks to wait %.0f s", job.id, seconds)
                 self._rate.pause(seconds)  # every send waits, as Telegram asks
@@ -385,16 +375,13 @@ class Notifier:
             mark_sent(session=session, notification=row, now=now)
         elif status in ("retried", "failed"):
             # A bad request does not get better with time: it gives up at once.
-            limit = row.attempts + 1 if status == "failed" else MAX_ATTEMPTS
-            error = result.transient or result.bad or ""
-            delay = self.options.retry_delay
             mark_retry(
                 session=session,
                 notification=row,
-                error=error,
-                delay=delay,
+                error=result.transient or result.bad or "",
+                delay=self.options.retry_delay,
                 now=now,
-                max_attempts=limit,
+                permanent=status == "failed",
             )
         else:
             reason = "blocked or never started the bot" if result.forbidden else "no address"

@@ -12,6 +12,7 @@ from telegram import Bot
 from bot.delivery.journal import Journal
 from bot.notifier.delivery import Notifier, _log_incident
 from bot.notifier.options import DeliveryReport, NotifierOptions
+from bot.telegram import transport
 from bot.telegram.transport import AiohttpRequest
 from civic.settings import Settings, get_settings
 from storage.db import session_factory
@@ -24,15 +25,7 @@ def make_bot(settings: Settings, options: NotifierOptions) -> Bot | None:
     if not settings.telegram_bot_token:
         return None
     request = AiohttpRequest(connections=options.concurrency + 1)
-    if not settings.telegram_base_url:
-        return Bot(settings.telegram_bot_token, request=request)
-    base = settings.telegram_base_url.rstrip("/")
-    return Bot(
-        settings.telegram_bot_token,
-        base_url=base + ("" if base.endswith("/bot") else "/bot"),
-        base_file_url=base.removesuffix("/bot") + "/file/bot",
-        request=request,
-    )
+    return transport.make_bot(settings=settings, request=request)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.notifier import NotifierOptions, make_bot
+from bot.telegram.transport import retry_after_seconds
 from civic.city.profiles import Profile, get_profile
 from civic.duty.service import (
     NEW_TICKET,
@@ -67,13 +66,6 @@ def render(
     return stale_post(ticket, profile), None
 
 
-def _retry_after(err: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = err.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
 def _follow_migration(session: Session, row: DutyMessage, new_chat_id: int) -> None:
     """The group became a supergroup with a new id: move the agency's channel there too."""
     old = row.chat_id
@@ -98,7 +90,7 @@ async def _send_one(
             chat_id=chat, text=text, parse_mode=ParseMode.HTML, reply_markup=markup
         )
     except RetryAfter as err:
-        postpone(message=row, seconds=_retry_after(err), now=now)
+        postpone(message=row, seconds=retry_after_seconds(err), now=now)
         return "postponed"
     except ChatMigrated as err:
         _follow_migration(session, row, err.new_chat_id)

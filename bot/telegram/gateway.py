@@ -25,6 +25,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     CallbackQueryHandler,
+    CommandHandler,
     ContextTypes,
     MessageHandler,
     filters,
@@ -33,6 +34,7 @@ from telegram.ext import (
 from bot.assistant.conversation import Conversation, Incoming
 from bot.delivery.meter import SendMeter
 from bot.telegram.duty_group import DutyGroup
+from bot.telegram.transport import bot_api_urls
 from civic.i18n.catalogue import t
 from civic.replies import BotMessage
 from civic.settings import Settings
@@ -45,19 +47,22 @@ CHANNEL = "telegram"
 CALLBACK_DATA_LIMIT = 64
 LONG_PAYLOAD_PREFIX = "p:"
 
-# Commands and what they mean to the assistant (as Rasa intent payloads).
+# Commands and what they mean to the assistant (as Rasa intent payloads). "/start" with a
+# deep link goes on as "/start <link>"; any other text starting with "/" means UNKNOWN_COMMAND.
 COMMANDS = {
-    "/start": "/greet",
-    "/menu": "/menu",
-    "/help": "/help",
-    "/tickets": "/check_status",
-    "/language": "/switch_language",
-    "/bot": "/bot_return",
+    "start": "/greet",
+    "menu": "/menu",
+    "help": "/help",
+    "tickets": "/check_status",
+    "language": "/switch_language",
+    "bot": "/bot_return",
     # Surveys (bot/survey_chat answers these before the assistant does).
-    "/subscribe": "/subscribe",
-    "/stop": "/stop",
-    "/survey": "/survey",
+    "subscribe": "/subscribe",
+    "stop": "/stop",
+    "survey": "/survey",
 }
+UNKNOWN_COMMAND = "/help"
+DEEP_LINK_LIMIT = 64
 
 
 class PayloadCodec:
@@ -133,16 +138,21 @@ class TelegramGateway:
 
     def build_application(self) -> Application:  # type: ignore[type-arg]
         builder = Application.builder().token(self.settings.telegram_bot_token or "")
-        if self.settings.telegram_base_url:
-            base = self.settings.telegram_base_url.rstrip("/")
-            builder = builder.base_url(base + ("" if base.endswith("/bot") else "/bot"))
-            builder = builder.base_file_url(base.removesuffix("/bot") + "/file/bot")
+        if urls := bot_api_urls(self.settings):
+            builder = builder.base_url(urls.base_url).base_file_url(urls.base_file_url)
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
         application = builder.build()
         # First: duty-group taps and messages, which must never reach the conversation.
         DutyGroup(settings=self.settings, sessions=self.sessions).add_handlers(application)
         application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self._on_edited))
         application.add_handler(CallbackQueryHandler(self._on_button))
+        for command, payload in COMMANDS.items():
+            on_command = self._on_command(payload, deep_link=command == "start")
+            # filters.TEXT: any message with text, as below (not only new messages)
+            application.add_handler(CommandHandler(command, on_command, filters=filters.TEXT))
+        # an unknown command, another bot's, or "/" without one: never said as text
+        unknown = self._on_command(UNKNOWN_COMMAND)
+        application.add_handler(MessageHandler(filters.Regex("^/"), unknown))
         application.add_handler(MessageHandler(filters.TEXT, self._on_text))
         application.add_handler(MessageHandler(filters.Sticker.ALL, self._on_kind("sticker")))
         application.add_handler(MessageHandler(filters.PHOTO, self._on_photo))
@@ -168,15 +178,18 @@ class TelegramGateway:
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         text = update.effective_message.text if update.effective_message else ""
-        kind = "text"
-        if text and text.startswith("/"):
-            command, _, argument = text.partition(" ")
-            command = command.split("@", 1)[0]
-            text, kind = COMMANDS.get(command, "/help"), "payload"
-            if command == "/start" and argument.strip():
-                # a deep link: an invitation token, a window (w_<id>) or a survey (s_<key>)
-                text = f"/start {argument.strip()[:64]}"
-        await self._turn(update, self._incoming(update, kind, text))
+        await self._turn(update, self._incoming(update, "text", text))
+
+    def _on_command(self, payload: str, *, deep_link: bool = False):  # type: ignore[no-untyped-def]
+        """A command said as `payload`; with `deep_link`, "/start <link>" when the command
+        has one: an invitation token, a window (w_<id>) or a survey (s_<key>)."""
+
+        async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            link = " ".join(context.args or [])[:DEEP_LINK_LIMIT] if deep_link else ""
+            text = f"/start {link}" if link else payload
+            await self._turn(update, self._incoming(update, "payload", text))
+
+        return handler
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

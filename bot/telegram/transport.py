@@ -6,21 +6,32 @@ through httpx spends about 2 ms of CPU per request and tops out near 350 message
 while aiohttp needs a tenth of that. Campaign sending uses this backend so that the
 sender is never what limits a campaign; everything above the transport (the Bot API
 methods, errors such as RetryAfter and Forbidden) stays python-telegram-bot's own.
+
+Also here, for every process that talks to the Bot API: the API's address
+(`bot_api_urls`, honouring TELEGRAM_BASE_URL), a Bot made with it (`make_bot`), and the
+wait a 429 asks for in seconds (`retry_after_seconds`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import warnings
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import timedelta
 from types import SimpleNamespace
 
 import aiohttp
+from telegram import Bot
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.request import BaseRequest, RequestData
+from telegram.warnings import PTBDeprecationWarning
+
+from civic.settings import Settings
 
 # Set by a sender around one request: called once, the moment the request's body has been
 # handed to the kernel. A journal line written then is as close to the wire as a process
@@ -113,3 +124,39 @@ class AiohttpRequest(BaseRequest):
             filename, content, mime = item if len(item) == 3 else (*item, None)  # type: ignore[misc]
             form.add_field(name, content, filename=filename, content_type=mime)
         return form
+
+
+@dataclass(frozen=True)
+class BotApiUrls:
+    base_url: str  # ends in "/bot": the token is appended
+    base_file_url: str
+
+
+def bot_api_urls(settings: Settings) -> BotApiUrls | None:
+    """The Bot API's addresses under TELEGRAM_BASE_URL (given with or without "/bot"),
+    or None for Telegram's own."""
+    if not settings.telegram_base_url:
+        return None
+    base = settings.telegram_base_url.rstrip("/")
+    return BotApiUrls(
+        base_url=base + ("" if base.endswith("/bot") else "/bot"),
+        base_file_url=base.removesuffix("/bot") + "/file/bot",
+    )
+
+
+def make_bot(*, settings: Settings, request: BaseRequest) -> Bot:
+    """A Bot with the configured token (empty if none), talking through `request` to the
+    Bot API at TELEGRAM_BASE_URL when it is set."""
+    token = settings.telegram_bot_token or ""
+    urls = bot_api_urls(settings)
+    if urls is None:
+        return Bot(token, request=request)
+    return Bot(token, base_url=urls.base_url, base_file_url=urls.base_file_url, request=request)
+
+
+def retry_after_seconds(err: RetryAfter) -> float:
+    """How long Telegram asked to wait, in seconds."""
+    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = err.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

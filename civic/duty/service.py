@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from civic.agencies.service import digest
 from civic.errors import InvalidInput
+from storage import outbox
 from storage.models import (
     AgencyChannel,
     AgencyUser,
@@ -33,6 +34,9 @@ LINK_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
+RETRIES = outbox.RetryPolicy(
+    max_attempts=MAX_ATTEMPTS, first_delay=FIRST_RETRY, max_delay=MAX_RETRY, error_length=500
+)
 NEW_TICKET = "new_ticket"
 ESCALATION = "escalation"
 
@@ -125,7 +129,7 @@ def _enqueue(
     key: str,
     recipient: int | None,
 ) -> DutyMessage | None:
-    if session.scalars(select(DutyMessage.id).where(DutyMessage.idempotency_key == key)).first():
+    if outbox.queued(session=session, model=DutyMessage, keys=[key]):
         return None
     message = DutyMessage(
         agency=agency,
@@ -204,28 +208,17 @@ def enqueue_escalation(*, session: Session, ticket: Ticket) -> list[DutyMessage]
 
 
 def due_duty_messages(*, session: Session, now: datetime, limit: int = 20) -> list[DutyMessage]:
-    query = (
-        select(DutyMessage)
-        .where(DutyMessage.status == "pending", DutyMessage.next_attempt_at <= now)
-        .order_by(DutyMessage.next_attempt_at, DutyMessage.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
+    return outbox.take_due(session=session, model=DutyMessage, now=now, limit=limit)
 
 
 def mark_posted(*, message: DutyMessage, telegram_message_id: int, now: datetime) -> None:
-    message.status = "sent"
-    message.attempts += 1
     message.message_id = telegram_message_id
-    message.sent_at = now
-    message.last_error = None
+    outbox.mark_sent(row=message, now=now)
 
 
 def postpone(*, message: DutyMessage, seconds: float, now: datetime) -> None:
     """Telegram asked to wait (429): try again then, without counting an attempt."""
-    message.next_attempt_at = now + timedelta(seconds=seconds)
+    outbox.postpone(row=message, seconds=seconds, now=now)
 
 
 def mark_failed_attempt(
@@ -233,20 +226,15 @@ def mark_failed_attempt(
 ) -> None:
     """Retry later, waiting twice as long each time; give up after MAX_ATTEMPTS, or at
     once when the error will not go away by itself."""
-    message.attempts += 1
-    message.last_error = error[:500]
-    if permanent or message.attempts >= MAX_ATTEMPTS:
-        message.status = "failed"
-        return
-    message.next_attempt_at = now + min(FIRST_RETRY * 2 ** (message.attempts - 1), MAX_RETRY)
+    outbox.mark_failed_attempt(
+        row=message, policy=RETRIES, error=error, now=now, permanent=permanent
+    )
 
 
 def mark_unreachable(*, message: DutyMessage, error: str) -> None:
     """Telegram refused the chat (403): the bot was removed from the group, or the
     supervisor blocked it or never started it. Recorded, not retried."""
-    message.attempts += 1
-    message.status = "unreachable"
-    message.last_error = error[:500]
+    outbox.mark_unreachable(row=message, policy=RETRIES, error=error)
 
 
 # --- Asking a duty officer for the reason of a reroute ---

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage import outbox
 from storage.models import Citizen, Notification, Ticket, TicketEvent, TicketFollower, utcnow
 
 STATUS_CHANGED = "notify.status_changed"
@@ -34,8 +36,11 @@ def fixed_question_buttons(number: str) -> list[dict[str, str]]:
 
 
 MAX_ATTEMPTS = 6
+FIRST_DELAY = timedelta(seconds=30)  # the notifier passes its own (NotifierOptions.retry_delay)
 MAX_DELAY = timedelta(hours=6)
-_ERROR_LENGTH = 1000
+RETRIES = outbox.RetryPolicy(
+    max_attempts=MAX_ATTEMPTS, first_delay=FIRST_DELAY, max_delay=MAX_DELAY, error_length=1000
+)
 
 
 def _recipients(session: Session, ticket: Ticket) -> list[int]:
@@ -90,11 +95,7 @@ def enqueue_notice(
     wanted = {f"{key}:citizen:{c}": c for c in _recipients(session, ticket)}
     if not wanted:
         return []
-    existing = set(
-        session.scalars(
-            select(Notification.idempotency_key).where(Notification.idempotency_key.in_(wanted))
-        )
-    )
+    existing = outbox.queued(session=session, model=Notification, keys=list(wanted))
     now = utcnow()
     rows = [
         Notification(
@@ -118,22 +119,11 @@ def enqueue_notice(
 def due_notifications(*, session: Session, now: datetime, limit: int) -> list[Notification]:
     """Pending rows whose time has come, oldest first. On PostgreSQL the rows are locked
     and rows locked by another deliverer skipped, so two deliverers never send one row."""
-    query = (
-        select(Notification)
-        .where(Notification.status == "pending", Notification.next_attempt_at <= now)
-        .order_by(Notification.next_attempt_at, Notification.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
+    return outbox.take_due(session=session, model=Notification, now=now, limit=limit)
 
 
 def mark_sent(*, session: Session, notification: Notification, now: datetime | None = None) -> None:
-    notification.status = "sent"
-    notification.attempts += 1
-    notification.sent_at = now or utcnow()
-    notification.last_error = None
+    outbox.mark_sent(row=notification, now=now)
 
 
 def mark_retry(
@@ -143,26 +133,22 @@ def mark_retry(
     error: str,
     delay: timedelta,
     now: datetime | None = None,
-    max_attempts: int = MAX_ATTEMPTS,
+    permanent: bool = False,
 ) -> None:
     """Try again later: after `delay`, doubled on every further failure (capped at
-    MAX_DELAY); after `max_attempts` failures the row is given up as 'failed'."""
-    notification.attempts += 1
-    notification.last_error = error[:_ERROR_LENGTH]
-    if notification.attempts >= max_attempts:
-        notification.status = "failed"
-        return
-    wait = min(delay * 2 ** (notification.attempts - 1), MAX_DELAY)
-    notification.next_attempt_at = (now or utcnow()) + wait
+    MAX_DELAY); after MAX_ATTEMPTS failures, or at once when the error is `permanent`,
+    the row is given up as 'failed'."""
+    policy = replace(RETRIES, first_delay=delay)
+    outbox.mark_failed_attempt(
+        row=notification, policy=policy, error=error, now=now, permanent=permanent
+    )
 
 
 def mark_unreachable(
     *, session: Session, notification: Notification, error: str | None = None
 ) -> None:
     """The citizen cannot be reached (blocked the bot, no address): never retried."""
-    notification.status = "unreachable"
-    notification.attempts += 1
-    notification.last_error = error[:_ERROR_LENGTH] if error else None
+    outbox.mark_unreachable(row=notification, policy=RETRIES, error=error)
 
 
 def params_of(notification: Notification) -> dict[str, object]:
@@ -176,7 +162,7 @@ def enqueue_direct(
 ) -> Notification | None:
     """Queue one message for one citizen that is not about a ticket (a staff reply);
     once per `key`."""
-    if session.scalars(select(Notification.id).where(Notification.idempotency_key == key)).first():
+    if outbox.queued(session=session, model=Notification, keys=[key]):
         return None
     now = utcnow()
     row = Notification(

@@ -1,15 +1,23 @@
-"""Telegram helpers: cutting long texts, and button payloads longer than callback_data."""
+"""Telegram helpers: cutting long texts, and button payloads longer than callback_data;
+and what the gateway tells the conversation of `/commands`, through the Bot API stand-in."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.telegram.gateway import CALLBACK_DATA_LIMIT, PayloadCodec, split_text
+from bot.assistant.conversation import Conversation, Incoming
+from bot.telegram.gateway import CALLBACK_DATA_LIMIT, PayloadCodec, TelegramGateway, split_text
+from civic.replies import BotMessage
+from civic.settings import get_settings
 from storage.db import engine_for, migrate, session_factory
+from tests.fakes.botapi import BotApiStandIn
 
 LIMIT = 4096
 
@@ -88,3 +96,95 @@ def test_long_payload_goes_by_digest(sessions: sessionmaker[Session], payload: s
 
 def test_unknown_digest_decodes_to_none(sessions: sessionmaker[Session]) -> None:
     assert PayloadCodec(sessions).decode("p:" + "0" * 32) is None
+
+
+# -- commands, as the conversation hears them -------------------------------------------
+
+CITIZEN, OFFICER, GROUP = 7, 8, -1001000000009
+
+
+class Listener:
+    """Stands in for the conversation: remembers what it is told, answers nothing."""
+
+    def __init__(self) -> None:
+        self.heard: list[Incoming] = []
+
+    async def handle(self, incoming: Incoming) -> list[BotMessage]:
+        self.heard.append(incoming)
+        return []
+
+    def said(self) -> list[tuple[str, str | None]]:
+        return [(i.kind, i.text) for i in self.heard]
+
+    async def until(self, count: int, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.heard) < count:
+            assert time.monotonic() < deadline, f"heard only {self.said()}"
+            await asyncio.sleep(0.01)
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[BotApiStandIn]:
+    with BotApiStandIn() as stand_in:
+        yield stand_in
+
+
+async def test_commands_reach_the_conversation_as_payloads(
+    standin: BotApiStandIn, sessions: sessionmaker[Session]
+) -> None:
+    standin.reset()
+    standin.add_group(GROUP, "Water duty")
+    settings = replace(
+        get_settings(), telegram_bot_token="123:ABC", telegram_base_url=standin.base_url
+    )
+    listener = Listener()
+    conversation: Conversation = listener  # type: ignore[assignment]
+    gateway = TelegramGateway(settings=settings, conversation=conversation, sessions=sessions)
+    application = gateway.build_application()
+    said = {
+        "/start": "/greet",
+        "/start invitation-Token_1": "/start invitation-Token_1",
+        "/start@civic_feedback_bot w_12": "/start w_12",
+        "/start " + "s" * 80: "/start " + "s" * 64,
+        "/menu": "/menu",
+        "/menu and more": "/menu",
+        "/help": "/help",
+        "/tickets": "/check_status",
+        "/tickets@civic_feedback_bot": "/check_status",
+        "/language": "/switch_language",
+        "/bot": "/bot_return",
+        "/subscribe": "/subscribe",
+        "/stop": "/stop",
+        "/survey": "/survey",
+        "/weather": "/help",  # unknown
+        "/路灯坏了": "/help",  # no command entity, still never said as text
+        "/": "/help",
+    }
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.05)
+        try:
+            ids = [standin.send_text(CITIZEN, text) for text in said]
+            await listener.until(len(said))
+            standin.send_group_text(GROUP, OFFICER, "/start")  # the duty group's: ignored
+            standin.send_text(OFFICER, "/link")  # the duty group's: asked for the code
+            standin.send_text(CITIZEN, "路灯坏了")
+            standin.send_edited_text(CITIZEN, ids[4], "/help")
+            await listener.until(len(said) + 2)
+            standin.inject_duplicate(ids[4])  # "/menu" again
+            await listener.until(len(said) + 3)
+            await standin.wait_for_messages_async(OFFICER, 1)
+        finally:
+            await application.updater.stop()
+            await application.stop()
+    assert listener.said() == [
+        *(("payload", payload) for payload in said.values()),
+        ("text", "路灯坏了"),
+        ("edited", None),
+        ("payload", "/menu"),
+    ]
+    keys = [i.update_key for i in listener.heard]
+    assert keys[: len(ids)] == [f"tg:{i}" for i in ids]
+    assert keys[-1] == keys[4]  # the repeat carries the same key, for the ledger to drop
+    assert {(i.address, i.channel) for i in listener.heard} == {(str(CITIZEN), "telegram")}
