@@ -26,7 +26,7 @@ from bot.campaigns.channels import Channel, Delivery, Outcome
 from bot.campaigns.deliveries import DeliveryFactory
 from bot.delivery.journal import Journal
 from bot.delivery.meter import SendMeter
-from bot.notifier import TokenBucket
+from bot.delivery.pace import TokenBucket
 from bot.telegram.transport import ON_THE_WIRE
 from civic.campaigns.service import running_campaigns
 from storage import invitations as store

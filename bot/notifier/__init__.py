@@ -28,17 +28,16 @@ Pace. Token buckets keep the overall rate (25/s by default) and at most 1/s per 
 notification ids and outcomes only, never texts, chat ids or phone numbers.
 """
 
-from bot.delivery.pace import SendRate, TokenBucket
 from bot.notifier.delivery import Notifier, render_text
 from bot.notifier.options import DeliveryReport, NotifierOptions
 from bot.notifier.process import deliver_once, make_bot, run_notifier
+from bot.notifier.rate import SendRate
 
 __all__ = [
     "DeliveryReport",
     "Notifier",
     "NotifierOptions",
     "SendRate",
-    "TokenBucket",
     "deliver_once",
     "make_bot",
     "render_text",

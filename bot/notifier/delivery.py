@@ -21,8 +21,9 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.delivery.journal import Journal
 from bot.delivery.meter import SendMeter
-from bot.delivery.pace import Clock, SendRate, Sleep
+from bot.delivery.pace import Clock, Sleep
 from bot.notifier.options import DeliveryReport, NotifierOptions
+from bot.notifier.rate import SendRate
 from bot.telegram.gateway import PayloadCodec, split_text
 from bot.telegram.transport import ON_THE_WIRE, retry_after_seconds
 from civic.i18n.catalogue import localised, t

@@ -23,8 +23,7 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bot.notifier import NotifierOptions, make_bot
-from bot.telegram.transport import retry_after_seconds
+from bot.telegram.transport import AiohttpRequest, make_bot, retry_after_seconds
 from civic.city.profiles import Profile, get_profile
 from civic.duty.service import (
     NEW_TICKET,
@@ -132,10 +131,10 @@ def deliver_due(session: Session, settings: Settings) -> DutyReport:
     """One run of the scheduler's job (a Bot is made only when there is work)."""
     if not due_duty_messages(session=session, now=utcnow(), limit=1):
         return DutyReport()
-    bot = make_bot(settings, NotifierOptions(concurrency=1))
-    if bot is None:
+    if not settings.telegram_bot_token:
         log.warning("no TELEGRAM_BOT_TOKEN: duty messages wait until one is configured")
         return DutyReport()
+    bot = make_bot(settings=settings, request=AiohttpRequest(connections=2))
     profile = get_profile(settings.profiles_dir, settings.profile)
 
     async def run() -> DutyReport:
