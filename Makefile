@@ -22,7 +22,7 @@ PYTHON310 ?= $(shell \
 help:
 	@echo "make run   - install, train if needed, start every process (web chat on http://127.0.0.1:8000/)"
 	@echo "make test  - install, train if needed, lint, run the whole test suite"
-	@echo "make lint  - ruff and mypy"
+	@echo "make lint  - ruff, mypy and the import contracts (pyproject.toml, tool.importlinter)"
 
 $(VENV)/.installed: pyproject.toml
 	@test -x "$(PY)" || $(PYTHON311) -m venv $(VENV)
@@ -64,6 +64,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy civic bot actions storage ops
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

@@ -13,9 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import buttons, language_of
-from civic.city.search import SiteSearch
-from civic.city.site import Page, Site, load_site
-from civic.i18n.catalogue import t
+from civic.city import Page, Site, SiteSearch, load_site
+from civic.i18n import t
 from civic.settings import get_settings
 
 

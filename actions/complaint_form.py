@@ -21,7 +21,7 @@ from actions.complaint_steps import (
     route_text,
 )
 from actions.context import buttons, citizen_of, db, language_of, profile
-from civic.i18n.catalogue import t
+from civic.i18n import t
 
 INTERRUPTIONS = frozenset(
     {"cancel", "menu", "switch_language", "check_status", "help", "greet", "goodbye"}

@@ -9,10 +9,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import buttons, db, gazetteer, language_of, profile
-from civic.i18n.catalogue import t
-from civic.routing.router import is_unsure, route
+from civic.i18n import t
+from civic.routing import is_unsure, route
 from civic.settings import get_settings
-from civic.tickets.service import find_duplicate
+from civic.tickets import find_duplicate
 
 Slots = dict[str, Any]
 

@@ -9,10 +9,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import buttons, citizen_of, db, language_of, profile
-from civic.i18n.catalogue import t
-from civic.routing.router import RoutingDecision
-from civic.tickets.service import create_ticket, follow_ticket
-from civic.tickets.states import due_at
+from civic.i18n import t
+from civic.routing import RoutingDecision
+from civic.tickets import create_ticket, due_at, follow_ticket
 from storage.models import utcnow
 from storage.tickets import get_ticket_by_number
 

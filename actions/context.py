@@ -10,9 +10,9 @@ from typing import Any
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
-from civic.city.profiles import Profile, get_profile
-from civic.i18n.catalogue import normalise_language
-from civic.routing.router import Gazetteer
+from civic.city import Profile, get_profile
+from civic.i18n import normalise_language
+from civic.routing import Gazetteer
 from civic.settings import get_settings
 from storage.citizens import get_citizen
 from storage.db import session_scope

@@ -18,7 +18,7 @@ from rasa_sdk.types import DomainDict
 from actions.assistant import search_or_none
 from actions.complaints import start_events
 from actions.context import buttons, language_of, profile
-from civic.i18n.catalogue import t
+from civic.i18n import t
 
 # Intents worth offering as a guess, with the catalogue key of their button title.
 GUESSES = {

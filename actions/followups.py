@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from actions.context import buttons, citizen_of, db, language_of, profile
 from civic.errors import IllegalTransition
-from civic.i18n.catalogue import t
-from civic.tickets.followups import SATISFACTION, answer_fixed, rate
+from civic.i18n import t
+from civic.tickets import SATISFACTION, answer_fixed, rate
 from storage.models import Ticket, TicketFollower
 
 

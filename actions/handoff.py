@@ -8,8 +8,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import buttons, citizen_of, db, language_of, profile
-from civic.handoffs.service import request_handoff
-from civic.i18n.catalogue import t
+from civic.handoffs import request_handoff
+from civic.i18n import t
 from storage.models import utcnow
 
 TRANSCRIPT_LINES = 20

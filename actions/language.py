@@ -10,7 +10,7 @@ from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.context import citizen_of, db
-from civic.i18n.catalogue import LANGUAGES, detect_language
+from civic.i18n import LANGUAGES, detect_language
 
 
 def requested_language(tracker: Tracker) -> str | None:

@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import buttons, citizen_of, db, language_of
-from civic.i18n.catalogue import t
+from civic.i18n import t
 from storage.citizens import erase_citizen
 
 
@@ -35,7 +35,7 @@ class ActionAskErase(Action):
 class ActionEraseData(Action):
     """Delete the citizen's channel addresses and phone number; tickets stay, anonymous.
     The channel then also clears this conversation's history in Rasa (see
-    bot.assistant.conversation: the `erased` signal)."""
+    bot.assistant._conversation: the `erased` signal)."""
 
     def name(self) -> str:
         return "action_erase_data"

@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import citizen_of, db, language_of, profile
-from civic.i18n.catalogue import t
+from civic.i18n import t
 from storage.tickets import tickets_of_citizen
 
 

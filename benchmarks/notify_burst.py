@@ -41,9 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.notifier import DeliveryReport, Notifier, NotifierOptions, make_bot  # noqa: E402
-from civic.routing.router import RoutingDecision  # noqa: E402
+from civic.routing import RoutingDecision  # noqa: E402
 from civic.settings import Settings, get_settings, mask_url_password  # noqa: E402
-from civic.tickets.service import create_ticket, transition  # noqa: E402
+from civic.tickets import create_ticket, transition  # noqa: E402
 from storage.db import engine_for, make_engine, migrate, session_factory  # noqa: E402
 from storage.models import ChannelAddress, Citizen, Notification, Ticket, TicketEvent  # noqa: E402
 from tests.fakes.botapi import BotApiStandIn  # noqa: E402

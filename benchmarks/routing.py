@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from civic.city.profiles import get_profile  # noqa: E402
+from civic.city import get_profile  # noqa: E402
 from civic.settings import get_settings  # noqa: E402
 from ops.route_command import route_lines  # noqa: E402
 

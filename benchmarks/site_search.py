@@ -1,7 +1,7 @@
 """How well the smart assistant's keyword search finds the right page.
 
 Runs every held-out query of `benchmarks/data/site_search_heldout.tsv` (written the way people
-ask, not copied from the pages) through `civic.city.search.SiteSearch` over the profile's
+ask, not copied from the pages) through `civic.city._search.SiteSearch` over the profile's
 `site.yml`, and prints per language the share of queries whose expected page is in the top 3
 and in first place, then the misses. A few off-topic queries check that the search answers
 nothing rather than something random.
@@ -20,8 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from civic.city.search import SiteSearch  # noqa: E402
-from civic.city.site import load_site  # noqa: E402
+from civic.city import SiteSearch, load_site  # noqa: E402
 
 HELDOUT = ROOT / "benchmarks" / "data" / "site_search_heldout.tsv"
 OFF_TOPIC = [

@@ -26,8 +26,8 @@ def _setup_logging(settings: Settings) -> None:
 
 def prepare(settings: Settings) -> None:
     """Checks shared by every process: the profile loads and the schema is current."""
-    from civic.city.profiles import get_profile
-    from civic.surveys.service import sync_profile_surveys
+    from civic.city import get_profile
+    from civic.surveys import sync_profile_surveys
     from storage.db import migrate, session_scope
 
     profile = get_profile(settings.profiles_dir, settings.profile)
@@ -57,8 +57,8 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from bot.web.app import create_app
-    from civic.city.profiles import get_profile
+    from bot.web import create_app
+    from civic.city import get_profile
     from ops.wiring import make_conversation
 
     prepare(settings)
@@ -74,7 +74,7 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.telegram.gateway import TelegramGateway
+    from bot.telegram import TelegramGateway
     from ops.wiring import make_conversation
 
     if not settings.telegram_bot_token:

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from civic.agencies.service import ROLES, create_api_key, create_user, set_channel
-from civic.city.profiles import Profile, get_profile
-from civic.duty.service import issue_link_code, link_telegram, unlink_telegram
+from civic.agencies import ROLES, create_api_key, create_user, set_channel
+from civic.city import Profile, get_profile
+from civic.duty import issue_link_code, link_telegram, unlink_telegram
 from civic.errors import InvalidInput
 from civic.settings import Settings
 from storage.db import migrate, session_scope

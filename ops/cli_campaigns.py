@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from civic.city.profiles import Profile, get_profile
+from civic.city import Profile, get_profile
 from civic.settings import Settings
 from storage.db import session_scope
 
@@ -110,7 +110,7 @@ def _profile(settings: Settings) -> Profile:
 
 
 def cmd_frame_import(args: argparse.Namespace, settings: Settings) -> int:
-    from civic.campaigns.frame import import_households
+    from civic.campaigns import import_households
 
     try:
         text = args.csv.read_text(encoding="utf-8-sig")
@@ -134,7 +134,7 @@ def cmd_frame_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_frame_erase(args: argparse.Namespace, settings: Settings) -> int:
-    from civic.campaigns.frame import erase_household
+    from civic.campaigns import erase_household
 
     _ready(settings)
     with session_scope(settings.database_url) as session:
@@ -151,8 +151,8 @@ def _moment(text: str, timezone: str) -> datetime:
 
 
 def cmd_campaign_create(args: argparse.Namespace, settings: Settings) -> int:
-    from civic.campaigns.service import Design, create_campaign, draw
-    from civic.surveys.service import get_survey
+    from civic.campaigns import Design, create_campaign, draw
+    from civic.surveys import get_survey
 
     profile = _profile(settings)
     population = {}
@@ -201,7 +201,7 @@ def _bar(done: int, total: int, width: int = 30) -> str:
 
 
 def print_status(settings: Settings, campaign_id: int) -> str | None:
-    from civic.campaigns.service import progress
+    from civic.campaigns import progress
     from storage.models import Campaign
 
     with session_scope(settings.database_url) as session:
@@ -238,8 +238,7 @@ def cmd_campaign_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_campaign_send(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.campaigns.runtime import make_sender, sender_lock
-    from bot.campaigns.sender import SenderOptions
+    from bot.campaigns import SenderOptions, make_sender, sender_lock
 
     _ready(settings)
     lock = sender_lock(settings)
@@ -267,7 +266,7 @@ def cmd_campaign_send(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_campaign_letters(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.campaigns.letters import print_letters
+    from bot.campaigns import print_letters
 
     count = print_letters(settings, args.id, args.out)
     print(f"{count} letters written to {args.out}" if count else "no letters are due")
@@ -275,7 +274,7 @@ def cmd_campaign_letters(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_campaign_results(args: argparse.Namespace, settings: Settings) -> int:
-    from civic.surveys.report import export_results
+    from civic.surveys import export_results
 
     return export_results(settings, args.survey, args.campaign, args.csv, args.charts)
 
@@ -297,7 +296,7 @@ def cmd_window_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_window_qr(args: argparse.Namespace, settings: Settings) -> int:
-    from civic.campaigns.qr import qr_png, window_deep_link
+    from civic.campaigns import qr_png, window_deep_link
     from storage.models import ServiceWindow
 
     with session_scope(settings.database_url) as session:

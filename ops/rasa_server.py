@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.assistant.rasa_client import RasaClient
+from bot.assistant import RasaClient
 from civic.settings import PROJECT_ROOT, Settings
 from ops.training import RASA_BIN, rasa_environment
 

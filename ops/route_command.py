@@ -8,9 +8,9 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from civic.city.profiles import get_profile
-from civic.i18n.catalogue import detect_language
-from civic.routing.router import Gazetteer, route
+from civic.city import get_profile
+from civic.i18n import detect_language
+from civic.routing import Gazetteer, route
 from civic.settings import Settings
 from ops.rasa_server import rasa_for_parsing
 from ops.training import model_path

@@ -15,13 +15,13 @@ from typing import Any
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from bot.assistant.scheduled import JOBS as ASSISTANT_JOBS
-from bot.campaigns.scheduled import JOBS as CAMPAIGN_JOBS
-from bot.delivery.scheduled import JOBS as DELIVERY_JOBS
-from bot.telegram.scheduled import JOBS as TELEGRAM_JOBS
+from bot.assistant import JOBS as ASSISTANT_JOBS
+from bot.campaigns import JOBS as CAMPAIGN_JOBS
+from bot.delivery import JOBS as DELIVERY_JOBS
+from bot.telegram import JOBS as TELEGRAM_JOBS
 from civic.jobs import Job
 from civic.settings import Settings, get_settings
-from civic.tickets.scheduled import JOBS as TICKET_JOBS
+from civic.tickets import JOBS as TICKET_JOBS
 from storage.db import session_scope
 from storage.locks import Lock, make_lock
 

@@ -35,7 +35,7 @@ def training_files() -> list[Path]:
 
 def faq_training_data(profile_dir: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(NLU data, domain part) for the profile's FAQ; empty when it has none."""
-    from civic.city.site import load_site
+    from civic.city import load_site
 
     if profile_dir is None or not (profile_dir / "faq.yml").exists():
         return {"version": "3.1", "nlu": []}, {"version": "3.1", "responses": {}}

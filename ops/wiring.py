@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.assistant.conversation import Conversation
-from bot.assistant.rasa_client import RasaClient
-from civic.city.profiles import get_profile
+from bot.assistant import Conversation, RasaClient
+from civic.city import get_profile
 from civic.settings import Settings
-from civic.surveys.chat import SurveyChat
+from civic.surveys import SurveyChat
 from storage.db import session_factory
 from storage.updates import DatabaseLedger, RedisLedger, UpdateLedger
 

@@ -1,7 +1,7 @@
 """Invitations on their way: the sender claims a batch of due invitations and reminders
 (state `sending`, committed before any request goes out), then settles each outcome. An
 invitation moves pending → sending → sent (or failed / unreachable / opted_out); what a
-crash leaves in `sending` is sorted out from the sender's journal (bot/delivery/journal.py)."""
+crash leaves in `sending` is sorted out from the sender's journal (bot/delivery/_journal.py)."""
 
 from __future__ import annotations
 

@@ -4,14 +4,8 @@ Only the stored file's name travels through Rasa; the agency desk serves the fil
 
 from __future__ import annotations
 
-import logging
 import secrets
 from pathlib import Path
-
-from telegram import PhotoSize
-from telegram.error import TelegramError
-
-log = logging.getLogger(__name__)
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 SIGNATURES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png", b"RIFF": "webp"}
@@ -45,14 +39,3 @@ class MediaStore:
             return None
         path = self.directory / name
         return path if path.is_file() else None
-
-    async def save_telegram_photo(self, photo: PhotoSize) -> str | None:
-        if photo.file_size is not None and photo.file_size > MAX_PHOTO_BYTES:
-            return None
-        try:
-            telegram_file = await photo.get_file()
-            data = bytes(await telegram_file.download_as_bytearray())
-        except TelegramError as exc:
-            log.warning("could not fetch a photo from Telegram: %s", exc)
-            return None
-        return self.save(data)

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from civic.city.profiles import Profile, load_profile
+from civic.city import Profile, load_profile
 from civic.settings import PROJECT_ROOT, get_settings
 from storage.db import engine_for, make_engine, migrate, session_factory
 

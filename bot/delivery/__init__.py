@@ -1,0 +1,51 @@
+"""What the senders share: the send journal, the per-second send meter and pace, SMS,
+e-mail, printed letters and agencies' webhooks."""
+
+from bot.delivery._email import (
+    EmailRejected,
+    EmailRetryLater,
+    EmailSender,
+    EmailSenderMisconfigured,
+    RenderedEmail,
+    render_invitation_email,
+)
+from bot.delivery._journal import Journal
+from bot.delivery._letters import Letter, letters_pdf
+from bot.delivery._meter import SendMeter
+from bot.delivery._pace import Clock, Sleep, TokenBucket
+from bot.delivery._scheduled import JOBS
+from bot.delivery._sms import (
+    SmsGateway,
+    SmsGatewayMisconfigured,
+    SmsRejected,
+    SmsRetryLater,
+    is_gsm7,
+    sms_segments,
+)
+from bot.delivery._webhooks import deliver_alerts, sign, verify_signature
+
+__all__ = [
+    "JOBS",
+    "Clock",
+    "EmailRejected",
+    "EmailRetryLater",
+    "EmailSender",
+    "EmailSenderMisconfigured",
+    "Journal",
+    "Letter",
+    "RenderedEmail",
+    "SendMeter",
+    "Sleep",
+    "SmsGateway",
+    "SmsGatewayMisconfigured",
+    "SmsRejected",
+    "SmsRetryLater",
+    "TokenBucket",
+    "deliver_alerts",
+    "is_gsm7",
+    "letters_pdf",
+    "render_invitation_email",
+    "sign",
+    "sms_segments",
+    "verify_signature",
+]

@@ -14,7 +14,7 @@ same transaction, so they are exactly-once.
 
 After a hard crash. Telegram has no idempotency key, so if the process dies after
 Telegram accepted a message and before that commit, the lease would bring the row back
-and send it again. The journal (bot/delivery/journal.py, `var/notifier-journal`) closes that
+and send it again. The journal (bot/delivery/_journal.py, `var/notifier-journal`) closes that
 window: the transport writes a line as each request's body leaves for the socket and
 another when the answer comes, and `recover` (run before the first claim) records as
 sent every pending row whose message reached Telegram or was on its way. What remains is
@@ -28,10 +28,10 @@ Pace. Token buckets keep the overall rate (25/s by default) and at most 1/s per 
 notification ids and outcomes only, never texts, chat ids or phone numbers.
 """
 
-from bot.notifier.delivery import Notifier, render_text
-from bot.notifier.options import DeliveryReport, NotifierOptions
-from bot.notifier.process import deliver_once, make_bot, run_notifier
-from bot.notifier.rate import SendRate
+from bot.notifier._delivery import Notifier, render_text
+from bot.notifier._options import DeliveryReport, NotifierOptions
+from bot.notifier._process import deliver_once, make_bot, run_notifier
+from bot.notifier._rate import SendRate
 
 __all__ = [
     "DeliveryReport",

@@ -1,0 +1,23 @@
+"""The web edge: the app, the chat page and widget with their API, the agency desk,
+Open311, opt-out links and the survey admin API."""
+
+from bot.web._app import create_app
+from bot.web._chat_updates import SESSION_ID, web_updates_router
+from bot.web._desk import desk_router
+from bot.web._desk.evaluation import evaluation_router
+from bot.web._open311 import open311_router
+from bot.web._optout import optout_router
+from bot.web._survey_admin import survey_admin_router
+from bot.web._widget import widget_router
+
+__all__ = [
+    "SESSION_ID",
+    "create_app",
+    "desk_router",
+    "evaluation_router",
+    "open311_router",
+    "optout_router",
+    "survey_admin_router",
+    "web_updates_router",
+    "widget_router",
+]

@@ -1,0 +1,63 @@
+"""Invitation campaigns: the sample frame, stratified sampling, the signed
+invitation tokens and QR links, and campaign progress."""
+
+from civic.campaigns._frame import (
+    attributes,
+    eligible_members,
+    erase_household,
+    import_households,
+    member_for_citizen,
+    normalise_mobile,
+    opt_out,
+    subscribe,
+)
+from civic.campaigns._qr import invitation_links, qr_matrix, qr_png, window_deep_link
+from civic.campaigns._sampling import (
+    KEY_SEPARATORS,
+    allocate,
+    attributes_of_key,
+    draw_sample,
+    stratum_key,
+)
+from civic.campaigns._service import (
+    Design,
+    create_campaign,
+    draw,
+    find_by_nonce,
+    opt_out_member,
+    progress,
+    running_campaigns,
+)
+from civic.campaigns._tokens import TOKEN_LENGTH, looks_like_token, new_nonce, sign, verify
+
+__all__ = [
+    "KEY_SEPARATORS",
+    "TOKEN_LENGTH",
+    "Design",
+    "allocate",
+    "attributes",
+    "attributes_of_key",
+    "create_campaign",
+    "draw",
+    "draw_sample",
+    "eligible_members",
+    "erase_household",
+    "find_by_nonce",
+    "import_households",
+    "invitation_links",
+    "looks_like_token",
+    "member_for_citizen",
+    "new_nonce",
+    "normalise_mobile",
+    "opt_out",
+    "opt_out_member",
+    "progress",
+    "qr_matrix",
+    "qr_png",
+    "running_campaigns",
+    "sign",
+    "stratum_key",
+    "subscribe",
+    "verify",
+    "window_deep_link",
+]

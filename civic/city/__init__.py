@@ -1,0 +1,24 @@
+"""The city as data: the profile (agencies, categories, districts, places), its
+population, office hours, the website's pages and their search."""
+
+from civic.city._population import load_population
+from civic.city._profiles import Agency, Category, District, Profile, get_profile, load_profile
+from civic.city._search import MIN_SCORE, SiteSearch, words
+from civic.city._site import Page, Site, identity_by_reply, load_site
+
+__all__ = [
+    "MIN_SCORE",
+    "Agency",
+    "Category",
+    "District",
+    "Page",
+    "Profile",
+    "Site",
+    "SiteSearch",
+    "get_profile",
+    "identity_by_reply",
+    "load_population",
+    "load_profile",
+    "load_site",
+    "words",
+]

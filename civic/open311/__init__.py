@@ -1,8 +1,8 @@
 """Open311 GeoReport v2 (with mySociety's update extension): the status mapping and what
 clients send (`protocol`), tickets as the spec's records in XML or JSON (`records`), and
-what agencies' systems do through it (`service`). `bot/web/open311.py` is the thin edge."""
+what agencies' systems do through it (`service`). `bot/web/_open311.py` is the thin edge."""
 
-from civic.open311.protocol import (
+from civic.open311._protocol import (
     CLOSED_STATUSES,
     FORMATS,
     MAX_RESULTS,
@@ -21,7 +21,7 @@ from civic.open311.protocol import (
     parse_update,
     redact,
 )
-from civic.open311.records import (
+from civic.open311._records import (
     DEFINITION,
     ERRORS,
     REQUESTS,
@@ -34,7 +34,7 @@ from civic.open311.records import (
     service_list,
     update_record,
 )
-from civic.open311.service import (
+from civic.open311._service import (
     AppliedUpdate,
     apply_agency_update,
     find_public_updates,

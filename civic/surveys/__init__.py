@@ -4,8 +4,9 @@ staff), checked on load, and walked step by step with skip logic and agency bloc
 The file format is described in `profiles/hangzhou/surveys/README.md`.
 """
 
-from civic.surveys.loader import load_survey, load_surveys, parse_survey
-from civic.surveys.model import (
+from civic.surveys._chat import SurveyChat
+from civic.surveys._loader import load_survey, load_surveys, parse_survey
+from civic.surveys._model import (
     DONT_KNOW,
     HANGZHOU_SCALE,
     QUESTION_TYPES,
@@ -17,21 +18,60 @@ from civic.surveys.model import (
     Step,
     Survey,
 )
-from civic.surveys.source import SurveyError
+from civic.surveys._report import chart, export_results, survey_report
+from civic.surveys._results import (
+    CSV_COLUMNS,
+    QuestionResult,
+    agency_chart_png,
+    results_csv,
+    survey_results,
+)
+from civic.surveys._service import (
+    get_survey,
+    list_definitions,
+    save_definition,
+    sync_profile_surveys,
+)
+from civic.surveys._source import SurveyError
+from civic.surveys._statistics import (
+    IndexResult,
+    Observation,
+    distribution,
+    mean,
+    satisfaction_index,
+)
 
 __all__ = [
+    "CSV_COLUMNS",
     "DONT_KNOW",
     "HANGZHOU_SCALE",
     "QUESTION_TYPES",
     "AgencyBlock",
     "Condition",
+    "IndexResult",
+    "Observation",
     "Option",
     "Question",
+    "QuestionResult",
     "Scale",
     "Step",
     "Survey",
+    "SurveyChat",
     "SurveyError",
+    "agency_chart_png",
+    "chart",
+    "distribution",
+    "export_results",
+    "get_survey",
+    "list_definitions",
     "load_survey",
     "load_surveys",
+    "mean",
     "parse_survey",
+    "results_csv",
+    "satisfaction_index",
+    "save_definition",
+    "survey_report",
+    "survey_results",
+    "sync_profile_surveys",
 ]

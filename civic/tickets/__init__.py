@@ -1,0 +1,56 @@
+"""The ticket lifecycle: its states and rules, the use cases every edge calls (file,
+route, accept, progress, rectify, reroute, close, reopen, follow), the citizen's
+confirmation and rating, the overdue check, and their scheduled jobs."""
+
+from civic.tickets._followups import SATISFACTION, answer_fixed, flag_overdue, rate
+from civic.tickets._scheduled import JOBS
+from civic.tickets._service import (
+    accept,
+    add_progress,
+    attach_photo,
+    close,
+    create_ticket,
+    find_duplicate,
+    follow_ticket,
+    get_ticket,
+    list_inbox,
+    rectify,
+    reopen,
+    reroute,
+    transition,
+)
+from civic.tickets._states import (
+    OPEN_STATUSES,
+    TRANSITIONS,
+    Status,
+    check_transition,
+    due_at,
+    ticket_number,
+)
+
+__all__ = [
+    "JOBS",
+    "OPEN_STATUSES",
+    "SATISFACTION",
+    "TRANSITIONS",
+    "Status",
+    "accept",
+    "add_progress",
+    "answer_fixed",
+    "attach_photo",
+    "check_transition",
+    "close",
+    "create_ticket",
+    "due_at",
+    "find_duplicate",
+    "flag_overdue",
+    "follow_ticket",
+    "get_ticket",
+    "list_inbox",
+    "rate",
+    "rectify",
+    "reopen",
+    "reroute",
+    "ticket_number",
+    "transition",
+]

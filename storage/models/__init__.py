@@ -1,18 +1,18 @@
 """The database schema, one module per noun; `storage/migrations/` creates it."""
 
-from storage.models.agencies import AgencyAlert, AgencyChannel, AgencyUser, ApiKey, StaffSession
-from storage.models.base import Base, utcnow
-from storage.models.campaigns import Campaign, FrameMember, Invitation
-from storage.models.channels import ButtonPayload, OutboundMessage, ProcessedUpdate
-from storage.models.citizens import ChannelAddress, Citizen
-from storage.models.duty import DutyMessage, DutyPrompt
-from storage.models.handoffs import Handoff, HandoffMessage
-from storage.models.notifications import Notification
-from storage.models.surveys import SurveyAnswer, SurveyDefinition, SurveyResponse
-from storage.models.tickets import AgencyUpdate, EventPhoto, Ticket, TicketEvent, TicketFollower
-from storage.models.windows import ServiceWindow, WindowRating
+from storage.models._agencies import AgencyAlert, AgencyChannel, AgencyUser, ApiKey, StaffSession
+from storage.models._base import Base, utcnow
+from storage.models._campaigns import Campaign, FrameMember, Invitation
+from storage.models._channels import ButtonPayload, OutboundMessage, ProcessedUpdate
+from storage.models._citizens import ChannelAddress, Citizen
+from storage.models._duty import DutyMessage, DutyPrompt
+from storage.models._handoffs import Handoff, HandoffMessage
+from storage.models._notifications import Notification
+from storage.models._surveys import SurveyAnswer, SurveyDefinition, SurveyResponse
+from storage.models._tickets import AgencyUpdate, EventPhoto, Ticket, TicketEvent, TicketFollower
+from storage.models._windows import ServiceWindow, WindowRating
 
-__all__ = (
+__all__ = [
     "AgencyAlert",
     "AgencyChannel",
     "AgencyUpdate",
@@ -43,4 +43,4 @@ __all__ = (
     "TicketFollower",
     "WindowRating",
     "utcnow",
-)
+]

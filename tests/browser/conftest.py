@@ -22,10 +22,9 @@ import pytest
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.assistant.conversation import Conversation
-from bot.assistant.rasa_client import RasaClient
-from bot.web.app import create_app
-from civic.city.profiles import Profile
+from bot.assistant import Conversation, RasaClient
+from bot.web import create_app
+from civic.city import Profile
 from civic.settings import PROJECT_ROOT
 from storage.db import engine_for, migrate, session_factory
 from storage.updates import DatabaseLedger

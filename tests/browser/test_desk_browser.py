@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from civic.agencies.service import create_user
-from civic.city.profiles import Profile
-from civic.routing.router import RoutingDecision
+from civic.agencies import create_user
+from civic.city import Profile
+from civic.routing import RoutingDecision
 from civic.settings import get_settings
-from civic.tickets.service import create_ticket
+from civic.tickets import create_ticket
 from storage.media import MediaStore
 from storage.models import utcnow
 from tests.browser.conftest import Site, png, unavailable

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 
-from civic.agencies import service as agencies
-from civic.city.profiles import Profile
+from civic.agencies import _service as agencies
+from civic.city import Profile
 from tests.bot.web.desk.test_evaluation import seed_results
 from tests.bot.web.desk.test_router import PASSWORD
 from tests.browser.conftest import Site, unavailable

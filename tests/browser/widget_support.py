@@ -22,7 +22,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from bot.web.widget import widget_router
+from bot.web import widget_router
 
 BOT_DIR = Path(__file__).resolve().parents[2] / "bot" / "web"
 HERE = Path(__file__).resolve().parent

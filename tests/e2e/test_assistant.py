@@ -75,7 +75,7 @@ def test_search_from_the_menu_button_and_no_match(stack: Stack) -> None:
     ids=["scoring-zh", "scoring-en", "complaint-time-zh", "panel-en", "privacy-zh"],
 )
 def test_faq_answers(stack: Stack, question: str, expected: str | None) -> None:
-    from civic.city.site import load_site
+    from civic.city import load_site
     from civic.settings import PROJECT_ROOT
 
     [answer] = TelegramUser(stack).say(question)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from civic.agencies.service import create_user
+from civic.agencies import create_user
 from civic.settings import PROJECT_ROOT
 from storage.models import Ticket
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, unavailable

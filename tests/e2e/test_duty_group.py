@@ -18,14 +18,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from civic.agencies.service import create_user
-from civic.city.profiles import Profile
-from civic.duty.texts import city_time
-from civic.i18n.catalogue import localised
-from civic.routing.router import RoutingDecision
+from bot.telegram._duty_texts import city_time
+from civic.agencies import create_user
+from civic.city import Profile
+from civic.i18n import localised
+from civic.routing import RoutingDecision
 from civic.settings import PROJECT_ROOT
-from civic.tickets.followups import flag_overdue
-from civic.tickets.service import create_ticket
+from civic.tickets import create_ticket, flag_overdue
 from storage.models import Ticket, utcnow
 from tests.e2e.conftest import Stack, TelegramUser, buttons_of, file_complaint, new_user, titles
 from tests.fakes.botapi import CallbackAnswer, SentMessage

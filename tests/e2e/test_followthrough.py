@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from civic.agencies.service import create_api_key
+from civic.agencies import create_api_key
 from storage.models import Ticket
 from tests.e2e.conftest import Stack, TelegramUser, file_complaint, titles
 

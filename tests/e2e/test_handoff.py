@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from civic.agencies.service import create_user
-from civic.city.profiles import load_profile
+from civic.agencies import create_user
+from civic.city import load_profile
 from civic.settings import PROJECT_ROOT
 from tests.e2e.conftest import Stack, TelegramUser, titles
 

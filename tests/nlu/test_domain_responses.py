@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from civic.city.profiles import Profile
+from civic.city import Profile
 from civic.settings import PROJECT_ROOT
 
 NLU_DIR = PROJECT_ROOT / "nlu"

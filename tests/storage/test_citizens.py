@@ -7,8 +7,8 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civic.routing.router import RoutingDecision
-from civic.tickets.service import create_ticket
+from civic.routing import RoutingDecision
+from civic.tickets import create_ticket
 from storage.citizens import (
     addresses_of,
     erase_citizen,

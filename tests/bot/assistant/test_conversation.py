@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot.assistant.conversation import Conversation, Incoming, is_emoji_only
-from bot.assistant.rasa_client import RasaClient
-from civic.i18n.catalogue import t
+from bot.assistant import Conversation, Incoming, RasaClient, is_emoji_only
+from civic.i18n import t
 from civic.replies import BotMessage
 from storage.citizens import get_or_create_citizen
 from storage.db import engine_for, migrate, session_factory

@@ -14,16 +14,27 @@ import pytest
 from sqlalchemy import select
 from telegram import Bot
 
-from bot.campaigns.channels import Channel, SmsChannel, TelegramChannel
-from bot.campaigns.deliveries import DeliveryFactory
-from bot.campaigns.sender import CampaignSender, SenderOptions, SendReport
-from bot.delivery.journal import Journal
-from bot.delivery.sms import SmsGateway
-from bot.telegram.transport import AiohttpRequest
-from civic.campaigns.frame import import_households, subscribe
-from civic.campaigns.service import Design, create_campaign, draw, opt_out_member
-from civic.city.profiles import Profile
-from civic.surveys.service import get_survey, sync_profile_surveys
+from bot.campaigns import (
+    CampaignSender,
+    Channel,
+    DeliveryFactory,
+    SenderOptions,
+    SendReport,
+    SmsChannel,
+    TelegramChannel,
+)
+from bot.delivery import Journal, SmsGateway
+from bot.telegram import AiohttpRequest
+from civic.campaigns import (
+    Design,
+    create_campaign,
+    draw,
+    import_households,
+    opt_out_member,
+    subscribe,
+)
+from civic.city import Profile
+from civic.surveys import get_survey, sync_profile_surveys
 from storage.citizens import get_or_create_citizen
 from storage.db import session_factory
 from storage.models import Campaign, FrameMember, Invitation
@@ -294,8 +305,8 @@ async def test_blocked_users_become_unreachable_and_sms_reaches_households(
 
 
 async def test_campaign_sends_use_only_what_replies_leave(tmp_path: Path) -> None:
-    from bot.campaigns.sender import Pace
-    from bot.delivery.meter import SendMeter
+    from bot.campaigns import Pace
+    from bot.delivery import SendMeter
 
     replies = SendMeter(tmp_path / "meter", "gateway")
     campaign = SendMeter(tmp_path / "meter", "campaigns")
@@ -313,8 +324,8 @@ async def test_campaign_sends_use_only_what_replies_leave(tmp_path: Path) -> Non
 async def test_households_with_only_an_email_are_invited_by_email(
     world: str, profile: Profile, tmp_path: Path
 ) -> None:
-    from bot.campaigns.channels import EmailChannel
-    from bot.delivery.email import EmailSender
+    from bot.campaigns import EmailChannel
+    from bot.delivery import EmailSender
     from tests.fakes.smtp import SmtpStandIn
 
     with session_factory(world).begin() as session:
@@ -345,7 +356,7 @@ async def test_households_with_only_an_email_are_invited_by_email(
 def test_letters_are_printed_one_page_each_and_counted_sent(
     world: str, profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.campaigns.letters import print_letters
+    from bot.campaigns import print_letters
     from civic.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", world)
@@ -370,7 +381,7 @@ def test_letters_are_printed_one_page_each_and_counted_sent(
 async def test_subscribers_of_the_website_chat_find_the_invitation_there(
     world: str, profile: Profile, tmp_path: Path
 ) -> None:
-    from bot.campaigns.channels import WebChannel
+    from bot.campaigns import WebChannel
     from storage.models import OutboundMessage
 
     with session_factory(world).begin() as session:

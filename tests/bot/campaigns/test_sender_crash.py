@@ -19,11 +19,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from civic.campaigns.frame import subscribe
-from civic.campaigns.service import Design, create_campaign, draw
-from civic.city.profiles import Profile
+from civic.campaigns import Design, create_campaign, draw, subscribe
+from civic.city import Profile
 from civic.settings import PROJECT_ROOT
-from civic.surveys.service import sync_profile_surveys
+from civic.surveys import sync_profile_surveys
 from storage.citizens import get_or_create_citizen
 from storage.db import session_factory
 from storage.models import Invitation

@@ -8,9 +8,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from bot.delivery.email import (
-    TEMPORARY_RETRY_AFTER,
-    UNAVAILABLE_RETRY_AFTER,
+from bot.delivery import (
     EmailRejected,
     EmailRetryLater,
     EmailSender,
@@ -18,7 +16,8 @@ from bot.delivery.email import (
     RenderedEmail,
     render_invitation_email,
 )
-from civic.i18n.catalogue import t
+from bot.delivery._email import TEMPORARY_RETRY_AFTER, UNAVAILABLE_RETRY_AFTER
+from civic.i18n import t
 from civic.settings import load_settings
 from tests.fakes.smtp import SmtpStandIn
 

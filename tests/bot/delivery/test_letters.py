@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.delivery.letters import Letter, letters_pdf
-from civic.i18n.catalogue import t
+from bot.delivery import Letter, letters_pdf
+from civic.i18n import t
 
 _OBJECT = re.compile(rb"(\d+) 0 obj\s(.*?)endobj", re.S)
 _STREAM = re.compile(rb"stream\r?\n(.*?)\s*endstream", re.S)

@@ -10,8 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from bot.delivery.sms import (
-    UNAVAILABLE_RETRY_AFTER,
+from bot.delivery import (
     SmsGateway,
     SmsGatewayMisconfigured,
     SmsRejected,
@@ -19,7 +18,8 @@ from bot.delivery.sms import (
     is_gsm7,
     sms_segments,
 )
-from civic.i18n.catalogue import t
+from bot.delivery._sms import UNAVAILABLE_RETRY_AFTER
+from civic.i18n import t
 from civic.settings import load_settings
 from tests.fakes.sms_gateway import SmsGatewayStandIn
 

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.delivery.webhooks import deliver_alerts, sign, verify_signature
-from civic.city.profiles import Profile
-from civic.routing.router import RoutingDecision
-from civic.tickets.service import create_ticket
+from bot.delivery import deliver_alerts, sign, verify_signature
+from civic.city import Profile
+from civic.routing import RoutingDecision
+from civic.tickets import create_ticket
 from storage.models import AgencyAlert, AgencyChannel, utcnow
 
 SECRET = "s3cret-for-tests"

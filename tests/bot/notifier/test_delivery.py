@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot import web as webapp
 from bot.notifier import (
     DeliveryReport,
     Notifier,
@@ -26,12 +27,11 @@ from bot.notifier import (
     deliver_once,
     render_text,
 )
-from bot.telegram.gateway import PayloadCodec
-from bot.web import app as webapp
-from bot.web.chat_updates import SESSION_ID, web_updates_router
-from civic.routing.router import RoutingDecision
+from bot.telegram import PayloadCodec
+from bot.web import SESSION_ID, web_updates_router
+from civic.routing import RoutingDecision
 from civic.settings import get_settings
-from civic.tickets.service import create_ticket, follow_ticket, transition
+from civic.tickets import create_ticket, follow_ticket, transition
 from storage.citizens import erase_citizen, get_or_create_citizen
 from storage.db import session_factory
 from storage.models import ChannelAddress, Citizen, Notification, OutboundMessage, Ticket, utcnow

@@ -1,7 +1,7 @@
 """The notifier process SIGKILLed in the middle of a burst and started again, on SQLite
 and PostgreSQL: nothing is sent twice, and nothing is lost.
 
-Telegram has no idempotency key, so the notifier keeps a journal (bot/delivery/journal.py):
+Telegram has no idempotency key, so the notifier keeps a journal (bot/delivery/_journal.py):
 a line before each send and one after, written straight to the kernel, which a SIGKILL
 does not undo. On restart a message that reached Telegram (or was on its way) but whose
 'sent' was never committed is recorded as sent instead of going out again. The test kills
@@ -25,9 +25,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from civic.routing.router import RoutingDecision
+from civic.routing import RoutingDecision
 from civic.settings import PROJECT_ROOT
-from civic.tickets.service import create_ticket, transition
+from civic.tickets import create_ticket, transition
 from storage.citizens import get_or_create_citizen
 from storage.db import session_factory
 from storage.models import Notification

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.telegram.duty_group import DutyDesk
-from bot.telegram.duty_posts import DutyReport, deliver_duty_messages
-from bot.web.desk.views import aware, escalated
-from civic.agencies.service import create_user, set_channel
-from civic.city.profiles import Profile
-from civic.duty.service import (
+from bot.telegram import DutyDesk, DutyReport, deliver_duty_messages
+from bot.telegram._duty_texts import callback_data, parse_callback, post_text
+from bot.web._desk.views import aware, escalated
+from civic.agencies import create_user, set_channel
+from civic.city import Profile
+from civic.duty import (
     MAX_ATTEMPTS,
     issue_link_code,
     link_telegram,
@@ -28,11 +28,9 @@ from civic.duty.service import (
     officer_for_telegram,
     redeem_link_code,
 )
-from civic.duty.texts import callback_data, parse_callback, post_text
 from civic.errors import InvalidInput
-from civic.routing.router import RoutingDecision
-from civic.tickets.followups import flag_overdue
-from civic.tickets.service import create_ticket
+from civic.routing import RoutingDecision
+from civic.tickets import create_ticket, flag_overdue
 from storage.db import session_factory
 from storage.models import AgencyUser, DutyMessage, Ticket, utcnow
 from tests.fakes.botapi import BotApiStandIn

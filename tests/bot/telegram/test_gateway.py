@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.assistant.conversation import Conversation, Incoming
-from bot.telegram.gateway import CALLBACK_DATA_LIMIT, PayloadCodec, TelegramGateway, split_text
+from bot.assistant import Conversation, Incoming
+from bot.telegram import CALLBACK_DATA_LIMIT, PayloadCodec, TelegramGateway, split_text
 from civic.replies import BotMessage
 from civic.settings import get_settings
 from storage.db import engine_for, migrate, session_factory

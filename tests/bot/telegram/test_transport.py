@@ -12,13 +12,7 @@ import pytest
 from telegram.error import RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.telegram.transport import (
-    AiohttpRequest,
-    BotApiUrls,
-    bot_api_urls,
-    make_bot,
-    retry_after_seconds,
-)
+from bot.telegram import AiohttpRequest, BotApiUrls, bot_api_urls, make_bot, retry_after_seconds
 from civic.settings import Settings, get_settings
 
 

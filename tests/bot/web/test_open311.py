@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.web.open311 import open311_router
-from civic.agencies.service import create_api_key
-from civic.city.profiles import Profile
-from civic.routing.router import RoutingDecision
-from civic.tickets.service import accept, create_ticket
+from bot.web import open311_router
+from civic.agencies import create_api_key
+from civic.city import Profile
+from civic.routing import RoutingDecision
+from civic.tickets import accept, create_ticket
 from storage.db import session_factory
 from storage.models import AgencyUser, Ticket, TicketEvent
 

@@ -11,13 +11,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from bot.web.optout import optout_router
-from bot.web.survey_admin import survey_admin_router
-from civic.agencies.service import create_api_key
-from civic.campaigns.frame import import_households
-from civic.campaigns.service import Design, create_campaign, draw
-from civic.campaigns.tokens import sign
-from civic.city.profiles import Profile
+from bot.web import optout_router, survey_admin_router
+from civic.agencies import create_api_key
+from civic.campaigns import Design, create_campaign, draw, import_households, sign
+from civic.city import Profile
 from storage.db import session_factory
 from storage.models import FrameMember, Invitation
 

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civic.agencies.service import (
+from civic.agencies import (
     api_key_for,
     authenticate,
     can_access,

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civic.campaigns.frame import (
+from civic.campaigns import (
     eligible_members,
     import_households,
     member_for_citizen,

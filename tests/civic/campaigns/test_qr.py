@@ -8,8 +8,15 @@ import re
 import pytest
 from PIL import Image
 
-from civic.campaigns.qr import invitation_links, qr_matrix, qr_png, window_deep_link
-from civic.campaigns.tokens import TOKEN_LENGTH, new_nonce, sign
+from civic.campaigns import (
+    TOKEN_LENGTH,
+    invitation_links,
+    new_nonce,
+    qr_matrix,
+    qr_png,
+    sign,
+    window_deep_link,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TELEGRAM_LINK = re.compile(r"^https://t\.me/([A-Za-z0-9_]+)\?start=([A-Za-z0-9_-]{1,64})$")

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from civic.campaigns.sampling import allocate, attributes_of_key, draw_sample, stratum_key
+from civic.campaigns import allocate, attributes_of_key, draw_sample, stratum_key
 
 SIZES = {"district=xihu": 500, "district=binjiang": 300, "district=chunan": 200}
 

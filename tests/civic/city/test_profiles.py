@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from shapely.geometry import Point
 
-from civic.city.profiles import Profile, load_profile
+from civic.city import Profile, load_profile
 from civic.errors import ProfileError
 from civic.settings import PROJECT_ROOT
 

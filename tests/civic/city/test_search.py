@@ -1,12 +1,11 @@
-"""civic.city.search: BM25 search over the website's pages, on the Hangzhou profile and on a few
+"""civic.city._search: BM25 search over the website's pages, on the Hangzhou profile and on a few
 hand-made pages whose ranking is obvious."""
 
 from __future__ import annotations
 
 import pytest
 
-from civic.city.search import MIN_SCORE, SiteSearch, words
-from civic.city.site import Page, load_site
+from civic.city import MIN_SCORE, Page, SiteSearch, load_site, words
 from civic.settings import PROJECT_ROOT
 
 

@@ -1,4 +1,4 @@
-"""civic.city.site: the smart assistant's pages, identity types and FAQ, as loaded from the
+"""civic.city._site: the smart assistant's pages, identity types and FAQ, as loaded from the
 Hangzhou profile, and the errors a broken site.yml or faq.yml gives."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from civic.city.site import Site, identity_by_reply, load_site
+from civic.city import Site, identity_by_reply, load_site
 from civic.errors import ProfileError
 from civic.settings import PROJECT_ROOT
 

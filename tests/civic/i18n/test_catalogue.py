@@ -5,14 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from civic.i18n.catalogue import (
-    LANGUAGES,
-    catalogue,
-    detect_language,
-    normalise_language,
-    placeholders,
-    t,
-)
+from civic.i18n import LANGUAGES, catalogue, detect_language, normalise_language, placeholders, t
 
 
 def test_both_catalogues_have_the_same_keys() -> None:

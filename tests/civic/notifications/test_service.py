@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from civic.notifications.service import (
+from civic.notifications import (
     due_notifications,
     enqueue_for_event,
     mark_retry,
@@ -20,8 +20,8 @@ from civic.notifications.service import (
     mark_unreachable,
     params_of,
 )
-from civic.routing.router import RoutingDecision
-from civic.tickets.service import create_ticket
+from civic.routing import RoutingDecision
+from civic.tickets import create_ticket
 from storage.citizens import erase_citizen, get_or_create_citizen
 from storage.db import session_factory
 from storage.models import Citizen, Notification, Ticket, TicketEvent, TicketFollower, utcnow

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from civic.city.profiles import Profile
+from civic.city import Profile
 from civic.open311 import (
     ERRORS,
     REQUESTS,
@@ -30,7 +30,7 @@ from civic.open311 import (
     service_list,
     update_record,
 )
-from civic.tickets.states import OPEN_STATUSES, Status
+from civic.tickets import OPEN_STATUSES, Status
 
 TZ = "Asia/Shanghai"
 NOW = datetime(2026, 5, 20, 4, 0, tzinfo=UTC)

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from civic.city.profiles import Profile
-from civic.routing.router import (
+from civic.city import Profile
+from civic.routing import (
     DEFAULT_CONFIDENCE_THRESHOLD,
     Alternative,
     Gazetteer,

@@ -7,7 +7,7 @@ from textwrap import dedent
 
 import pytest
 
-from civic.city.profiles import Profile
+from civic.city import Profile
 from civic.settings import PROJECT_ROOT
 from civic.surveys import (
     HANGZHOU_SCALE,

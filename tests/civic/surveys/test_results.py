@@ -12,14 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-import civic.surveys.results as survey_results_module
-from civic.surveys.results import (
-    CSV_COLUMNS,
-    QuestionResult,
-    agency_chart_png,
-    results_csv,
-    survey_results,
-)
+import civic.surveys._results as survey_results_module
+from civic.surveys import CSV_COLUMNS, QuestionResult, agency_chart_png, results_csv, survey_results
 from storage.models import Campaign, FrameMember, Invitation, SurveyAnswer, SurveyResponse
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

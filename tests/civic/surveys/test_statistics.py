@@ -8,16 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from civic.city.population import load_population
-from civic.city.profiles import Profile
+from civic.city import Profile, load_population
 from civic.errors import ProfileError
-from civic.surveys.statistics import (
-    IndexResult,
-    Observation,
-    distribution,
-    mean,
-    satisfaction_index,
-)
+from civic.surveys import IndexResult, Observation, distribution, mean, satisfaction_index
 
 SHARES = {"district=xihu": 0.5, "district=binjiang": 0.3, "district=chunan": 0.2}
 

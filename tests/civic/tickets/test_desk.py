@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civic.errors import AccessDenied, IllegalTransition, InvalidInput, NotFound
-from civic.routing.router import RoutingDecision
-from civic.tickets.service import (
+from civic.routing import RoutingDecision
+from civic.tickets import (
     accept,
     add_progress,
     close,

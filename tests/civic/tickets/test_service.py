@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from civic.errors import IllegalTransition
-from civic.routing.router import RoutingDecision
-from civic.tickets.service import create_ticket, transition
+from civic.routing import RoutingDecision
+from civic.tickets import create_ticket, transition
 from storage.citizens import get_or_create_citizen
 from storage.models import Citizen, Ticket
 from storage.tickets import get_ticket_by_number, tickets_of_citizen

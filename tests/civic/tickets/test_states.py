@@ -8,7 +8,7 @@ from itertools import pairwise
 import pytest
 
 from civic.errors import IllegalTransition
-from civic.tickets.states import (
+from civic.tickets import (
     OPEN_STATUSES,
     TRANSITIONS,
     Status,

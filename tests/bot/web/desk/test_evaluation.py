@@ -12,14 +12,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.web.desk import desk_router
-from bot.web.desk.evaluation import evaluation_router
-from civic.agencies import service as agencies
-from civic.agencies.service import create_user
-from civic.campaigns.frame import import_households
-from civic.campaigns.service import Design, create_campaign, draw
-from civic.city.profiles import Profile
-from civic.surveys.service import sync_profile_surveys
+from bot.web import desk_router, evaluation_router
+from civic.agencies import _service as agencies
+from civic.agencies import create_user
+from civic.campaigns import Design, create_campaign, draw, import_households
+from civic.city import Profile
+from civic.surveys import sync_profile_surveys
 from storage.db import session_factory
 from storage.media import MediaStore
 from storage.models import Invitation, SurveyAnswer, SurveyResponse

@@ -17,14 +17,14 @@ from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.web.desk import desk_router
-from bot.web.desk.texts import has_text, translator
-from civic.agencies import service as agencies
-from civic.agencies.service import create_user
-from civic.city.profiles import Profile
-from civic.i18n.catalogue import t
-from civic.routing.router import RoutingDecision
-from civic.tickets.service import create_ticket
+from bot.web import desk_router
+from bot.web._desk.texts import has_text, translator
+from civic.agencies import _service as agencies
+from civic.agencies import create_user
+from civic.city import Profile
+from civic.i18n import t
+from civic.routing import RoutingDecision
+from civic.tickets import create_ticket
 from storage.citizens import get_or_create_citizen
 from storage.db import session_factory
 from storage.media import MAX_PHOTO_BYTES, MediaStore

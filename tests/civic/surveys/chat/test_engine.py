@@ -8,13 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from civic.campaigns.frame import subscribe
-from civic.campaigns.service import Design, create_campaign, draw
-from civic.campaigns.tokens import sign
-from civic.city.profiles import Profile
+from civic.campaigns import Design, create_campaign, draw, sign, subscribe
+from civic.city import Profile
 from civic.replies import BotMessage
-from civic.surveys.chat import SurveyChat
-from civic.surveys.service import sync_profile_surveys
+from civic.surveys import SurveyChat, sync_profile_surveys
 from storage.citizens import get_or_create_citizen
 from storage.db import session_factory
 from storage.models import Invitation, SurveyAnswer, SurveyResponse, WindowRating
@@ -202,7 +199,7 @@ def test_erasure_removes_the_subscription_and_unlinks_answers(
 
 
 def test_a_household_is_erased_on_request(database_url: str, profile: Profile) -> None:
-    from civic.campaigns.frame import erase_household, import_households
+    from civic.campaigns import erase_household, import_households
     from storage.models import FrameMember
 
     with session_factory(database_url).begin() as session:

@@ -1,0 +1,211 @@
+"""One turn of conversation, the same for every channel: check the input, find the
+citizen, ask Rasa, and hand back what to say. Channels only translate to and from this."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.assistant._rasa_client import RasaClient
+from civic.errors import RasaUnavailable
+from civic.handoffs import add_citizen_message, close_handoff, open_handoff_of
+from civic.i18n import detect_language, normalise_language, t
+from civic.replies import BotMessage
+from civic.surveys import SurveyChat
+from storage.citizens import get_or_create_citizen
+from storage.updates import UpdateLedger
+
+log = logging.getLogger(__name__)
+
+# Telegram's own limit for one message; the web chat is held to the same.
+MAX_TEXT_LENGTH = 4096
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """What a citizen sent, in channel-neutral form.
+
+    kind: "text" (typed), "payload" (a button or command mapped to an intent),
+    "sticker", "photo", "edited", or "unsupported".
+    """
+
+    channel: str
+    address: str
+    kind: str
+    text: str | None = None
+    update_key: str | None = None
+    language_hint: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def is_emoji_only(text: str) -> bool:
+    """True when the text has no letters or digits at all (emoji, symbols, punctuation)."""
+    return not any(unicodedata.category(ch)[0] in {"L", "N"} for ch in text)
+
+
+def _input_problem(incoming: Incoming) -> tuple[str, dict[str, Any]] | None:
+    """The catalogue key (and parameters) answering input we cannot pass on, or None."""
+    if incoming.kind in {"sticker", "edited", "unsupported", "photo_rejected"}:
+        return f"input.{incoming.kind}", {}
+    if incoming.kind == "photo" and not (incoming.text or "").strip():
+        return "input.photo_no_caption", {}
+    text = (incoming.text or "").strip()
+    if not text:
+        return "input.empty", {}
+    if len(text) > MAX_TEXT_LENGTH:
+        return "input.too_long", {"length": len(text), "limit": MAX_TEXT_LENGTH}
+    if incoming.kind != "payload" and is_emoji_only(text):
+        return "input.emoji_only", {}
+    return None
+
+
+_REPLY_PREFIX = re.compile(r"^(?:我是|i am |i'm |im )")
+_REPLY_EDGES = " \t\r\n.,;:!?()[]【】「」“”\"'、。"
+BACK = {"0", "菜单", "menu", "返回", "back"}
+
+
+def normalise_reply(text: str) -> str:
+    """A typed answer to a numbered menu, folded: '１' → '1', ' 1. ' → '1', 'I am a
+    Citizen' → 'citizen'."""
+    folded = unicodedata.normalize("NFKC", text).strip(_REPLY_EDGES).lower()
+    folded = _REPLY_PREFIX.sub("", folded).strip(_REPLY_EDGES)
+    return re.sub(r"^(?:an? )", "", folded)
+
+
+class MenuMemory:
+    """The numbered menu last shown to each citizen, so a reply of "1" or "市民" chooses
+    from it on any channel. Kept per process: a restart only means tapping a button."""
+
+    def __init__(self) -> None:
+        self._menus: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+    def remember(self, key: tuple[str, str], menu: list[dict[str, Any]]) -> None:
+        self._menus[key] = menu
+
+    def choice(self, key: tuple[str, str], text: str) -> str | None:
+        reply = normalise_reply(text)
+        if reply in BACK:
+            return "/menu"
+        for option in self._menus.get(key, []):
+            if reply in {normalise_reply(r) for r in option["replies"]}:
+                return str(option["payload"])
+        return None
+
+
+class Conversation:
+    def __init__(
+        self,
+        *,
+        rasa: RasaClient,
+        sessions: sessionmaker[Session],
+        ledger: UpdateLedger,
+        tracker_db: Path | None = None,
+        surveys: SurveyChat | None = None,
+    ) -> None:
+        self._rasa = rasa
+        self._tracker_db = tracker_db
+        self._sessions = sessions
+        self._ledger = ledger
+        self._menus = MenuMemory()
+        self._surveys = surveys
+
+    async def handle(self, incoming: Incoming) -> list[BotMessage]:
+        """The assistant's replies to one incoming message; [] for a repeated delivery."""
+        if incoming.update_key and not self._ledger.first_time(incoming.update_key):
+            log.info("repeated update %s ignored", incoming.update_key)
+            return []
+        text = (incoming.text or "").strip()
+        # what a citizen typed tells their language; a button's payload does not
+        typed = text if incoming.kind == "text" else ""
+        with self._sessions() as session:
+            citizen = get_or_create_citizen(
+                session=session,
+                channel=incoming.channel,
+                address=incoming.address,
+                language=normalise_language(detect_language(typed) or incoming.language_hint),
+            )
+            session.commit()
+            sender, stored_language = citizen.public_id, citizen.language
+            citizen_id = citizen.id
+        language = detect_language(typed) or stored_language
+        problem = _input_problem(incoming)
+        if problem is not None:
+            key, params = problem
+            return [BotMessage(text=t(key, language, **params))]
+        relayed = self._relay_to_staff(citizen_id, text, language)
+        if relayed is not None:
+            return relayed
+        if self._surveys is not None:
+            answered = self._surveys.handle(citizen_id, language, incoming.kind, text)
+            if answered is not None:
+                return answered
+        menu_key = (incoming.channel, incoming.address)
+        if incoming.kind == "text":
+            text = self._menus.choice(menu_key, text) or text
+        metadata = {"language": language, "channel": incoming.channel, **incoming.metadata}
+        try:
+            replies = await self._rasa.send(sender, text, metadata)
+        except RasaUnavailable as exc:
+            log.warning("Rasa unavailable for citizen %s: %s", sender, exc)
+            return [BotMessage(text=t("errors.rasa_unavailable", language))]
+        if any((r.custom or {}).get("erased") for r in replies):
+            await self._forget(sender, menu_key)
+        return self._take_menus(menu_key, replies)
+
+    async def _forget(self, sender: str, menu_key: tuple[str, str]) -> None:
+        """After an erasure: drop the conversation's history in Rasa and the menu."""
+        self._menus.remember(menu_key, [])
+        try:
+            await self._rasa.forget(sender)
+        except RasaUnavailable:
+            log.error("could not clear the Rasa history of erased citizen %s", sender)
+        if self._tracker_db is not None and self._tracker_db.exists():
+            # Rasa's SQL tracker store only ever appends: delete the stored rows too.
+            with sqlite3.connect(self._tracker_db) as db:
+                db.execute("DELETE FROM events WHERE sender_id = ?", (sender,))
+
+    def _take_menus(self, key: tuple[str, str], replies: list[BotMessage]) -> list[BotMessage]:
+        """Remember a numbered menu the assistant sent; it is data, not a message."""
+        shown = []
+        for reply in replies:
+            menu = (reply.custom or {}).get("menu")
+            if menu is not None:
+                self._menus.remember(key, list(menu))
+            signal_only = menu is not None or "erased" in (reply.custom or {})
+            if reply.text or reply.buttons or reply.image or (reply.custom and not signal_only):
+                shown.append(reply)
+        return shown
+
+    def _relay_to_staff(self, citizen_id: int, text: str, language: str) -> list[BotMessage] | None:
+        """While the citizen talks to a person, their messages go to the staff's queue,
+        not to Rasa; /bot brings them back. None when no person was asked for."""
+        with self._sessions() as session:
+            handoff = open_handoff_of(session=session, citizen_id=citizen_id)
+            if handoff is None:
+                return None
+            if text == "/bot_return" or normalise_reply(text) in {"/bot", "bot"}:
+                close_handoff(session=session, handoff=handoff)
+                session.commit()
+                return [BotMessage(text=t("handoff.back", language))]
+            add_citizen_message(session=session, handoff=handoff, text=text)
+            session.commit()
+        return [BotMessage(text=t("handoff.relayed", language))]
+
+    def remember_phone(self, incoming: Incoming, phone: str) -> None:
+        """Keep the phone number a citizen shared (personal data: database only)."""
+        with self._sessions() as session:
+            citizen = get_or_create_citizen(
+                session=session, channel=incoming.channel, address=incoming.address
+            )
+            citizen.phone = phone
+            session.commit()
+
+    async def aclose(self) -> None:
+        await self._rasa.aclose()

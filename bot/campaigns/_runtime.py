@@ -1,0 +1,99 @@
+"""Building the campaign sender from the settings: a channel for each service that is
+configured (Telegram with a bot token, SMS with a gateway URL, e-mail with an SMTP host)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import Bot
+
+from bot.campaigns._channels import Channel, EmailChannel, SmsChannel, TelegramChannel, WebChannel
+from bot.campaigns._deliveries import DeliveryFactory
+from bot.campaigns._sender import CampaignSender, SenderOptions
+from bot.delivery import EmailSender, Journal, SendMeter, SmsGateway
+from bot.telegram import AiohttpRequest, make_bot
+from civic.city import get_profile
+from civic.errors import CivicError
+from civic.settings import Settings
+from civic.surveys import Survey, get_survey
+from storage.db import session_factory
+from storage.locks import Lock, make_lock
+
+log = logging.getLogger(__name__)
+
+
+def sender_lock(settings: Settings) -> Lock:
+    """One campaign sender at a time, whether the scheduler's job or `campaign send`."""
+    return make_lock(
+        "campaign-sender",
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+        var_dir=settings.var_dir,
+    )
+
+
+def campaign_bot(settings: Settings, concurrency: int) -> Bot:
+    """A Bot on the aiohttp transport (see bot/telegram/_transport.py), honouring
+    TELEGRAM_BASE_URL like the rest of the project."""
+    return make_bot(settings=settings, request=AiohttpRequest(connections=concurrency + 1))
+
+
+def make_channels(
+    settings: Settings, concurrency: int, sessions: sessionmaker[Session]
+) -> dict[str, Channel]:
+    channels: dict[str, Channel] = {"web": WebChannel(sessions)}
+    if settings.telegram_bot_token:
+        channels["telegram"] = TelegramChannel(campaign_bot(settings, concurrency))
+    if settings.sms_gateway_url:
+        if not (settings.sms_account_sid and settings.sms_auth_token and settings.sms_from):
+            raise CivicError("SMS_GATEWAY_URL needs SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM")
+        # the sender paces SMS itself, so the gateway client does not pace again
+        gateway = SmsGateway(
+            base_url=settings.sms_gateway_url,
+            account_sid=settings.sms_account_sid or "",
+            auth_token=settings.sms_auth_token or "",
+            sender=settings.sms_from or "",
+            rate_per_second=None,
+        )
+        channels["sms"] = SmsChannel(gateway)
+    if settings.smtp_host:
+        channels["email"] = EmailChannel(EmailSender.from_settings(settings))
+    return channels
+
+
+def make_sender(
+    settings: Settings,
+    *,
+    options: SenderOptions | None = None,
+    sessions: sessionmaker[Session] | None = None,
+) -> CampaignSender:
+    profile = get_profile(settings.profiles_dir, settings.profile)
+    sessions = sessions or session_factory(settings.database_url, writes=True)
+    options = options or SenderOptions()
+    options.rates = {
+        **options.rates,
+        "telegram": settings.campaign_telegram_rate,
+        "sms": settings.sms_rate_per_second,
+    }
+
+    def survey(session: Session, key: str) -> Survey:
+        found = get_survey(session=session, key=key, agencies=profile.agencies)
+        if found is None:
+            raise CivicError(f"campaign survey {key!r} is not defined")
+        return found
+
+    deliveries = DeliveryFactory(
+        secret=settings.secret_key,
+        bot_username=settings.telegram_bot_username,
+        public_url=settings.public_url,
+        survey=survey,
+    )
+    return CampaignSender(
+        sessions=sessions,
+        channels=make_channels(settings, options.concurrency, sessions),
+        deliveries=deliveries,
+        journal=Journal(settings.var_dir / "campaign-journal"),
+        options=options,
+        meter=SendMeter(settings.var_dir / "send-meter", "campaigns"),
+    )

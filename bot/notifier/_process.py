@@ -1,0 +1,98 @@
+"""The `civicbot notifier` process, and one batch as a scheduler job."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from telegram import Bot
+
+from bot import telegram as transport
+from bot.delivery import Journal
+from bot.notifier._delivery import Notifier, _log_incident
+from bot.notifier._options import DeliveryReport, NotifierOptions
+from bot.telegram import AiohttpRequest
+from civic.settings import Settings, get_settings
+from storage.db import session_factory
+
+log = logging.getLogger(__name__)
+
+
+def make_bot(settings: Settings, options: NotifierOptions) -> Bot | None:
+    """A Bot for the notifier (honouring TELEGRAM_BASE_URL), or None without a token."""
+    if not settings.telegram_bot_token:
+        return None
+    request = AiohttpRequest(connections=options.concurrency + 1)
+    return transport.make_bot(settings=settings, request=request)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _notify_until_stopped(settings: Settings, options: NotifierOptions) -> None:
+    bot = make_bot(settings, options)
+    # writing sessions: on SQLite a claim takes the write lock before it reads
+    sessions = session_factory(settings.database_url, writes=True)
+    journal = Journal(settings.var_dir / "notifier-journal")
+    notifier = Notifier(
+        sessions=sessions, settings=settings, bot=bot, options=options, journal=journal
+    )
+    notifier.recover()
+    stop = asyncio.Event()
+
+    def on_signal() -> None:
+        stop.set()
+        notifier.stop()  # the batch in hand finishes its sends and hands back the rest
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signum, on_signal)
+    log.info("notifier started (%s msg/s overall)", options.rate_per_second or "no limit")
+    if bot is None:
+        log.warning("no TELEGRAM_BOT_TOKEN: Telegram notifications are retried, then failed")
+    try:
+        while not stop.is_set():
+            try:
+                report = await notifier.deliver_due(options.batch_size)
+            except Exception as exc:  # the database is away, say: try again shortly
+                _log_incident(exc)
+                report = DeliveryReport()
+            if report.claimed < options.batch_size:
+                await _wait(stop, options.poll_seconds)
+    finally:
+        if bot is not None:
+            await bot.request.shutdown()
+    log.info("notifier stopped")
+
+
+def run_notifier(settings: Settings, options: NotifierOptions | None = None) -> None:
+    """The `civicbot notifier` process: deliver every 0.5 s until SIGTERM or SIGINT."""
+    asyncio.run(_notify_until_stopped(settings, options or NotifierOptions.from_env()))
+
+
+def deliver_once(settings: Settings | None = None) -> DeliveryReport:
+    """One batch, for an APScheduler job. Settings are read here rather than passed, so
+    that they (and the bot token) are never pickled into the job store."""
+    settings = settings or get_settings()
+    options = NotifierOptions.from_env()
+
+    async def once() -> DeliveryReport:
+        bot = make_bot(settings, options)
+        sessions = session_factory(settings.database_url, writes=True)
+        notifier = Notifier(sessions=sessions, settings=settings, bot=bot, options=options)
+        try:
+            return await notifier.deliver_due(options.batch_size)
+        finally:
+            if bot is not None:
+                await bot.request.shutdown()
+
+    try:
+        report = asyncio.run(once())
+    except Exception as exc:  # logged without its message; the next run tries again
+        _log_incident(exc)
+        return DeliveryReport()
+    log.info("notifications: %s", report)
+    return report

@@ -1,0 +1,333 @@
+"""The Telegram channel: python-telegram-bot in front of `Conversation`.
+
+Polling by default; webhook mode (with a secret token) when TELEGRAM_MODE=webhook. The
+Bot API base URL is configurable, as for a self-hosted Bot API server or a test stand-in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from dataclasses import replace
+
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    PhotoSize,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import MessageLimit
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.assistant import Conversation, Incoming
+from bot.delivery import SendMeter
+from bot.telegram._duty_group import DutyGroup
+from bot.telegram._transport import bot_api_urls
+from civic.i18n import t
+from civic.replies import BotMessage
+from civic.settings import Settings
+from storage.media import MAX_PHOTO_BYTES, MediaStore
+from storage.models import ButtonPayload
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+CALLBACK_DATA_LIMIT = 64
+LONG_PAYLOAD_PREFIX = "p:"
+
+# Commands and what they mean to the assistant (as Rasa intent payloads). "/start" with a
+# deep link goes on as "/start <link>"; any other text starting with "/" means UNKNOWN_COMMAND.
+COMMANDS = {
+    "start": "/greet",
+    "menu": "/menu",
+    "help": "/help",
+    "tickets": "/check_status",
+    "language": "/switch_language",
+    "bot": "/bot_return",
+    # Surveys (bot/survey_chat answers these before the assistant does).
+    "subscribe": "/subscribe",
+    "stop": "/stop",
+    "survey": "/survey",
+}
+UNKNOWN_COMMAND = "/help"
+DEEP_LINK_LIMIT = 64
+
+
+class PayloadCodec:
+    """Button payloads as callback_data: short ones as they are, long ones by digest."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def encode(self, payload: str) -> str:
+        if len(payload.encode()) <= CALLBACK_DATA_LIMIT and not payload.startswith(
+            LONG_PAYLOAD_PREFIX
+        ):
+            return payload
+        digest = hashlib.sha256(payload.encode()).hexdigest()[:32]
+        with self._sessions() as session:
+            if session.get(ButtonPayload, digest) is None:
+                session.add(ButtonPayload(digest=digest, payload=payload))
+                session.commit()
+        return LONG_PAYLOAD_PREFIX + digest
+
+    def decode(self, data: str) -> str | None:
+        if not data.startswith(LONG_PAYLOAD_PREFIX):
+            return data
+        with self._sessions() as session:
+            row = session.get(ButtonPayload, data.removeprefix(LONG_PAYLOAD_PREFIX))
+            return row.payload if row else None
+
+
+def attach_keyboards(
+    replies: list[BotMessage],
+) -> list[tuple[BotMessage, ReplyKeyboardMarkup | None]]:
+    """Turn a custom {"keyboard": "location"|"contact", "button": label} message into a
+    one-tap reply keyboard under the text that precedes it."""
+    out: list[tuple[BotMessage, ReplyKeyboardMarkup | None]] = []
+    for reply in replies:
+        kind = (reply.custom or {}).get("keyboard")
+        if kind in {"location", "contact"} and not reply.text:
+            button = KeyboardButton(
+                str(reply.custom.get("button") or "📍"),  # type: ignore[union-attr]
+                request_location=kind == "location",
+                request_contact=kind == "contact",
+            )
+            keyboard = ReplyKeyboardMarkup([[button]], one_time_keyboard=True, resize_keyboard=True)
+            if out and out[-1][0].text and not out[-1][0].buttons:
+                out[-1] = (out[-1][0], keyboard)
+            continue
+        out.append((reply, None))
+    return out
+
+
+def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Cut a long text into Telegram-sized parts, at line breaks where possible."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    return [*parts, text] if text else parts
+
+
+async def save_photo(media: MediaStore, photo: PhotoSize) -> str | None:
+    """Download a citizen's photo from Telegram and keep it if it is an image of at most
+    MAX_PHOTO_BYTES; None otherwise."""
+    if photo.file_size is not None and photo.file_size > MAX_PHOTO_BYTES:
+        return None
+    try:
+        telegram_file = await photo.get_file()
+        data = bytes(await telegram_file.download_as_bytearray())
+    except TelegramError as exc:
+        log.warning("could not fetch a photo from Telegram: %s", exc)
+        return None
+    return media.save(data)
+
+
+class TelegramGateway:
+    def __init__(
+        self, *, settings: Settings, conversation: Conversation, sessions: sessionmaker[Session]
+    ) -> None:
+        self.settings = settings
+        self.conversation = conversation
+        self.sessions = sessions
+        self.codec = PayloadCodec(sessions)
+        self.media = MediaStore(settings.var_dir / "media")
+        # replies count against the bot's overall rate before campaign sends do
+        self.meter = SendMeter(settings.var_dir / "send-meter", "gateway")
+
+    def build_application(self) -> Application:  # type: ignore[type-arg]
+        builder = Application.builder().token(self.settings.telegram_bot_token or "")
+        if urls := bot_api_urls(self.settings):
+            builder = builder.base_url(urls.base_url).base_file_url(urls.base_file_url)
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        application = builder.build()
+        # First: duty-group taps and messages, which must never reach the conversation.
+        DutyGroup(settings=self.settings, sessions=self.sessions).add_handlers(application)
+        application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self._on_edited))
+        application.add_handler(CallbackQueryHandler(self._on_button))
+        for command, payload in COMMANDS.items():
+            on_command = self._on_command(payload, deep_link=command == "start")
+            # filters.TEXT: any message with text, as below (not only new messages)
+            application.add_handler(CommandHandler(command, on_command, filters=filters.TEXT))
+        # an unknown command, another bot's, or "/" without one: never said as text
+        unknown = self._on_command(UNKNOWN_COMMAND)
+        application.add_handler(MessageHandler(filters.Regex("^/"), unknown))
+        application.add_handler(MessageHandler(filters.TEXT, self._on_text))
+        application.add_handler(MessageHandler(filters.Sticker.ALL, self._on_kind("sticker")))
+        application.add_handler(MessageHandler(filters.PHOTO, self._on_photo))
+        application.add_handler(MessageHandler(filters.LOCATION, self._on_location))
+        application.add_handler(MessageHandler(filters.CONTACT, self._on_contact))
+        application.add_handler(MessageHandler(filters.ALL, self._on_kind("unsupported")))
+        application.add_error_handler(self._on_error)
+        return application
+
+    # -- incoming -----------------------------------------------------------------
+
+    def _incoming(self, update: Update, kind: str, text: str | None) -> Incoming:
+        chat = update.effective_chat
+        user = update.effective_user
+        return Incoming(
+            channel=CHANNEL,
+            address=str(chat.id if chat else user.id if user else 0),
+            kind=kind,
+            text=text,
+            update_key=f"tg:{update.update_id}",
+            language_hint=user.language_code if user else None,
+        )
+
+    async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        text = update.effective_message.text if update.effective_message else ""
+        await self._turn(update, self._incoming(update, "text", text))
+
+    def _on_command(self, payload: str, *, deep_link: bool = False):  # type: ignore[no-untyped-def]
+        """A command said as `payload`; with `deep_link`, "/start <link>" when the command
+        has one: an invitation token, a window (w_<id>) or a survey (s_<key>)."""
+
+        async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            link = " ".join(context.args or [])[:DEEP_LINK_LIMIT] if deep_link else ""
+            text = f"/start {link}" if link else payload
+            await self._turn(update, self._incoming(update, "payload", text))
+
+        return handler
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        await query.answer()
+        payload = self.codec.decode(query.data or "")
+        await self._turn(
+            update, self._incoming(update, "payload" if payload else "unsupported", payload)
+        )
+
+    async def _on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Store the photo, then tell the assistant; a caption is said first, as text."""
+        message = update.effective_message
+        if message is None or not message.photo:
+            return
+        name = await save_photo(self.media, message.photo[-1])
+        if name is None:
+            await self._turn(update, self._incoming(update, "photo_rejected", None))
+            return
+        if message.caption:
+            await self._turn(update, self._incoming(update, "text", message.caption))
+        payload = "/send_photo" + json.dumps({"photo": name}, separators=(",", ":"))
+        incoming = self._incoming(update, "payload", payload)
+        await self._turn(update, replace(incoming, update_key=f"{incoming.update_key}:photo"))
+
+    async def _on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A shared phone number: kept only if it is the sender's own, never sent to Rasa."""
+        message = update.effective_message
+        user = update.effective_user
+        contact = message.contact if message else None
+        if contact is None or user is None or contact.user_id != user.id:
+            await self._turn(update, self._incoming(update, "unsupported", None))
+            return
+        incoming = self._incoming(update, "payload", '/choose_contact{"contact":"phone"}')
+        self.conversation.remember_phone(incoming, contact.phone_number)
+        await self._turn(update, incoming)
+
+    async def _on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        location = update.effective_message.location if update.effective_message else None
+        if location is None:
+            return
+        payload = "/share_location" + json.dumps(
+            {"lat": location.latitude, "long": location.longitude}, separators=(",", ":")
+        )
+        await self._turn(update, self._incoming(update, "payload", payload))
+
+    async def _on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._turn(update, self._incoming(update, "edited", None))
+
+    def _on_kind(self, kind: str):  # type: ignore[no-untyped-def]
+        async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            await self._turn(update, self._incoming(update, kind, None))
+
+        return handler
+
+    # -- outgoing -----------------------------------------------------------------
+
+    async def _turn(self, update: Update, incoming: Incoming) -> None:
+        replies = await self.conversation.handle(incoming)
+        chat = update.effective_chat
+        if chat is None:
+            return
+        for reply, keyboard in attach_keyboards(replies):
+            await self.render(chat.id, reply, update.get_bot(), keyboard)
+
+    async def render(  # type: ignore[no-untyped-def]
+        self,
+        chat_id: int | str,
+        message: BotMessage,
+        bot,
+        keyboard: ReplyKeyboardMarkup | None = None,
+    ) -> None:
+        """Send one assistant message: text in Telegram-sized parts, buttons as an inline
+        keyboard under the last part (or a reply keyboard asking for a location or phone
+        number), images as photos."""
+        markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = keyboard
+        if message.buttons:
+            markup = InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(b.title, callback_data=self.codec.encode(b.payload))]
+                    for b in message.buttons
+                ]
+            )
+        parts = split_text(message.text or "")
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            await bot.send_message(
+                chat_id=chat_id, text=part, reply_markup=markup if last else None
+            )
+            self.meter.record()
+        if message.image:
+            await bot.send_photo(chat_id=chat_id, photo=message.image)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The one error handler: log the traceback under an incident id, apologise."""
+        incident = secrets.token_hex(4)
+        log.error("incident %s while handling an update", incident, exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            user = update.effective_user
+            lang = user.language_code if user else None
+            try:
+                await context.bot.send_message(
+                    chat_id=update.effective_chat.id,
+                    text=t("errors.internal", lang, incident=incident),
+                )
+            except Exception:  # the apology itself failed; the incident is logged
+                log.warning("incident %s: could not send the apology", incident)
+
+    # -- running ------------------------------------------------------------------
+
+    def run(self) -> None:
+        application = self.build_application()
+        if self.settings.telegram_mode == "webhook":
+            url = self.settings.telegram_webhook_url or ""
+            application.run_webhook(
+                listen="127.0.0.1",
+                port=self.settings.telegram_webhook_port,
+                url_path="telegram",
+                webhook_url=url,
+                secret_token=self.settings.telegram_webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            application.run_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.2)

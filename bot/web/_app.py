@@ -1,0 +1,121 @@
+"""The web app: the web chat (the citizen channel that needs no Telegram) and its API."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.assistant import Conversation, Incoming
+from bot.web._chat_updates import SESSION_ID, web_updates_router
+from bot.web._desk import desk_router
+from bot.web._desk.evaluation import evaluation_router
+from bot.web._open311 import open311_router
+from bot.web._optout import optout_router
+from bot.web._survey_admin import survey_admin_router
+from bot.web._widget import widget_router
+from civic.city import Profile
+from civic.i18n import t
+from civic.settings import get_settings
+from storage.media import MediaStore
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+CHANNEL = "web"
+
+
+class ChatIn(BaseModel):
+    session: str = Field(default="")
+    text: str | None = None
+    payload: str | None = None
+    message_id: str | None = None
+    language: str | None = None
+
+
+def _bad_request(key: str, lang: str | None, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": key, "messages": [{"text": t(key, lang), "buttons": []}]}, status)
+
+
+def create_app(
+    conversation: Conversation,
+    *,
+    sessions: sessionmaker[Session] | None = None,
+    profile: Profile | None = None,
+) -> FastAPI:
+    """The web app: the web chat always; the Open311 API when given the database and
+    the city profile."""
+    app = FastAPI(title="Civic Feedback Assistant", docs_url=None, redoc_url=None)
+    if sessions is not None and profile is not None:
+        app.include_router(
+            open311_router(sessions=sessions, profile=profile, timezone=profile.timezone),
+            prefix="/open311/v2",
+        )
+        app.include_router(web_updates_router(sessions))
+        app.include_router(optout_router(sessions, get_settings().secret_key))
+        app.include_router(survey_admin_router(sessions=sessions, profile=profile))
+        media = MediaStore(get_settings().var_dir / "media")
+        # before the desk's own router, which ends in a catch-all
+        app.include_router(evaluation_router(sessions=sessions, profile=profile), prefix="/desk")
+        app.include_router(
+            desk_router(sessions=sessions, profile=profile, media=media), prefix="/desk"
+        )
+    # The demo page at / embeds the widget; /chat is the full-page chat.
+    app.include_router(widget_router(HERE / "templates"))
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    origins = get_settings().widget_origins
+    if origins:
+        # Only needed where the widget is embedded on another site.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type"],
+            max_age=600,
+        )
+
+    @app.exception_handler(Exception)
+    async def on_error(request: Request, exc: Exception) -> JSONResponse:
+        """The one error handler: log under an incident id, answer politely."""
+        incident = secrets.token_hex(4)
+        log.error("incident %s on %s", incident, request.url.path, exc_info=exc)
+        lang = request.headers.get("accept-language")
+        message = {"text": t("errors.internal", lang, incident=incident), "buttons": []}
+        body = {"error": "internal", "incident": incident, "messages": [message]}
+        return JSONResponse(body, status_code=500)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/api/chat")
+    async def chat(request: Request) -> JSONResponse:
+        lang = request.headers.get("accept-language")
+        try:
+            body = ChatIn.model_validate(await request.json())
+        except ValueError:
+            return _bad_request("input.unsupported", lang)
+        if not SESSION_ID.match(body.session):
+            return _bad_request("input.unsupported", body.language or lang)
+        text, kind = (body.payload, "payload") if body.payload else (body.text or "", "text")
+        incoming = Incoming(
+            channel=CHANNEL,
+            address=body.session,
+            kind=kind,
+            text=text,
+            update_key=f"web:{body.session}:{body.message_id}" if body.message_id else None,
+            language_hint=body.language or lang,
+        )
+        replies = await conversation.handle(incoming)
+        # Reply keyboards (share location / phone) are Telegram's; the web shows text.
+        shown = [r for r in replies if r.text or r.buttons or r.image]
+        return JSONResponse({"messages": [r.as_dict() for r in shown]})
+
+    return app

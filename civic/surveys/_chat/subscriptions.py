@@ -1,0 +1,62 @@
+"""/subscribe and /stop: opting in to survey invitations (with the district, age band
+and gender used for sampling, and why they are asked) and out of every campaign at once."""
+
+from __future__ import annotations
+
+from civic.campaigns import member_for_citizen, opt_out_member, subscribe
+from civic.city import Profile
+from civic.i18n import t
+from civic.replies import BotMessage, Button
+from civic.surveys._chat.engine import SurveyContext
+
+AGE_BANDS = ("18-29", "30-44", "45-59", "60+")
+GENDERS = ("female", "male", "unspecified")
+
+
+class Subscriptions:
+    def __init__(self, profile: Profile) -> None:
+        self._profile = profile
+
+    def start(self, ctx: SurveyContext) -> list[BotMessage]:
+        lang = ctx.language
+        buttons = [
+            Button(district.label(lang), f"sub:d:{code}")
+            for code, district in self._profile.districts.items()
+        ]
+        return [
+            BotMessage(text=t("subscribe.purpose", lang)),
+            BotMessage(text=t("subscribe.ask_district", lang), buttons=buttons),
+        ]
+
+    def on_button(self, ctx: SurveyContext, payload: str) -> list[BotMessage]:
+        lang = ctx.language
+        parts = payload.split(":")
+        district = parts[2] if len(parts) > 2 else ""
+        if district not in self._profile.districts:
+            return self.start(ctx)
+        if parts[1] == "d" and len(parts) == 3:
+            buttons = [Button(band, f"sub:a:{district}:{band}") for band in AGE_BANDS]
+            return [BotMessage(text=t("subscribe.ask_age", lang), buttons=buttons)]
+        if parts[1] == "a" and len(parts) == 4 and parts[3] in AGE_BANDS:
+            buttons = [
+                Button(t(f"subscribe.gender.{g}", lang), f"sub:g:{district}:{parts[3]}:{g}")
+                for g in GENDERS
+            ]
+            return [BotMessage(text=t("subscribe.ask_gender", lang), buttons=buttons)]
+        if parts[1] == "g" and len(parts) == 5 and parts[3] in AGE_BANDS and parts[4] in GENDERS:
+            subscribe(
+                session=ctx.session,
+                citizen_id=ctx.citizen.id,
+                district=district,
+                strata={"age_band": parts[3], "gender": parts[4], "language": lang},
+                now=ctx.now,
+            )
+            return [BotMessage(text=t("subscribe.done", lang))]
+        return self.start(ctx)
+
+    def stop(self, ctx: SurveyContext) -> list[BotMessage]:
+        member = member_for_citizen(session=ctx.session, citizen_id=ctx.citizen.id)
+        if member is None or member.opted_out_at is not None:
+            return [BotMessage(text=t("subscribe.not_subscribed", ctx.language))]
+        opt_out_member(session=ctx.session, member=member, now=ctx.now)
+        return [BotMessage(text=t("subscribe.stopped", ctx.language))]
