@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, not_, select
+from sqlalchemy import ColumnElement, and_, not_, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import AgencyUpdate, EventPhoto, Ticket, TicketEvent, TicketFollower
@@ -155,3 +155,26 @@ def recorded_agency_update(
         return None
     number, status, created_at, event = row
     return number, status, created_at, event
+
+
+def photo_in_scope(*, session: Session, scope: Scope, name: str) -> bool:
+    """True when the photo belongs to a ticket in scope, as the citizen's photo or as one
+    attached to an event (a rectification)."""
+    direct = select(Ticket.id).where(Ticket.photo == name, *scope)
+    via_event = (
+        select(Ticket.id)
+        .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+        .join(EventPhoto, EventPhoto.event_id == TicketEvent.id)
+        .where(EventPhoto.photo == name, *scope)
+    )
+    return session.execute(union(direct, via_event).limit(1)).first() is not None
+
+
+def event_photos(*, session: Session, ticket_id: int) -> dict[int, str]:
+    """event id -> photo, for the ticket's events that have one."""
+    rows = session.execute(
+        select(EventPhoto.event_id, EventPhoto.photo)
+        .join(TicketEvent, TicketEvent.id == EventPhoto.event_id)
+        .where(TicketEvent.ticket_id == ticket_id)
+    )
+    return {event_id: photo for event_id, photo in rows}

@@ -4,7 +4,7 @@ desk account by sending "/link CODE" to the bot privately.
 
 A tap counts only from a Telegram account linked to a desk user of the agency whose duty
 group it is, on a ticket still waiting there; anyone else gets an alert and nothing
-changes. Accepting and rerouting go through `civic.tickets._service`, the desk's own functions, so
+changes. Accepting and rerouting go through `civic.tickets`, the desk's own functions, so
 the same ownership checks and history apply. Reroute asks for the reason with a selective
 ForceReply; the officer's reply to that question is the reason.
 
@@ -45,7 +45,7 @@ from bot.telegram._duty_texts import (
     stale_post,
     status_label,
 )
-from civic import tickets as desk
+from civic import tickets
 from civic.agencies import can_act
 from civic.city import Profile, get_profile
 from civic.duty import (
@@ -141,7 +141,7 @@ class DutyDesk:
                 return found
             officer, ticket = found
             try:
-                event = desk.accept(session=session, viewer=officer, ticket=ticket)
+                event = tickets.accept(session=session, viewer=officer, ticket=ticket)
             except (DeskError, IllegalTransition):
                 return Outcome(t("duty.answer.not_allowed", lang, number=number), alert=True)
             session.commit()
@@ -196,7 +196,7 @@ class DutyDesk:
                 session.commit()
                 return ReasonTaken(gone, stale_post(ticket, self.profile), prompt.post_message_id)
             try:
-                event = desk.reroute(
+                event = tickets.reroute(
                     session=session,
                     viewer=officer,
                     ticket=ticket,

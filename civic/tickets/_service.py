@@ -18,13 +18,14 @@ from civic.duty import enqueue_new_ticket_post
 from civic.errors import AccessDenied, IllegalTransition, InvalidInput, NotFound
 from civic.notifications import enqueue_for_event
 from civic.routing import RoutingDecision
-from civic.tickets._states import OPEN_STATUSES, Status, check_transition, ticket_number
+from civic.tickets._states import OPEN_STATUSES, WAITING, Status, check_transition, ticket_number
 from storage.agency_alerts import enqueue_routed_alert
 from storage.models import EventPhoto, Ticket, TicketEvent, TicketFollower, utcnow
 from storage.tickets import (
     find_follower,
     get_ticket_by_number,
     list_tickets,
+    photo_in_scope,
     recent_tickets,
 )
 
@@ -336,3 +337,37 @@ def list_inbox(
         limit=limit,
         offset=offset,
     )
+
+
+def triage_queue(
+    *,
+    session: Session,
+    viewer: Viewer,
+    status: str | None = None,
+    category: str | None = None,
+    district: str | None = None,
+    overdue: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    now: datetime | None = None,
+) -> list[Ticket]:
+    """Tickets waiting for the evaluation office to route them (no agency holds them),
+    the most urgent first; only the office's staff (a viewer of no agency) see any."""
+    if viewer.agency is not None:
+        return []
+    return list_tickets(
+        session=session,
+        scope=[*ticket_scope(viewer), Ticket.agency.is_(None)],
+        statuses=[s for s in WAITING if status in (None, s)],
+        category=category,
+        district=district,
+        late=(now or utcnow(), list(WAITING)),
+        overdue=overdue,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def may_see_photo(*, session: Session, viewer: Viewer, name: str) -> bool:
+    """True when the stored photo belongs to a ticket the viewer may see."""
+    return photo_in_scope(session=session, scope=ticket_scope(viewer), name=name)

@@ -35,6 +35,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 
 OPEN_STATUSES = frozenset(s for s in Status if s not in {Status.CLOSED, Status.MERGED})
+# Tickets no agency holds: filed without one (category 'other') or sent back to triage.
+WAITING = (Status.SUBMITTED.value, Status.REROUTED.value)
 
 
 def check_transition(current: str, new: str) -> Status:

@@ -1,4 +1,4 @@
-"""The desk's actions on a ticket: each reads its form fields and calls one `civic.tickets._service`
+"""The desk's actions on a ticket: each reads its form fields and calls one `civic.tickets`
 function, and returns the flash message key to show after the redirect."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from civic import tickets as desk
+from civic import tickets
 from civic.errors import InvalidInput
 from storage.media import MAX_PHOTO_BYTES, MediaStore, image_extension
 from storage.models import AgencyUser, Ticket
@@ -59,12 +59,12 @@ def _store_photo(media: MediaStore, data: bytes) -> str:
 
 
 def do_accept(a: ActionInput) -> str:
-    desk.accept(session=a.session, viewer=a.viewer, ticket=a.ticket, note=a.text("note") or None)
+    tickets.accept(session=a.session, viewer=a.viewer, ticket=a.ticket, note=a.text("note") or None)
     return "flash.accepted"
 
 
 def do_progress(a: ActionInput) -> str:
-    desk.add_progress(
+    tickets.add_progress(
         session=a.session,
         viewer=a.viewer,
         ticket=a.ticket,
@@ -77,7 +77,7 @@ def do_progress(a: ActionInput) -> str:
 def do_rectify(a: ActionInput) -> str:
     name = _store_photo(a.media, a.photo) if a.photo is not None else None
     try:
-        desk.rectify(
+        tickets.rectify(
             session=a.session, viewer=a.viewer, ticket=a.ticket, note=a.text("note"), photo=name
         )
     except Exception:
@@ -91,7 +91,7 @@ def do_rectify(a: ActionInput) -> str:
 
 def do_reroute(a: ActionInput) -> str:
     """To another agency, or ('' chosen) back to the evaluation office's triage queue."""
-    desk.reroute(
+    tickets.reroute(
         session=a.session,
         viewer=a.viewer,
         ticket=a.ticket,

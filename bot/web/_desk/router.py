@@ -23,16 +23,16 @@ from bot.web._desk import security
 from bot.web._desk.actions import ACTIONS, ActionInput, PhotoRejected, read_photo
 from bot.web._desk.filters import BadFilter, InboxFilters, parse_filters
 from bot.web._desk.handoffs import HANDOFF_ACTIONS, is_staff, queue_view
-from bot.web._desk.queries import event_photos, may_see_photo, triage_queue
 from bot.web._desk.render import Page, Renderer, redirect
 from bot.web._desk.texts import TEMPLATES_DIR, requested_language
 from bot.web._desk.views import inbox_rows, ticket_view
 from civic.agencies import authenticate, end_session, start_session, user_for_session
 from civic.city import Profile
 from civic.errors import AccessDenied, IllegalTransition, InvalidInput, NotFound
-from civic.tickets import Status, get_ticket, list_inbox
+from civic.tickets import Status, get_ticket, list_inbox, may_see_photo, triage_queue
 from storage.media import MAX_PHOTO_BYTES, MediaStore
 from storage.models import AgencyUser, Handoff, Ticket, utcnow
+from storage.tickets import event_photos
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 PAGE_SIZE = 50
@@ -240,7 +240,7 @@ class Desk:
             ticket = get_ticket(session=session, viewer=user, number=number)
         except (NotFound, AccessDenied):
             return self._not_found(page)
-        photos = event_photos(session=session, ticket=ticket)
+        photos = event_photos(session=session, ticket_id=ticket.id)
         return self.renderer.render(
             page,
             "ticket.html",

@@ -11,11 +11,10 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from bot.web._desk.queries import WAITING
 from bot.web._desk.texts import Translate
 from civic.city import Profile
 from civic.i18n import localised
-from civic.tickets import TRANSITIONS, Status
+from civic.tickets import TRANSITIONS, WAITING, Status
 from storage.models import Ticket, TicketEvent
 
 FINISHED = {Status.RECTIFIED.value, Status.CLOSED.value, Status.MERGED.value}
