@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from civic.errors import ProfileError
 from civic.settings import Settings, get_settings
+from ops.startup import prepare
 
 log = logging.getLogger("civicbot")
 
@@ -22,20 +23,6 @@ def _setup_logging(settings: Settings) -> None:
     # httpx logs every request URL, which holds the bot token on Telegram calls.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-def prepare(settings: Settings) -> None:
-    """Checks shared by every process: the profile loads and the schema is current."""
-    from civic.city import get_profile
-    from civic.surveys import sync_profile_surveys
-    from storage.db import migrate, session_scope
-
-    profile = get_profile(settings.profiles_dir, settings.profile)
-    migrate(settings.database_url)
-    with session_scope(settings.database_url) as session:
-        sync_profile_surveys(
-            session=session, directory=profile.path / "surveys", agencies=profile.agencies
-        )
 
 
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:

@@ -100,7 +100,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def _ready(settings: Settings) -> None:
     """The schema is current and the profile's surveys are loaded."""
-    from ops.cli import prepare
+    from ops.startup import prepare
 
     prepare(settings)
 

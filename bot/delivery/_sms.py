@@ -108,7 +108,9 @@ class _Pace:
         self._next = max(self._next, time.monotonic() + seconds)
 
 
-def _retry_after(response: httpx.Response, default: float) -> float:
+def _retry_after_header(response: httpx.Response, default: float) -> float:
+    """Seconds an HTTP Retry-After header asks for (a number or an HTTP date), else
+    `default`. Telegram's RetryAfter is another thing: `bot.telegram.retry_after_seconds`."""
     raw = response.headers.get("Retry-After", "").strip()
     if not raw:
         return default
@@ -190,11 +192,11 @@ class SmsGateway:
             log.info("SMS %s accepted by the gateway (%s)", sid, data.get("status"))
             return sid
         if status == 429:
-            retry_after = _retry_after(response, RATE_LIMITED_RETRY_AFTER)
+            retry_after = _retry_after_header(response, RATE_LIMITED_RETRY_AFTER)
             self._pace.pause(retry_after)
             raise SmsRetryLater(retry_after, "SMS gateway rate limit")
         if status >= 500:
-            retry_after = _retry_after(response, UNAVAILABLE_RETRY_AFTER)
+            retry_after = _retry_after_header(response, UNAVAILABLE_RETRY_AFTER)
             raise SmsRetryLater(retry_after, f"SMS gateway failed with HTTP {status}")
         if status in (401, 403, 404):
             raise SmsGatewayMisconfigured(
