@@ -6,30 +6,34 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actions.context import buttons, citizen_of, db, language_of, profile
 from civic.errors import IllegalTransition
 from civic.i18n import t
 from civic.tickets import SATISFACTION, answer_fixed, rate
-from storage.models import Ticket, TicketFollower
+from storage.models import Ticket
+from storage.tickets import find_follower, get_ticket_by_number
 
 
-def _own_ticket(session: Session, tracker: Tracker, number: str | None) -> Ticket | None:
-    """The ticket if the citizen filed or follows it; nobody else may answer for it."""
+def _own_ticket(
+    session: Session, tracker: Tracker, dispatcher: CollectingDispatcher, number: str | None
+) -> tuple[Ticket, int] | None:
+    """The ticket and the citizen's id if the citizen filed it: only the reporter answers
+    for it. A follower is told so; anyone else hears that there is no such report."""
+    lang = language_of(tracker)
     citizen = citizen_of(session, tracker)
-    if citizen is None or not number:
-        return None
-    ticket = session.scalars(select(Ticket).where(Ticket.number == number)).first()
-    if ticket is None:
-        return None
-    follows = session.scalars(
-        select(TicketFollower.id).where(
-            TicketFollower.ticket_id == ticket.id, TicketFollower.citizen_id == citizen.id
-        )
-    ).first()
-    return ticket if ticket.citizen_id == citizen.id or follows else None
+    ticket = get_ticket_by_number(session=session, number=number) if number else None
+    if citizen is not None and ticket is not None and ticket.citizen_id == citizen.id:
+        return ticket, citizen.id
+    follows = (
+        citizen is not None
+        and ticket is not None
+        and find_follower(session=session, ticket_id=ticket.id, citizen_id=citizen.id)
+    )
+    key = "followup.follower_only" if follows else "followup.unknown"
+    dispatcher.utter_message(text=t(key, lang, number=number or ""))
+    return None
 
 
 class ActionConfirmFixed(Action):
@@ -43,12 +47,12 @@ class ActionConfirmFixed(Action):
         number = next(tracker.get_latest_entity_values("ticket"), None)
         fixed = next(tracker.get_latest_entity_values("fixed"), None) == "yes"
         with db() as session:
-            ticket = _own_ticket(session, tracker, number)
-            if ticket is None:
-                dispatcher.utter_message(text=t("followup.unknown", lang, number=number or ""))
+            mine = _own_ticket(session, tracker, dispatcher, number)
+            if mine is None:
                 return []
+            ticket, citizen_id = mine
             try:
-                answer_fixed(session=session, ticket=ticket, fixed=fixed)
+                answer_fixed(session=session, ticket=ticket, citizen_id=citizen_id, fixed=fixed)
             except IllegalTransition:
                 status = t(f"status.{ticket.status}", lang)
                 dispatcher.utter_message(
@@ -86,12 +90,14 @@ class ActionRateTicket(Action):
         number = next(tracker.get_latest_entity_values("ticket"), None)
         rating = next(tracker.get_latest_entity_values("rating"), None)
         with db() as session:
-            ticket = _own_ticket(session, tracker, number)
-            if ticket is None:
-                dispatcher.utter_message(text=t("followup.unknown", lang, number=number or ""))
+            mine = _own_ticket(session, tracker, dispatcher, number)
+            if mine is None:
                 return []
+            ticket, citizen_id = mine
             try:
-                rate(session=session, ticket=ticket, satisfaction=str(rating))
+                rate(
+                    session=session, ticket=ticket, citizen_id=citizen_id, satisfaction=str(rating)
+                )
             except (IllegalTransition, ValueError):
                 status = t(f"status.{ticket.status}", lang)
                 dispatcher.utter_message(

@@ -71,7 +71,10 @@ def _respond(fmt: str, container: tuple[str, str], payload: Any) -> Response:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    """The form fields (an api_key may also come in the query string)."""
+    """The form fields. A key that writes travels in the body, never in the URL, where
+    proxies and access logs would keep it."""
+    if "api_key" in request.query_params:
+        raise open311.Open311Error(400, "send the api_key in the form body, not in the URL")
     fields = dict(request.query_params)
     for name, value in (await request.form()).multi_items():
         if not isinstance(value, str):

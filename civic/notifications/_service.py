@@ -43,14 +43,18 @@ RETRIES = outbox.RetryPolicy(
 )
 
 
-def _recipients(session: Session, ticket: Ticket) -> list[int]:
-    """The ticket's citizen first, then its followers; erased citizens are left out."""
-    followers = session.scalars(
+def _recipients(session: Session, ticket: Ticket, *, reporter: bool, followers: bool) -> list[int]:
+    """The ticket's citizen first, then its followers, as asked; erased citizens are
+    left out."""
+    following = session.scalars(
         select(TicketFollower.citizen_id)
         .where(TicketFollower.ticket_id == ticket.id)
         .order_by(TicketFollower.id)
     )
-    candidates = list(dict.fromkeys([ticket.citizen_id, *followers]))
+    wanted = [ticket.citizen_id] if reporter else []
+    if followers:
+        wanted += [c for c in following if reporter or c != ticket.citizen_id]
+    candidates = list(dict.fromkeys(wanted))
     reachable = set(
         session.scalars(
             select(Citizen.id).where(
@@ -77,22 +81,49 @@ def enqueue_for_event(
         "status": event.to_status,
         "note": event.note,
     }
-    body_key = STATUS_CHANGED
-    if event.to_status == "rectified":
-        # The citizen is asked whether it is really fixed (FixMyStreet's question).
-        body_key = RECTIFIED
-        content["buttons"] = fixed_question_buttons(ticket.number or "")
-    return enqueue_notice(
-        session=session, ticket=ticket, body_key=body_key, params=content, key=f"event:{event.id}"
-    )
+    key = f"event:{event.id}"
+    if event.to_status != "rectified":
+        return enqueue_notice(
+            session=session, ticket=ticket, body_key=STATUS_CHANGED, params=content, key=key
+        )
+    # The citizen who filed is asked whether it is really fixed (FixMyStreet's question);
+    # followers hear the news, but the answer and the rating are the reporter's alone.
+    asked = {**content, "buttons": fixed_question_buttons(ticket.number or "")}
+    return [
+        *enqueue_notice(
+            session=session,
+            ticket=ticket,
+            body_key=RECTIFIED,
+            params=asked,
+            key=key,
+            followers=False,
+        ),
+        *enqueue_notice(
+            session=session,
+            ticket=ticket,
+            body_key=STATUS_CHANGED,
+            params=content,
+            key=key,
+            reporter=False,
+        ),
+    ]
 
 
 def enqueue_notice(
-    *, session: Session, ticket: Ticket, body_key: str, params: Mapping[str, object], key: str
+    *,
+    session: Session,
+    ticket: Ticket,
+    body_key: str,
+    params: Mapping[str, object],
+    key: str,
+    reporter: bool = True,
+    followers: bool = True,
 ) -> list[Notification]:
-    """Queue one message about a ticket for its citizen and followers, once per `key`."""
+    """Queue one message about a ticket for its citizen and (or only) its followers,
+    once per `key` and citizen."""
     encoded = json.dumps(params, ensure_ascii=False)
-    wanted = {f"{key}:citizen:{c}": c for c in _recipients(session, ticket)}
+    recipients = _recipients(session, ticket, reporter=reporter, followers=followers)
+    wanted = {f"{key}:citizen:{c}": c for c in recipients}
     if not wanted:
         return []
     existing = outbox.queued(session=session, model=Notification, keys=list(wanted))

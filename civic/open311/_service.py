@@ -37,8 +37,16 @@ def submit_request(
     *, session: Session, key: ApiKey, request: NewRequest, profile: Profile, timezone: str
 ) -> Ticket:
     """File a service request posted through Open311. It has no citizen account, and the
-    contact details that came with it are not kept, so it is anonymous."""
+    contact details that came with it are not kept, so it is anonymous. Only a key that
+    may write files, and an agency's key only in that agency's own services (so one
+    agency cannot fill another's queue)."""
+    if not key.can_write:
+        raise AccessDenied("this api_key may only read")
     category = profile.categories[request.service_code]
+    if key.agency is not None and category.agency != key.agency:
+        raise AccessDenied(
+            f"this api_key may file only its own agency's services, not '{category.code}'"
+        )
     district = None
     if request.lat is not None and request.long is not None:
         district = profile.district_at(request.lat, request.long)

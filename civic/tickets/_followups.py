@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civic.duty import enqueue_escalation
-from civic.errors import IllegalTransition
+from civic.errors import AccessDenied, IllegalTransition
 from civic.notifications import enqueue_notice, fixed_question_buttons
 from civic.tickets._service import transition
 from civic.tickets._states import OPEN_STATUSES, Status
@@ -20,9 +20,17 @@ REMIND_AFTER = timedelta(days=3)
 CLOSE_AFTER = timedelta(days=7)
 
 
-def answer_fixed(*, session: Session, ticket: Ticket, fixed: bool) -> None:
-    """The citizen's answer to "Is the problem solved?". "Not yet" reopens the ticket
+def _check_reporter(ticket: Ticket, citizen_id: int) -> None:
+    """Only the citizen who filed the ticket confirms the fix and rates it: a follower's
+    answer would count against (or for) the agency in someone else's name."""
+    if ticket.citizen_id is None or ticket.citizen_id != citizen_id:
+        raise AccessDenied(f"only the citizen who filed {ticket.number} answers for it")
+
+
+def answer_fixed(*, session: Session, ticket: Ticket, citizen_id: int, fixed: bool) -> None:
+    """The reporter's answer to "Is the problem solved?". "Not yet" reopens the ticket
     (the event counts against the agency); "Solved" waits for the rating."""
+    _check_reporter(ticket, citizen_id)
     if ticket.status != Status.RECTIFIED:
         raise IllegalTransition(f"ticket {ticket.number} is not waiting for confirmation")
     ticket.fixed_confirmed = fixed
@@ -35,8 +43,9 @@ def answer_fixed(*, session: Session, ticket: Ticket, fixed: bool) -> None:
         )
 
 
-def rate(*, session: Session, ticket: Ticket, satisfaction: str) -> None:
+def rate(*, session: Session, ticket: Ticket, citizen_id: int, satisfaction: str) -> None:
     """The citizen's satisfaction after confirming the fix; the ticket closes."""
+    _check_reporter(ticket, citizen_id)
     if satisfaction not in SATISFACTION:
         raise ValueError(f"unknown satisfaction {satisfaction!r}")
     if ticket.status != Status.RECTIFIED or ticket.fixed_confirmed is not True:
@@ -87,6 +96,7 @@ def follow_up_rectified(*, session: Session, now: datetime | None = None) -> tup
                 body_key="notify.fixed_reminder",
                 params=params,
                 key=f"reminder:{ticket.id}",
+                followers=False,
             )
             ticket.reminded_at = now
             reminded += 1

@@ -4,13 +4,18 @@ ticket reopens), then "Solved" and rates it (the ticket closes)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from sqlalchemy import select
 
 from civic.agencies import create_api_key
+from civic.tickets import follow_ticket
+from storage.citizens import get_or_create_citizen
 from storage.models import Ticket
-from tests.e2e.conftest import Stack, TelegramUser, file_complaint, titles
+from tests.e2e.conftest import Stack, TelegramUser, buttons_of, file_complaint, titles
+from tests.fakes.botapi import BotApiStandIn
 
 pytestmark = pytest.mark.e2e
 
@@ -79,3 +84,52 @@ def test_agency_updates_reach_the_citizen_and_close_the_loop(
     # Each update reached the citizen exactly once (the repeated u2 did not send twice).
     texts = [m.text for m in api.messages(user.id)]
     assert sum(t.startswith(f"{number} 的承办部门报告问题已整改") for t in texts) == 2
+
+
+def _first(api: BotApiStandIn, user_id: int, prefix: str) -> Any:
+    """The first message to the user that starts with `prefix`, waiting for it."""
+    count = 1
+    while True:
+        messages = api.wait_for_messages(user_id, count, timeout=60)
+        found = [m for m in messages if (m.text or "").startswith(prefix)]
+        if found:
+            return found[0]
+        count = len(messages) + 1
+
+
+def test_a_follower_hears_the_fix_but_cannot_answer_for_the_reporter(
+    stack: Stack, web: httpx.Client
+) -> None:
+    reporter, follower = TelegramUser(stack), TelegramUser(stack)
+    follower.say("/start")  # the follower has talked to the bot, so it may write to them
+    number = file_complaint(reporter, "小区门口的路灯坏了一个星期了", place="临平区")
+    with stack.db() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
+        follower_id = get_or_create_citizen(
+            session=session, channel="telegram", address=str(follower.id)
+        ).id
+        follow_ticket(session=session, ticket=ticket, citizen_id=follower_id)
+        _key, raw = create_api_key(
+            session=session, name="city-lights", agency=ticket.agency, can_write=True
+        )
+        session.commit()
+    api = stack.telegram
+
+    post_update(web, raw, number, "f1", "INVESTIGATING", "已派人核查")
+    post_update(web, raw, number, "f2", "FIXED", "路灯已更换")
+    told = _first(api, follower.id, f"您反映的问题 {number} 有新进展:已整改。路灯已更换")
+    assert titles(told) == []  # the question is the reporter's
+    asked = _first(api, reporter.id, f"{number} 的承办部门报告问题已整改:路灯已更换")
+    assert titles(asked) == ["已解决", "还没有"]
+
+    # The follower replays the reporter's "Not yet" button: refused, nothing changes.
+    forged = dict(buttons_of(asked))["还没有"]
+    before = len(api.messages(follower.id))
+    api.send_callback(follower.id, forged, told.message_id)
+    [refused] = api.wait_for_messages(follower.id, before + 1, timeout=60)[before:]
+    assert refused.text == (
+        f"只有反映 {number} 的市民本人可以确认和评价。您已关注这条工单,会继续收到办理进展。"
+    )
+    with stack.db() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
+        assert (ticket.status, ticket.fixed_confirmed) == ("rectified", None)

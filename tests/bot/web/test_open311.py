@@ -35,6 +35,7 @@ class Api:
     um_reader: str  # urban-management, read only
     water_writer: str
     office: str  # the evaluation office: reads everything
+    roads_writer: str  # construction (road-damage is theirs), may write
 
 
 @pytest.fixture
@@ -48,6 +49,7 @@ def api(database_url: str, profile: Profile) -> Iterator[Api]:
                 ("um-dashboard", "urban-management", False),
                 ("water-system", "water", True),
                 ("office", None, False),
+                ("roads-system", "construction", True),
             ]
         ]
     app = FastAPI()
@@ -76,7 +78,7 @@ def _file(api: Api, category: str = "street-light", agency: str | None = "urban-
 
 def _post_request(api: Api, fmt: str = "json", **fields: str) -> Any:
     form = {
-        "api_key": api.um_writer,
+        "api_key": api.roads_writer,
         "service_code": "road-damage",
         "lat": "30.188",
         "long": "120.194",
@@ -182,7 +184,7 @@ def test_posting_a_request_files_an_anonymous_ticket(api: Api) -> None:
             1.0,
         )
         assert (ticket.events[0].actor, ticket.photo) == (
-            "apikey:um-system",
+            "apikey:roads-system",
             "https://photos.example/pothole.jpg",
         )
         assert ticket.due_at is not None
@@ -220,6 +222,50 @@ def test_bad_posts_are_refused_in_the_spec_format(api: Api, fmt: str) -> None:
     assert answers == [
         (status, [{"code": status, "description": m}]) for _f, status, m in BAD_POSTS
     ]
+    with api.sessions() as session:
+        assert session.scalars(select(Ticket)).all() == []
+
+
+def test_only_a_write_key_files_and_only_in_its_own_agencys_services(api: Api) -> None:
+    refused = [
+        (_post_request(api, api_key=key, service_code=code), message)
+        for key, code, message in [
+            (api.um_reader, "street-light", "this api_key may only read"),
+            (api.office, "street-light", "this api_key may only read"),
+            (
+                api.um_writer,
+                "road-damage",
+                "this api_key may file only its own agency's services, not 'road-damage'",
+            ),
+            (
+                api.water_writer,
+                "street-light",
+                "this api_key may file only its own agency's services, not 'street-light'",
+            ),
+        ]
+    ]
+    for response, message in refused:
+        _error(response, 403, message)
+    with api.sessions() as session:
+        assert session.scalars(select(Ticket)).all() == []
+    (filed,) = _post_request(api, api_key=api.um_writer, service_code="street-light").json()
+    with api.sessions() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        assert (ticket.number, ticket.category, ticket.agency) == (
+            filed["service_request_id"],
+            "street-light",
+            "urban-management",
+        )
+
+
+def test_a_key_in_a_posts_url_is_refused(api: Api) -> None:
+    for path in ("requests.json", "servicerequestupdates.json"):
+        response = api.client.post(
+            f"{BASE}/{path}",
+            params={"api_key": api.roads_writer},
+            data={"service_code": "road-damage", "lat": "30.188", "long": "120.194"},
+        )
+        _error(response, 400, "send the api_key in the form body, not in the URL")
     with api.sessions() as session:
         assert session.scalars(select(Ticket)).all() == []
 

@@ -94,6 +94,27 @@ def test_a_public_event_is_queued_for_the_citizen_and_followers(session: Session
     assert params_of(first) == json.loads(first.params)
 
 
+def test_only_the_reporter_is_asked_whether_a_rectification_holds(session: Session) -> None:
+    alice, bob = (_citizen(session, a) for a in ("1", "2"))
+    ticket = _ticket(session, alice)
+    session.add(TicketFollower(ticket_id=ticket.id, citizen_id=bob.id))
+    event = TicketEvent(
+        actor="user:li", from_status="in_progress", to_status="rectified", note="fixed"
+    )
+    ticket.events.append(event)
+    session.flush()
+    rows = enqueue_for_event(session=session, ticket=ticket, event=event)
+    asked, told = rows
+    assert (asked.citizen_id, asked.body_key) == (alice.id, "notify.rectified")
+    assert [b["payload"] for b in params_of(asked)["buttons"]] == [  # type: ignore[union-attr]
+        f'/confirm_fixed{{"ticket":"{ticket.number}","fixed":"yes"}}',
+        f'/confirm_fixed{{"ticket":"{ticket.number}","fixed":"no"}}',
+    ]
+    assert (told.citizen_id, told.body_key) == (bob.id, "notify.status_changed")
+    assert params_of(told) == {"number": ticket.number, "status": "rectified", "note": "fixed"}
+    assert enqueue_for_event(session=session, ticket=ticket, event=event) == []
+
+
 def test_enqueueing_twice_adds_nothing(session: Session) -> None:
     ticket = _ticket(session, _citizen(session, "1"))
     event = _event(session, ticket)
