@@ -6,6 +6,7 @@ Every variable is listed with its default in `.env.example` and the README.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
@@ -132,6 +133,22 @@ def mask_url_password(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in credentials else url
 
 
+# What Telegram allows in a webhook's secret_token, and the least we accept: anyone who
+# can reach the webhook port could otherwise post updates in any citizen's name.
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
+
+
+def _webhook_secret(mode: str) -> str | None:
+    secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None
+    if mode == "webhook" and (secret is None or not WEBHOOK_SECRET.match(secret)):
+        raise ValueError(
+            "TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET: 32 to 256 characters of "
+            "A-Z, a-z, 0-9, _ and - (for example the output of 'openssl rand -hex 32'); "
+            "without it anyone could post forged updates to the webhook"
+        )
+    return secret
+
+
 def load_settings() -> Settings:
     var_dir = Path(_env("CIVIC_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
     mode = _env("TELEGRAM_MODE", "polling")
@@ -147,7 +164,7 @@ def load_settings() -> Settings:
         telegram_base_url=os.environ.get("TELEGRAM_BASE_URL", "").strip() or None,
         telegram_mode=mode,
         telegram_webhook_url=os.environ.get("TELEGRAM_WEBHOOK_URL", "").strip() or None,
-        telegram_webhook_secret=os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None,
+        telegram_webhook_secret=_webhook_secret(mode),
         telegram_webhook_port=_env_int("TELEGRAM_WEBHOOK_PORT", 8443),
         rasa_url=_env("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
         rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN", "").strip() or None,

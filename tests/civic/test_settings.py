@@ -52,6 +52,7 @@ def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RASA_URL", "http://127.0.0.1:5999/")
     monkeypatch.setenv("LOG_LEVEL", "debug")
     monkeypatch.setenv("TELEGRAM_MODE", "webhook")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "a" * 32)
     settings = load_settings()
     assert (settings.web_port, settings.rasa_url, settings.rasa_port) == (
         9000,
@@ -117,3 +118,30 @@ def test_get_settings_is_cached_until_cleared(monkeypatch: pytest.MonkeyPatch) -
     assert get_settings() is first
     get_settings.cache_clear()
     assert get_settings().web_port == 9100
+
+
+@pytest.mark.parametrize(
+    "secret", [None, "", "short-secret", "x" * 31, "has spaces " * 4, "é" * 40]
+)
+def test_webhook_mode_refuses_to_start_without_a_strong_secret(
+    monkeypatch: pytest.MonkeyPatch, secret: str | None
+) -> None:
+    monkeypatch.setenv("TELEGRAM_MODE", "webhook")
+    if secret is not None:
+        monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", secret)
+    with pytest.raises(ValueError) as info:
+        load_settings()
+    assert str(info.value).startswith(
+        "TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET: 32 to 256 characters"
+    )
+
+
+def test_a_strong_webhook_secret_is_kept_and_polling_needs_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TELEGRAM_MODE", "webhook")
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", " " + "K3y_-" * 8 + " ")
+    assert load_settings().telegram_webhook_secret == "K3y_-" * 8
+    monkeypatch.setenv("TELEGRAM_MODE", "polling")
+    monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET")
+    assert load_settings().telegram_webhook_secret is None
