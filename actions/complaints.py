@@ -81,13 +81,17 @@ class ActionAskDuplicateChoice(Action):
             ticket = get_ticket_by_number(session=session, number=tracker.get_slot("duplicate_of"))
             if ticket is None:
                 return [SlotSet("duplicate_of", None)]
+            # What and where, never the other citizen's own words.
+            district = profile().districts.get(ticket.district or "")
+            where = [district.label(lang)] if district else []
+            place = " ".join([*where, *([ticket.road] if ticket.road else [])])
             text = t(
                 "complaint.duplicate_found",
                 lang,
                 number=ticket.number,
                 category=profile().categories[ticket.category].label(lang),
                 status=t(f"status.{ticket.status}", lang),
-                description=ticket.description[:80],
+                place=place or t("complaint.district_unknown", lang),
             )
         dispatcher.utter_message(
             text=text,

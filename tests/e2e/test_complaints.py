@@ -128,7 +128,9 @@ def test_a_duplicate_nearby_is_found_and_followed(stack: Stack) -> None:
     second = TelegramUser(stack)
     second.say("工厂烟囱一直冒黑烟,空气很难闻")
     [offer] = second.share_location(*NEAR_ZIJINGANG)
-    assert offer.text.startswith(f"附近最近已有人反映过类似问题:{number}")
+    # what and where, never the first citizen's own words
+    assert offer.text.startswith(f"附近最近已有人反映过类似问题:{number}(环境污染,西湖区,")
+    assert "黑烟很臭" not in offer.text
     assert titles(offer) == ["关注这条工单", "另行提交"]
     [followed] = second.tap("关注这条工单")
     assert followed.text == f"您已关注工单 {number},办理进展会同时通知您。"
