@@ -120,8 +120,17 @@ def _recorded_update(session: Session, key: ApiKey, update_id: str) -> AppliedUp
     return AppliedUpdate(update_id, number, event.to_status, event.at)
 
 
+# Where an agency's system may jump ahead: its back-end often knows only "in progress" or
+# "fixed" (FixMyStreet's integrations send such jumps), so the acceptance it skipped is
+# taken for it, as an internal event the citizen is not told of separately.
+_SKIPS_ACCEPTANCE = {Status.IN_PROGRESS, Status.RECTIFIED}
+SKIPPED_NOTE = "accepted by the agency's system with its next update"
+
+
 def _apply(session: Session, key: ApiKey, ticket: Ticket, update: UpdateIn) -> TicketEvent:
     note, status = update.description, update.status
+    if status in _SKIPS_ACCEPTANCE and ticket.status in (Status.ROUTED, Status.REROUTED):
+        accept(session=session, viewer=key, ticket=ticket, note=SKIPPED_NOTE, public=False)
     if status == Status.RECTIFIED:
         return rectify(
             session=session, viewer=key, ticket=ticket, note=note or "", photo=update.media_url

@@ -209,7 +209,12 @@ def get_ticket(*, session: Session, viewer: Viewer, number: str) -> Ticket:
 
 
 def accept(
-    *, session: Session, viewer: Viewer, ticket: Ticket, note: str | None = None
+    *,
+    session: Session,
+    viewer: Viewer,
+    ticket: Ticket,
+    note: str | None = None,
+    public: bool = True,
 ) -> TicketEvent:
     """The agency takes the ticket on."""
     _check_can_act(viewer, ticket)
@@ -217,7 +222,12 @@ def accept(
         raise IllegalTransition("a ticket waiting for triage must be routed to an agency first")
     text = _text(note, required=False, what="a note")
     return transition(
-        session=session, ticket=ticket, to_status=Status.ACCEPTED, actor=actor_of(viewer), note=text
+        session=session,
+        ticket=ticket,
+        to_status=Status.ACCEPTED,
+        actor=actor_of(viewer),
+        note=text,
+        public=public,
     )
 
 

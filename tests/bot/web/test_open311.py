@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.web import open311_router
 from civic.agencies import create_api_key
 from civic.city import Profile
+from civic.open311._service import SKIPPED_NOTE
 from civic.routing import RoutingDecision
 from civic.tickets import accept, create_ticket
 from storage.db import session_factory
@@ -404,7 +405,6 @@ def test_updates_are_scoped_and_checked(api: Api) -> None:
         ({"api_key": api.water_writer}, 403, f"not allowed to see ticket {number}"),
         ({"api_key": api.um_reader}, 403, "this api_key may only read"),
         ({"api_key": ""}, 403, "an api_key is required"),
-        ({"status": "FIXED"}, 400, "a ticket cannot go from 'routed' to 'rectified'"),
         ({"status": "OPEN"}, 400, lifecycle_message()),
         ({"status": "NOT_COUNCILS_RESPONSIBILITY", "description": ""}, 400, "a reason is required"),
         ({"service_request_id": "HZ-1999-000001"}, 404, "no ticket numbered HZ-1999-000001"),
@@ -415,6 +415,28 @@ def test_updates_are_scoped_and_checked(api: Api) -> None:
         response = _post_update(api, number, fmt=fmt, **{"update_id": f"u-{status}", **fields})
         _error(response, status, message)
     assert _statuses(api, number) == ["submitted", "routed"]
+
+
+def test_an_agency_system_may_skip_ahead_and_the_skipped_step_is_recorded(api: Api) -> None:
+    for status, expected in (("FIXED", "rectified"), ("IN_PROGRESS", "in_progress")):
+        number = _file(api)
+        response = _post_update(
+            api, number, update_id=f"jump-{status}", status=status, description="done"
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()[0]["status"] == status
+        with api.sessions() as session:
+            ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one()
+            history = [(e.to_status, e.public, e.actor, e.note) for e in ticket.events]
+        assert history == [
+            ("submitted", True, "citizen", None),
+            ("routed", True, "router", None),
+            ("accepted", False, "apikey:um-system", SKIPPED_NOTE),
+            (expected, True, "apikey:um-system", "done"),
+        ], history
+    closed = _file(api)
+    response = _post_update(api, closed, update_id="jump-closed", status="CLOSED")
+    _error(response, 400, "a ticket cannot go from 'routed' to 'closed'")
 
 
 def lifecycle_message() -> str:
