@@ -20,7 +20,7 @@ from actions.complaint_steps import (
     place_slots,
     route_text,
 )
-from actions.context import buttons, citizen_of, db, language_of, profile
+from actions.context import buttons, citizen_of, db, issued_photo, language_of, profile
 from civic.i18n import t
 
 INTERRUPTIONS = frozenset(
@@ -100,7 +100,9 @@ class ValidateComplaintForm(FormValidationAction):
     async def extract_photo(self, dispatcher, tracker, domain) -> Slots:  # type: ignore[no-untyped-def]
         intent = _intent(tracker)
         if intent == "send_photo":
-            return {"photo": _entity(tracker, "photo") or INVALID}
+            # only a name this server issued when it stored the photo (never a URL)
+            name = _entity(tracker, "photo")
+            return {"photo": name if name and issued_photo(name) else INVALID}
         if _answers(tracker, "photo"):
             return {"photo": "none" if intent in {"skip", "deny"} else INVALID}
         return {}

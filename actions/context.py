@@ -16,6 +16,7 @@ from civic.routing import Gazetteer
 from civic.settings import get_settings
 from storage.citizens import get_citizen
 from storage.db import session_scope
+from storage.media import MediaStore
 from storage.models import Citizen
 
 
@@ -50,3 +51,9 @@ def citizen_of(session: Session, tracker: Tracker) -> Citizen | None:
 
 def buttons(*pairs: tuple[str, str]) -> list[dict[str, Any]]:
     return [{"title": title, "payload": payload} for title, payload in pairs]
+
+
+def issued_photo(name: str) -> bool:
+    """True when `name` is a photo this server stored (the channels save photos and pass
+    on only the name); a URL or a made-up name is not."""
+    return MediaStore(get_settings().var_dir / "media").issued(name)

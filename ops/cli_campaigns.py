@@ -8,9 +8,10 @@ import argparse
 import asyncio
 import sys
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from civic.city import Profile, get_profile
 from civic.settings import Settings
@@ -86,10 +87,20 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     add.add_argument("--hall", required=True)
     add.add_argument("--number", required=True)
     add.set_defaults(handler=cmd_window_add)
-    qr = wcmds.add_parser("qr", help="the window's QR code as PNG (opens the bot)")
+    qr = wcmds.add_parser("qr", help="the window's signed QR code as PNG (opens the bot)")
     qr.add_argument("id", type=int)
     qr.add_argument("out", type=Path)
+    valid = qr.add_mutually_exclusive_group()
+    valid.add_argument(
+        "--until", type=date.fromisoformat, help="valid until this date (YYYY-MM-DD), city time"
+    )
+    valid.add_argument(
+        "--today", action="store_true", help="valid today only: for a code shown on a screen"
+    )
     qr.set_defaults(handler=cmd_window_qr)
+    revoke = wcmds.add_parser("revoke", help="make every QR code of the window invalid")
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(handler=cmd_window_revoke)
 
     survey = subparsers.add_parser("survey", help="survey definitions")
     scmds = survey.add_subparsers(dest="survey_command", required=True)
@@ -296,16 +307,46 @@ def cmd_window_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_window_qr(args: argparse.Namespace, settings: Settings) -> int:
-    from civic.campaigns import qr_png, window_deep_link
+    """A printed code is valid until revoked (or --until); --today makes a code for a
+    screen, to be replaced each day."""
+    from civic.campaigns import qr_png, sign_window_code, window_deep_link
     from storage.models import ServiceWindow
 
+    profile = _profile(settings)
+    today = datetime.now(ZoneInfo(profile.timezone)).date()
+    until = today if args.today else args.until
+    if until is not None and until < today:
+        print(f"--until {until} is already past")
+        return 1
     with session_scope(settings.database_url) as session:
-        if session.get(ServiceWindow, args.id) is None:
+        window = session.get(ServiceWindow, args.id)
+        if window is None:
             print(f"no window {args.id}")
             return 1
-    link = window_deep_link(settings.telegram_bot_username, args.id)
+        code = sign_window_code(
+            secret=settings.secret_key, window_id=window.id, serial=window.token_serial, until=until
+        )
+    link = window_deep_link(settings.telegram_bot_username, code)
     args.out.write_bytes(qr_png(link))
-    print(f"{args.out}: {link}")
+    web = f"{settings.public_url}/?start={code}"
+    print(f"{args.out}: {link} (web chat: {web}); valid {until or 'until revoked'}")
+    return 0
+
+
+def cmd_window_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.models import ServiceWindow
+    from storage.windows import revoke_codes
+
+    with session_scope(settings.database_url) as session:
+        window = session.get(ServiceWindow, args.id)
+        if window is None:
+            print(f"no window {args.id}")
+            return 1
+        revoke_codes(session=session, window=window)
+    print(
+        f"every QR code of window {args.id} is now invalid: print a new one with "
+        f"`civicbot window qr {args.id} window-{args.id}.png`"
+    )
     return 0
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +15,7 @@ from storage.models import (
     ChannelAddress,
     Citizen,
     FrameMember,
+    OfferedButton,
     SurveyResponse,
     WindowRating,
     utcnow,
@@ -74,3 +78,41 @@ def erase_citizen(*, session: Session, citizen: Citizen) -> None:
     session.execute(delete(FrameMember).where(FrameMember.citizen_id == citizen.id))
     for model in (SurveyResponse, WindowRating):
         session.execute(update(model).where(model.citizen_id == citizen.id).values(citizen_id=None))
+
+
+def _digest(payload: str) -> str:
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def remember_offered(
+    *, session: Session, citizen_id: int, payloads: Iterable[str], now: datetime | None = None
+) -> None:
+    """Note that these button payloads were shown to the citizen (again: the time moves)."""
+    now = now or utcnow()
+    for digest in {_digest(p) for p in payloads if p}:
+        row = session.get(OfferedButton, (citizen_id, digest))
+        if row is not None:
+            row.offered_at = now
+            continue
+        try:
+            with session.begin_nested():
+                session.add(OfferedButton(citizen_id=citizen_id, digest=digest, offered_at=now))
+        except IntegrityError:  # the same button offered by two processes at once
+            pass
+
+
+def was_offered(*, session: Session, citizen_id: int, payload: str, since: datetime) -> bool:
+    """True when `payload` was shown to the citizen as a button at or after `since`."""
+    row = session.get(OfferedButton, (citizen_id, _digest(payload)))
+    return row is not None and _aware(row.offered_at) >= since
+
+
+def forget_offers_before(*, session: Session, before: datetime) -> int:
+    """Drop offers older than `before`; their buttons no longer count."""
+    result = session.execute(delete(OfferedButton).where(OfferedButton.offered_at < before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

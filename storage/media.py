@@ -4,10 +4,13 @@ Only the stored file's name travels through Rasa; the agency desk serves the fil
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
+# What `save` names a file: 24 hex digits and the type found in its bytes.
+ISSUED_NAME = re.compile(r"^[0-9a-f]{24}\.(?:jpg|png|webp)$")
 SIGNATURES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png", b"RIFF": "webp"}
 
 
@@ -39,3 +42,7 @@ class MediaStore:
             return None
         path = self.directory / name
         return path if path.is_file() else None
+
+    def issued(self, name: str) -> bool:
+        """True for a name `save` gave out whose file is here: nothing else is a photo."""
+        return bool(ISSUED_NAME.match(name)) and self.path_of(name) is not None

@@ -4,10 +4,10 @@ duplicate check, the desk's inbox and Open311's lists. Who may see what is decid
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, not_, select, union
+from sqlalchemy import ColumnElement, and_, func, not_, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import AgencyUpdate, EventPhoto, Ticket, TicketEvent, TicketFollower
@@ -178,3 +178,31 @@ def event_photos(*, session: Session, ticket_id: int) -> dict[int, str]:
         .where(TicketEvent.ticket_id == ticket_id)
     )
     return {event_id: photo for event_id, photo in rows}
+
+
+def ticket_satisfaction(
+    *, session: Session, agency: str | None, counted: Collection[str]
+) -> list[dict[str, object]]:
+    """Per agency: reporters' satisfaction ratings at the `counted` assurance levels
+    (number and Hangzhou-scale counts) and the number of ratings at every level."""
+    query = (
+        select(Ticket.agency, Ticket.satisfaction_assurance, Ticket.satisfaction, func.count())
+        .where(Ticket.satisfaction.is_not(None), Ticket.agency.is_not(None))
+        .group_by(Ticket.agency, Ticket.satisfaction_assurance, Ticket.satisfaction)
+        .order_by(Ticket.agency)
+    )
+    if agency is not None:
+        query = query.where(Ticket.agency == agency)
+    summary: dict[str, dict[str, object]] = {}
+    for code, level, satisfaction, count in session.execute(query):
+        level = level or "anonymous"
+        entry = summary.setdefault(
+            str(code), {"agency": code, "rated": 0, "hangzhou": {}, "levels": {}}
+        )
+        levels = entry["levels"]
+        levels[level] = levels.get(level, 0) + count  # type: ignore[union-attr,index,attr-defined]
+        if level in counted:
+            entry["rated"] = int(entry["rated"]) + count  # type: ignore[call-overload]
+            scale = entry["hangzhou"]
+            scale[satisfaction] = scale.get(satisfaction, 0) + count  # type: ignore[union-attr,index,attr-defined]
+    return list(summary.values())

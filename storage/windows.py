@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -49,13 +50,24 @@ def rate_window(
     scale: str,
     score: str,
     now: datetime,
+    assurance: str = "anonymous",
+    hourly_limit: int | None = None,
 ) -> WindowRating | None:
-    """Record today's rating; None when this citizen already rated this window today."""
+    """Record today's rating; None when this citizen already rated this window today.
+
+    With `hourly_limit`, a rating arriving when the window already has that many in the
+    past hour is kept but held for review: more than a counter can serve is not
+    plausible."""
     valid = STAR_SCORES if scale == "stars" else HANGZHOU_SCORES
     if score not in valid:
         raise ValueError(f"{score!r} is not a score on the {scale} scale")
     if todays_rating(session=session, window_id=window.id, citizen_id=citizen_id, day=day):
         return None
+    held = (
+        hourly_limit is not None
+        and ratings_since(session=session, window_id=window.id, since=now - timedelta(hours=1))
+        >= hourly_limit
+    )
     rating = WindowRating(
         window_id=window.id,
         citizen_id=citizen_id,
@@ -63,6 +75,8 @@ def rate_window(
         scale=scale,
         score=score,
         created_at=now,
+        assurance=assurance,
+        held=held,
     )
     try:
         with session.begin_nested():
@@ -85,24 +99,86 @@ def awaiting_comment(*, session: Session, citizen_id: int, since: datetime) -> W
     ).first()
 
 
-def window_summary(*, session: Session, agency: str | None) -> list[dict[str, object]]:
-    """Per window: the number of ratings and the star average / Hangzhou-scale counts."""
+def ratings_since(*, session: Session, window_id: int, since: datetime) -> int:
+    """How many ratings (held ones included) the window received since `since`."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(WindowRating)
+            .where(WindowRating.window_id == window_id, WindowRating.created_at >= since)
+        )
+        or 0
+    )
+
+
+def revoke_codes(*, session: Session, window: ServiceWindow) -> int:
+    """Make every QR code issued for the window invalid; returns the new code serial."""
+    window.token_serial = (window.token_serial or 1) + 1
+    return window.token_serial
+
+
+def review_held(*, session: Session, window_id: int, release: bool) -> int:
+    """Release the window's held ratings into its figures, or discard them; the count."""
+    held = list(
+        session.scalars(
+            select(WindowRating).where(
+                WindowRating.window_id == window_id, WindowRating.held.is_(True)
+            )
+        )
+    )
+    for rating in held:
+        if release:
+            rating.held = False
+        else:
+            session.delete(rating)
+    return len(held)
+
+
+def window_summary(
+    *, session: Session, agency: str | None, counted: Collection[str]
+) -> list[dict[str, object]]:
+    """Per window: its figures from ratings at the `counted` assurance levels (the number,
+    the star average, the Hangzhou-scale counts), the number of ratings at every level,
+    and the number held for review. Held ratings and uncounted levels are never mixed
+    into the figures."""
     query = (
-        select(ServiceWindow, WindowRating.scale, WindowRating.score, func.count())
+        select(
+            ServiceWindow,
+            WindowRating.assurance,
+            WindowRating.held,
+            WindowRating.scale,
+            WindowRating.score,
+            func.count(),
+        )
         .join(WindowRating, WindowRating.window_id == ServiceWindow.id)
-        .group_by(ServiceWindow.id, WindowRating.scale, WindowRating.score)
+        .group_by(
+            ServiceWindow.id,
+            WindowRating.assurance,
+            WindowRating.held,
+            WindowRating.scale,
+            WindowRating.score,
+        )
         .order_by(ServiceWindow.id)
     )
     if agency is not None:
         query = query.where(ServiceWindow.agency == agency)
     summary: dict[int, dict[str, object]] = {}
-    for window, scale, score, count in session.execute(query):
+    for window, level, held, scale, score, count in session.execute(query):
         entry = summary.setdefault(
-            window.id, {"window": window, "ratings": 0, "stars": [], "hangzhou": {}}
+            window.id,
+            {"window": window, "ratings": 0, "stars": [], "hangzhou": {}, "levels": {}, "held": 0},
         )
+        if held:
+            entry["held"] = int(entry["held"]) + count  # type: ignore[call-overload]
+            continue
+        levels = entry["levels"]
+        levels[level] = levels.get(level, 0) + count  # type: ignore[union-attr,index,attr-defined]
+        if level not in counted:
+            continue
         entry["ratings"] = int(entry["ratings"]) + count  # type: ignore[call-overload]
         if scale == "stars":
             entry["stars"] += [int(score)] * count  # type: ignore[operator]
         else:
-            entry["hangzhou"][score] = count  # type: ignore[index]
+            hangzhou = entry["hangzhou"]
+            hangzhou[score] = hangzhou.get(score, 0) + count  # type: ignore[union-attr,index,attr-defined]
     return list(summary.values())

@@ -1,14 +1,26 @@
 """The smart assistant every channel talks to: the channel-neutral conversation
 (`Conversation`) and the one client of the Rasa server."""
 
+from bot.assistant._commands import (
+    COMMANDS,
+    DEEP_LINK_LIMIT,
+    UNKNOWN_COMMAND,
+    as_typed,
+    command_payload,
+)
 from bot.assistant._conversation import Conversation, Incoming, is_emoji_only
 from bot.assistant._rasa_client import RasaClient
 from bot.assistant._scheduled import JOBS
 
 __all__ = [
+    "COMMANDS",
+    "DEEP_LINK_LIMIT",
     "JOBS",
+    "UNKNOWN_COMMAND",
     "Conversation",
     "Incoming",
     "RasaClient",
+    "as_typed",
+    "command_payload",
     "is_emoji_only",
 ]

@@ -7,33 +7,40 @@ import logging
 import re
 import sqlite3
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.assistant._commands import as_typed, authenticates_itself, command_payload
 from bot.assistant._rasa_client import RasaClient
 from civic.errors import RasaUnavailable
 from civic.handoffs import add_citizen_message, close_handoff, open_handoff_of
 from civic.i18n import detect_language, normalise_language, t
+from civic.identity import VERIFIED_PHONE, channel_level, raise_level
 from civic.replies import BotMessage
 from civic.surveys import SurveyChat
-from storage.citizens import get_or_create_citizen
+from storage.citizens import get_or_create_citizen, remember_offered, was_offered
 from storage.updates import UpdateLedger
 
 log = logging.getLogger(__name__)
 
 # Telegram's own limit for one message; the web chat is held to the same.
 MAX_TEXT_LENGTH = 4096
+# How long a button shown to a citizen stays tappable: longer than a ticket waits for
+# "Is it solved?" (7 days) and a survey invitation's reminders.
+OFFER_LIFETIME = timedelta(days=30)
 
 
 @dataclass(frozen=True)
 class Incoming:
     """What a citizen sent, in channel-neutral form.
 
-    kind: "text" (typed), "payload" (a button or command mapped to an intent),
-    "sticker", "photo", "edited", or "unsupported".
+    kind: "text" (typed); "button" (a payload the client says was tapped: it counts only
+    if it was offered); "payload" (made by the channel itself: a command, a shared
+    location or photo); "sticker", "photo", "edited", or "unsupported".
     """
 
     channel: str
@@ -131,6 +138,7 @@ class Conversation:
                 address=incoming.address,
                 language=normalise_language(detect_language(typed) or incoming.language_hint),
             )
+            raise_level(citizen, channel_level(incoming.channel))
             session.commit()
             sender, stored_language = citizen.public_id, citizen.language
             citizen_id = citizen.id
@@ -139,16 +147,18 @@ class Conversation:
         if problem is not None:
             key, params = problem
             return [BotMessage(text=t(key, language, **params))]
+        if incoming.kind == "button":
+            incoming = self._checked_button(citizen_id, incoming, text)
         relayed = self._relay_to_staff(citizen_id, text, language)
         if relayed is not None:
             return relayed
         if self._surveys is not None:
             answered = self._surveys.handle(citizen_id, language, incoming.kind, text)
             if answered is not None:
-                return answered
+                return self._offer(citizen_id, answered)
         menu_key = (incoming.channel, incoming.address)
         if incoming.kind == "text":
-            text = self._menus.choice(menu_key, text) or text
+            text = self._menus.choice(menu_key, text) or command_payload(text) or as_typed(text)
         metadata = {"language": language, "channel": incoming.channel, **incoming.metadata}
         try:
             replies = await self._rasa.send(sender, text, metadata)
@@ -157,7 +167,36 @@ class Conversation:
             return [BotMessage(text=t("errors.rasa_unavailable", language))]
         if any((r.custom or {}).get("erased") for r in replies):
             await self._forget(sender, menu_key)
+            return self._take_menus(menu_key, replies)
+        self._offer(citizen_id, replies)
         return self._take_menus(menu_key, replies)
+
+    def _checked_button(self, citizen_id: int, incoming: Incoming, payload: str) -> Incoming:
+        """A tapped payload as a payload when it was offered to this citizen (or carries
+        its own proof); otherwise as the text it is, which proves nothing."""
+        if authenticates_itself(payload) or command_payload(payload) == payload:
+            return replace(incoming, kind="payload")
+        since = datetime.now(UTC) - OFFER_LIFETIME
+        with self._sessions() as session:
+            offered = was_offered(
+                session=session, citizen_id=citizen_id, payload=payload, since=since
+            )
+        if offered:
+            return replace(incoming, kind="payload")
+        log.info("a button payload never offered to citizen %s was read as text", citizen_id)
+        return replace(incoming, kind="text")
+
+    def _offer(self, citizen_id: int, replies: list[BotMessage]) -> list[BotMessage]:
+        """Remember the buttons (and numbered-menu options) in `replies`: these, and only
+        these, may be tapped."""
+        payloads = [b.payload for r in replies for b in r.buttons]
+        for reply in replies:
+            menu = (reply.custom or {}).get("menu") or []
+            payloads += [str(o["payload"]) for o in menu if isinstance(o, dict) and "payload" in o]
+        if payloads:
+            with self._sessions.begin() as session:
+                remember_offered(session=session, citizen_id=citizen_id, payloads=payloads)
+        return replies
 
     async def _forget(self, sender: str, menu_key: tuple[str, str]) -> None:
         """After an erasure: drop the conversation's history in Rasa and the menu."""
@@ -205,6 +244,8 @@ class Conversation:
                 session=session, channel=incoming.channel, address=incoming.address
             )
             citizen.phone = phone
+            # Telegram's own-contact button: the number is the account's own.
+            raise_level(citizen, VERIFIED_PHONE)
             session.commit()
 
     async def aclose(self) -> None:

@@ -32,7 +32,7 @@ from civic.notifications import (
     params_of,
 )
 from civic.settings import Settings
-from storage.citizens import addresses_of
+from storage.citizens import addresses_of, remember_offered
 from storage.citizens import mark_unreachable as mark_address_unreachable
 from storage.models import Citizen, Notification, OutboundMessage, utcnow
 
@@ -200,6 +200,10 @@ class Notifier:
         try:
             job.text = render_text(row.body_key, citizen.language, params)
             job.buttons = _buttons(params, citizen.language)
+            # the citizen may tap these later; only offered buttons count (bot.assistant)
+            remember_offered(
+                session=session, citizen_id=citizen.id, payloads=[b["payload"] for b in job.buttons]
+            )
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
             job.error = f"cannot render {row.body_key}: {type(exc).__name__} {exc}"
             job.telegram, job.web = [], []

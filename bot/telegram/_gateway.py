@@ -33,7 +33,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.assistant import Conversation, Incoming
+from bot.assistant import COMMANDS, DEEP_LINK_LIMIT, UNKNOWN_COMMAND, Conversation, Incoming
 from bot.delivery import SendMeter
 from bot.telegram._duty_group import DutyGroup
 from bot.telegram._transport import bot_api_urls
@@ -51,20 +51,6 @@ LONG_PAYLOAD_PREFIX = "p:"
 
 # Commands and what they mean to the assistant (as Rasa intent payloads). "/start" with a
 # deep link goes on as "/start <link>"; any other text starting with "/" means UNKNOWN_COMMAND.
-COMMANDS = {
-    "start": "/greet",
-    "menu": "/menu",
-    "help": "/help",
-    "tickets": "/check_status",
-    "language": "/switch_language",
-    "bot": "/bot_return",
-    # Surveys (bot/survey_chat answers these before the assistant does).
-    "subscribe": "/subscribe",
-    "stop": "/stop",
-    "survey": "/survey",
-}
-UNKNOWN_COMMAND = "/help"
-DEEP_LINK_LIMIT = 64
 
 
 class PayloadCodec:
@@ -213,8 +199,9 @@ class TelegramGateway:
             return
         await query.answer()
         payload = self.codec.decode(query.data or "")
+        # a tapped button counts only if it was offered to this chat (see Conversation)
         await self._turn(
-            update, self._incoming(update, "payload" if payload else "unsupported", payload)
+            update, self._incoming(update, "button" if payload else "unsupported", payload)
         )
 
     async def _on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

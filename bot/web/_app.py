@@ -104,7 +104,8 @@ def create_app(
             return _bad_request("input.unsupported", lang)
         if not SESSION_ID.match(body.session):
             return _bad_request("input.unsupported", body.language or lang)
-        text, kind = (body.payload, "payload") if body.payload else (body.text or "", "text")
+        # A payload is only what the client says was tapped: the conversation checks it.
+        text, kind = (body.payload, "button") if body.payload else (body.text or "", "text")
         incoming = Incoming(
             channel=CHANNEL,
             address=body.session,

@@ -29,11 +29,13 @@ from civic.campaigns._service import (
     running_campaigns,
 )
 from civic.campaigns._tokens import TOKEN_LENGTH, looks_like_token, new_nonce, sign, verify
+from civic.campaigns._window_codes import WindowCode, sign_window_code, verify_window_code
 
 __all__ = [
     "KEY_SEPARATORS",
     "TOKEN_LENGTH",
     "Design",
+    "WindowCode",
     "allocate",
     "attributes",
     "attributes_of_key",
@@ -56,8 +58,10 @@ __all__ = [
     "qr_png",
     "running_campaigns",
     "sign",
+    "sign_window_code",
     "stratum_key",
     "subscribe",
     "verify",
+    "verify_window_code",
     "window_deep_link",
 ]

@@ -56,11 +56,12 @@ def telegram_deep_link(bot_username: str, payload: str) -> str:
     return f"https://t.me/{username}?start={payload}"
 
 
-def window_deep_link(bot_username: str, window_id: int | str) -> str:
-    """The link printed at a service window: `https://t.me/<bot>?start=w_<id>`."""
-    if not str(window_id):
-        raise ValueError("a start payload w_<id> needs a window id")
-    return telegram_deep_link(bot_username, f"{WINDOW_PREFIX}{window_id}")
+def window_deep_link(bot_username: str, code: str) -> str:
+    """The link printed at a service window: `https://t.me/<bot>?start=<signed code>`
+    (civic.campaigns' window codes)."""
+    if not code.startswith(WINDOW_PREFIX):
+        raise ValueError("a window's start payload is its signed code, w_...")
+    return telegram_deep_link(bot_username, code)
 
 
 def invitation_links(bot_username: str, web_base_url: str, token: str) -> tuple[str, str]:

@@ -2,7 +2,15 @@
 population, office hours, the website's pages and their search."""
 
 from civic.city._population import load_population
-from civic.city._profiles import Agency, Category, District, Profile, get_profile, load_profile
+from civic.city._profiles import (
+    Agency,
+    Category,
+    District,
+    Integrity,
+    Profile,
+    get_profile,
+    load_profile,
+)
 from civic.city._search import MIN_SCORE, SiteSearch, words
 from civic.city._site import Page, Site, identity_by_reply, load_site
 
@@ -11,6 +19,7 @@ __all__ = [
     "Agency",
     "Category",
     "District",
+    "Integrity",
     "Page",
     "Profile",
     "Site",

@@ -19,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 from civic.city._office_hours import OfficeHours, parse_office_hours
 from civic.errors import ProfileError
 from civic.i18n import LANGUAGES, localised
+from civic.identity import DEFAULT_COUNTED, parse_levels
 
 PLACE_KINDS = ("road", "landmark", "area")
 
@@ -72,6 +73,34 @@ class Place:
 
 
 @dataclass(frozen=True)
+class Integrity:
+    """What counts in published figures: the assurance levels whose ratings and answers
+    feed a department's score, and how many window ratings an hour a window can plausibly
+    receive (more are held for review)."""
+
+    counted_levels: frozenset[str] = DEFAULT_COUNTED
+    window_ratings_per_hour: int = 60
+
+
+def _load_integrity(reader: _Reader, meta: dict[str, Any]) -> Integrity:
+    raw = meta.get("integrity")
+    if raw is None:
+        return Integrity()
+    section = reader.mapping(raw, "integrity")
+    levels = section.get("counted_levels", sorted(DEFAULT_COUNTED))
+    if not isinstance(levels, list):
+        raise reader.fail("integrity.counted_levels", "must be a list of assurance levels")
+    try:
+        counted = parse_levels(levels, "integrity.counted_levels")
+    except ValueError as exc:
+        raise ProfileError(f"{reader.path}: {exc}") from exc
+    per_hour = section.get("window_ratings_per_hour", 60)
+    if not isinstance(per_hour, int) or isinstance(per_hour, bool) or per_hour < 1:
+        raise reader.fail("integrity.window_ratings_per_hour", "must be a whole number above 0")
+    return Integrity(counted_levels=counted, window_ratings_per_hour=per_hour)
+
+
+@dataclass(frozen=True)
 class Profile:
     code: str
     name: dict[str, str]
@@ -84,6 +113,7 @@ class Profile:
     places: tuple[Place, ...]
     path: Path
     office_hours: OfficeHours | None = None
+    integrity: Integrity = field(default_factory=lambda: Integrity())
 
     def category_for_intent(self, intent: str | None) -> Category | None:
         if not intent or not intent.startswith("complaint_"):
@@ -269,6 +299,7 @@ def load_profile(path: Path) -> Profile:
         office_hours=parse_office_hours(
             meta.get("office_hours"), str(meta.get("timezone") or "UTC"), str(path / "profile.yml")
         ),
+        integrity=_load_integrity(reader, meta),
     )
 
 

@@ -90,8 +90,10 @@ def start_response(
     language: str,
     invitation_id: int | None = None,
     stratum: str | None = None,
+    assurance: str = "anonymous",
 ) -> SurveyResponse:
     response = SurveyResponse(
+        assurance=assurance,
         survey_key=survey_key,
         survey_version=version,
         invitation_id=invitation_id,

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from civic.duty import enqueue_escalation
 from civic.errors import AccessDenied, IllegalTransition
+from civic.identity import ANONYMOUS
 from civic.notifications import enqueue_notice, fixed_question_buttons
 from civic.tickets._service import transition
 from civic.tickets._states import OPEN_STATUSES, Status
-from storage.models import Ticket, TicketEvent, utcnow
+from storage.models import Citizen, Ticket, TicketEvent, utcnow
 
 SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
 REMIND_AFTER = timedelta(days=3)
@@ -51,6 +52,9 @@ def rate(*, session: Session, ticket: Ticket, citizen_id: int, satisfaction: str
     if ticket.status != Status.RECTIFIED or ticket.fixed_confirmed is not True:
         raise IllegalTransition(f"ticket {ticket.number} is not waiting for a rating")
     ticket.satisfaction = satisfaction
+    # the level the rating was given at decides whether it counts in published figures
+    reporter = session.get(Citizen, citizen_id)
+    ticket.satisfaction_assurance = reporter.assurance if reporter else ANONYMOUS
     transition(session=session, ticket=ticket, to_status=Status.CLOSED, actor="citizen")
 
 

@@ -4,7 +4,7 @@ from storage.models._agencies import AgencyAlert, AgencyChannel, AgencyUser, Api
 from storage.models._base import Base, utcnow
 from storage.models._campaigns import Campaign, FrameMember, Invitation
 from storage.models._channels import ButtonPayload, OutboundMessage, ProcessedUpdate
-from storage.models._citizens import ChannelAddress, Citizen
+from storage.models._citizens import ChannelAddress, Citizen, OfferedButton
 from storage.models._duty import DutyMessage, DutyPrompt
 from storage.models._handoffs import Handoff, HandoffMessage
 from storage.models._notifications import Notification
@@ -31,6 +31,7 @@ __all__ = [
     "HandoffMessage",
     "Invitation",
     "Notification",
+    "OfferedButton",
     "OutboundMessage",
     "ProcessedUpdate",
     "ServiceWindow",

@@ -20,12 +20,30 @@ class Citizen(Base):
     public_id: Mapped[str] = mapped_column(String(32), unique=True, index=True)
     language: Mapped[str] = mapped_column(String(5), default="zh")
     phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    # How sure we are that this is one real person (civic.identity): anonymous (a web
+    # session), account (a messaging account), verified_phone; it only ever rises.
+    assurance: Mapped[str] = mapped_column(
+        String(16), default="anonymous", server_default="anonymous"
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
     addresses: Mapped[list[ChannelAddress]] = relationship(
         back_populates="citizen", cascade="all, delete-orphan"
     )
+
+
+class OfferedButton(Base):
+    """A button the assistant showed a citizen. A tapped payload counts only if it was
+    offered to that citizen; anything else is read as typed text."""
+
+    __tablename__ = "offered_buttons"
+
+    citizen_id: Mapped[int] = mapped_column(
+        ForeignKey("citizens.id", ondelete="CASCADE"), primary_key=True
+    )
+    digest: Mapped[str] = mapped_column(String(32), primary_key=True)
+    offered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ChannelAddress(Base):

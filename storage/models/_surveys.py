@@ -40,6 +40,10 @@ class SurveyResponse(Base):
         ForeignKey("citizens.id", ondelete="SET NULL"), index=True, default=None
     )
     self_selected: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The respondent's assurance level: invited when they came with an invitation token.
+    assurance: Mapped[str] = mapped_column(
+        String(16), default="anonymous", server_default="anonymous"
+    )
     stratum: Mapped[str | None] = mapped_column(String(255), default=None)
     language: Mapped[str] = mapped_column(String(5), default="zh")
     # The path of answered steps as a JSON list of step ids, for "back".

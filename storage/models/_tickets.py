@@ -42,6 +42,8 @@ class Ticket(Base):
     # (satisfied | basically_satisfied | dissatisfied), which feeds the agency's score.
     fixed_confirmed: Mapped[bool | None] = mapped_column(Boolean, default=None)
     satisfaction: Mapped[str | None] = mapped_column(String(24), default=None)
+    # The reporter's assurance level when they rated (civic.identity).
+    satisfaction_assurance: Mapped[str | None] = mapped_column(String(16), default=None)
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
     events: Mapped[list[TicketEvent]] = relationship(

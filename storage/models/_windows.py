@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models._base import Base, utcnow
@@ -20,6 +29,8 @@ class ServiceWindow(Base):
     agency: Mapped[str] = mapped_column(String(64), index=True)
     hall: Mapped[str] = mapped_column(String(128))
     number: Mapped[str] = mapped_column(String(16))
+    # Signed QR tokens carry this serial; revoking the window's codes raises it.
+    token_serial: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -40,4 +51,11 @@ class WindowRating(Base):
     scale: Mapped[str] = mapped_column(String(16))  # stars | hangzhou
     score: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str | None] = mapped_column(Text, default=None)
+    # The rater's assurance level when they rated (civic.identity).
+    assurance: Mapped[str] = mapped_column(
+        String(16), default="anonymous", server_default="anonymous"
+    )
+    # Held for review (the window got ratings faster than it serves people): kept out
+    # of every figure until the evaluation office releases it.
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -26,6 +26,7 @@ def test_every_declared_job_is_registered_once_with_its_interval(tmp_path: Path)
         "campaign-invitations",
         "duty-messages",
         "overdue-check",
+        "purge-offered-buttons",
         "purge-processed-updates",
         "rectification-followup",
     ]

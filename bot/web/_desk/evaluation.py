@@ -30,7 +30,8 @@ from civic.surveys import (
     survey_report,
 )
 from storage.models import AgencyUser, Campaign
-from storage.windows import window_summary
+from storage.tickets import ticket_satisfaction
+from storage.windows import review_held, window_summary
 
 SCALE_LABELS = {
     "satisfied": "evaluation.scale.satisfied",
@@ -72,16 +73,43 @@ class Evaluation:
             if user.agency is None:
                 for campaign in session.scalars(select(Campaign).order_by(Campaign.id.desc())):
                     campaigns.append((campaign, progress(session=session, campaign_id=campaign.id)))
-            windows = window_summary(session=session, agency=user.agency)
+            counted = self.profile.integrity.counted_levels
+            windows = window_summary(session=session, agency=user.agency, counted=counted)
+            satisfaction = ticket_satisfaction(session=session, agency=user.agency, counted=counted)
             surveys = [d.key for d in list_definitions(session=session)]
             return self.renderer.render(
                 page,
                 "evaluation.html",
                 here="/desk/evaluation",
                 campaigns=campaigns,
-                windows=[_window_row(w, page) for w in windows],
+                windows=[_window_row(w, page, counted) for w in windows],
+                satisfaction=[_satisfaction_row(r, page, counted) for r in satisfaction],
+                counted=_levels_text(page, counted),
+                reviewer=user.agency is None,
                 surveys=surveys,
             )
+
+    async def review_held(self, request: Request, window_id: int) -> Response:
+        form = await request.form(max_files=0, max_fields=5)
+        return await run_in_threadpool(self._review_held, request, window_id, form)
+
+    def _review_held(self, request: Request, window_id: int, form: Any) -> Response:
+        """The evaluation office releases a window's held ratings into its figures, or
+        discards them."""
+        with self.sessions() as session:
+            user = self._user(session, request)
+            if user is None:
+                return self._login(request)
+            page = self._page(request, user)
+            if not security.same_token(page.csrf, form.get(security.CSRF_FIELD)):
+                return self.renderer.error(page, 403, page.t("error.csrf"))
+            decision = form.get("decision")
+            if user.agency is not None or decision not in {"release", "discard"}:
+                return self._missing(page)
+            count = review_held(session=session, window_id=window_id, release=decision == "release")
+            session.commit()
+        flash = f"flash.held_{decision}d" if count else "flash.held_none"
+        return redirect(request, "/desk/evaluation", flash=flash)
 
     async def campaign(self, request: Request, campaign_id: int) -> Response:
         return await run_in_threadpool(self._campaign, request, campaign_id)
@@ -172,10 +200,47 @@ class Evaluation:
         return Response(png, media_type="image/png", headers={"Cache-Control": "private"})
 
 
-def _window_row(entry: dict[str, Any], page: Page) -> dict[str, Any]:
+LEVEL_LABELS = {
+    "anonymous": "evaluation.level.anonymous",
+    "account": "evaluation.level.account",
+    "verified_phone": "evaluation.level.verified_phone",
+    "invited": "evaluation.level.invited",
+}
+
+
+def _levels_text(page: Page, levels: Any) -> str:
+    return ", ".join(page.t(LEVEL_LABELS[level]) for level in LEVEL_LABELS if level in levels)
+
+
+def _by_level(page: Page, counts: dict[str, int], counted: Any) -> str:
+    """'Verified phone 12, Anonymous 40 (not counted)': every level, counted or not."""
+    parts = []
+    for level, key in LEVEL_LABELS.items():
+        if counts.get(level):
+            apart = "" if level in counted else f" ({page.t('evaluation.not_counted')})"
+            parts.append(f"{page.t(key)} {counts[level]}{apart}")
+    return ", ".join(parts) or "—"
+
+
+def _satisfaction_row(entry: dict[str, Any], page: Page, counted: Any) -> dict[str, Any]:
+    return {
+        "agency": page.labels.agency(entry["agency"]),
+        "rated": entry["rated"],
+        "hangzhou": ", ".join(
+            f"{page.t(SCALE_LABELS[code])} {count}" for code, count in entry["hangzhou"].items()
+        )
+        or "—",
+        "levels": _by_level(page, entry["levels"], counted),
+    }
+
+
+def _window_row(entry: dict[str, Any], page: Page, counted: Any) -> dict[str, Any]:
     window = entry["window"]
     stars = entry["stars"]
     return {
+        "id": window.id,
+        "held": entry["held"],
+        "levels": _by_level(page, entry["levels"], counted),
         "agency": page.labels.agency(window.agency),
         "hall": window.hall,
         "number": window.number,
@@ -233,4 +298,10 @@ def evaluation_router(*, sessions: sessionmaker[Session], profile: Profile) -> A
     ]
     for path, endpoint in routes:
         router.add_api_route(path, endpoint, methods=["GET"], include_in_schema=False)
+    router.add_api_route(
+        "/evaluation/windows/{window_id:int}/held",
+        pages.review_held,
+        methods=["POST"],
+        include_in_schema=False,
+    )
     return router

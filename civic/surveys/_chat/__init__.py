@@ -1,10 +1,10 @@
 """Surveys, window ratings and survey subscriptions in chat, ahead of Rasa.
 
 `SurveyChat.handle` looks at one incoming text or payload and answers it when it belongs
-here (a survey button, `/start <token>`, `/start w_<id>`, `/subscribe`, `/stop`, `/survey`,
-a free-text answer the current question waits for); otherwise it returns None and the
-message goes to the assistant as usual, so whatever else the citizen was doing (a
-complaint half filed, say) is left as it was.
+here (a survey button, `/start <token>`, `/start w_<signed window code>`, `/subscribe`,
+`/stop`, `/survey`, a free-text answer the current question waits for); otherwise it
+returns None and the message goes to the assistant as usual, so whatever else the
+citizen was doing (a complaint half filed, say) is left as it was.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class SurveyChat:
     def __init__(self, *, sessions: sessionmaker[Session], profile: Profile, secret: str) -> None:
         self._sessions = sessions
         self.engine = SurveyEngine(secret=secret, agencies=profile.agencies)
-        self.windows = WindowRatings(profile)
+        self.windows = WindowRatings(profile, secret)
         self.subscriptions = Subscriptions(profile)
 
     def handle(
@@ -73,7 +73,7 @@ class SurveyChat:
 
     def _start(self, ctx: SurveyContext, argument: str) -> list[BotMessage] | None:
         if argument.startswith("w_"):
-            return self.windows.start(ctx, argument[2:])
+            return self.windows.start(ctx, argument)
         if argument.startswith("s_"):
             return self.engine.start_open(ctx, argument[2:])
         if looks_like_token(argument):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from civic.campaigns import find_by_nonce, verify
 from civic.i18n import t
+from civic.identity import INVITED, raise_level
 from civic.replies import BotMessage
 from civic.surveys import _service as store
 from civic.surveys._chat.render import intro_message, question_message, step_tag, thanks_message
@@ -82,6 +83,9 @@ class SurveyEngine:
     def _begin(
         self, ctx: SurveyContext, survey: Survey, invitation: Invitation | None
     ) -> SurveyResponse:
+        if invitation is not None:
+            # a personal invitation token: a sampled household, the surest level
+            raise_level(ctx.citizen, INVITED)
         definition = store.list_definitions(session=ctx.session)
         version = next((d.version for d in definition if d.key == survey.key), 1)
         response = store.start_response(
@@ -92,6 +96,7 @@ class SurveyEngine:
             language=ctx.language,
             invitation_id=invitation.id if invitation else None,
             stratum=invitation.stratum if invitation else None,
+            assurance=INVITED if invitation else ctx.citizen.assurance,
         )
         if invitation is not None and invitation.started_at is None:
             invitation.started_at = ctx.now

@@ -39,7 +39,10 @@ class _EchoHandler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         status = 200 if self.path == "/webhooks/rest/webhook" else 404
         self.server.bodies.append(body)
-        answer = json.dumps([{"text": f"echo:{body['message']}"}]).encode()
+        reply: dict[str, Any] = {"text": f"echo:{body['message']}"}
+        if body["message"] == "offer buttons":
+            reply["buttons"] = [{"title": "Solved", "payload": '/answer_fixed{"fixed":true}'}]
+        answer = json.dumps([reply]).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))
@@ -205,3 +208,50 @@ async def test_rasa_unavailable_in_the_message_language(sqlite_url: str) -> None
 )
 def test_is_emoji_only(text: str, expected: bool) -> None:
     assert is_emoji_only(text) is expected
+
+
+async def test_a_payload_counts_only_when_it_was_offered_to_that_citizen(
+    conversation: Conversation, rasa_server: FakeRasa
+) -> None:
+    """What the client claims was tapped reaches Rasa as a payload only if the assistant
+    showed that button to that citizen; otherwise it is text, and cannot be read as
+    `/intent{entities}`."""
+    offered = '/answer_fixed{"fixed":true}'
+    web = {"channel": "web", "kind": "button"}
+    forged = '/send_photo{"photo":"https://elsewhere.example/x.jpg"}'
+    await conversation.handle(Incoming(address="s" * 20, text=forged, **web))  # type: ignore[arg-type]
+    await conversation.handle(Incoming(address="s" * 20, text=offered, **web))  # type: ignore[arg-type]
+    await conversation.handle(
+        Incoming(channel="web", address="s" * 20, kind="text", text="offer buttons")
+    )
+    await conversation.handle(Incoming(address="s" * 20, text=offered, **web))  # type: ignore[arg-type]
+    await conversation.handle(Incoming(address="t" * 20, text=offered, **web))  # type: ignore[arg-type]
+    said = [body["message"] for body in rasa_server.bodies]
+    assert said == [
+        '／send_photo{"photo":"https://elsewhere.example/x.jpg"}',
+        '／answer_fixed{"fixed":true}',  # not offered yet
+        "offer buttons",
+        offered,  # offered to this citizen: a payload
+        '／answer_fixed{"fixed":true}',  # another citizen replaying it
+    ]
+
+
+async def test_typed_commands_map_and_other_slashes_are_defused(
+    conversation: Conversation, rasa_server: FakeRasa
+) -> None:
+    web = {"channel": "web", "address": "u" * 20}
+    await conversation.handle(Incoming(kind="text", text="/menu", **web))  # type: ignore[arg-type]
+    await conversation.handle(Incoming(kind="text", text='/inform{"category":"x"}', **web))  # type: ignore[arg-type]
+    await conversation.handle(
+        Incoming(kind="button", text="/start w_1_1_0_AAAAAAAAAAAAAAAA", **web)
+    )  # type: ignore[arg-type]
+    await conversation.handle(Incoming(kind="button", text="/start", **web))  # type: ignore[arg-type]
+    said = [body["message"] for body in rasa_server.bodies]
+    # /start with a link is a command anyone may send: its code is checked by whoever
+    # reads it (here no survey part is configured, so it reaches Rasa as it is)
+    assert said == [
+        "/menu",
+        '／inform{"category":"x"}',
+        "/start w_1_1_0_AAAAAAAAAAAAAAAA",
+        "/greet",
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 
 import pytest
 from PIL import Image
@@ -15,8 +16,11 @@ from civic.campaigns import (
     qr_matrix,
     qr_png,
     sign,
+    sign_window_code,
+    verify_window_code,
     window_deep_link,
 )
+from civic.campaigns._qr import start_payload_ok
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TELEGRAM_LINK = re.compile(r"^https://t\.me/([A-Za-z0-9_]+)\?start=([A-Za-z0-9_-]{1,64})$")
@@ -49,24 +53,36 @@ def test_qr_png_refuses_a_scale_below_one() -> None:
         qr_png("w_1", scale=0)
 
 
-def test_window_deep_link() -> None:
-    assert window_deep_link("civic_feedback_bot", 17) == (
-        "https://t.me/civic_feedback_bot?start=w_17"
+def test_window_deep_link_carries_the_signed_code() -> None:
+    code = sign_window_code(secret="k" * 32, window_id=123456789, serial=999999, until=None)
+    link = window_deep_link("@civic_feedback_bot", code)
+    assert link == f"https://t.me/civic_feedback_bot?start={code}"
+    dated = sign_window_code(
+        secret="k" * 32, window_id=123456789, serial=999999, until=date(2099, 12, 31)
     )
-    assert window_deep_link("@civic_feedback_bot", "xihu-03") == (
-        "https://t.me/civic_feedback_bot?start=w_xihu-03"
-    )
+    assert start_payload_ok(dated) and len(dated) <= 64  # the longest a code gets
 
 
-@pytest.mark.parametrize("window_id", ["a b", "x" * 63, "中文", ""])
-def test_window_deep_link_refuses_payloads_telegram_would_drop(window_id: str) -> None:
+@pytest.mark.parametrize("code", ["a b", "w_" + "x" * 63, "w_中文", "17", ""])
+def test_window_deep_link_refuses_payloads_telegram_would_drop(code: str) -> None:
     with pytest.raises(ValueError, match="start payload"):
-        window_deep_link("civic_feedback_bot", window_id)
+        window_deep_link("civic_feedback_bot", code)
 
 
 def test_deep_link_refuses_a_malformed_bot_username() -> None:
     with pytest.raises(ValueError, match="bot username"):
-        window_deep_link("civic bot", 1)
+        window_deep_link("civic bot", "w_1")
+
+
+def test_window_codes_verify_only_with_the_key_and_unaltered() -> None:
+    code = sign_window_code(secret="k" * 32, window_id=7, serial=3, until=date(2027, 1, 31))
+    verified = verify_window_code(secret="k" * 32, code=code)
+    assert verified is not None and (verified.window_id, verified.serial) == (7, 3)
+    assert verified.valid_on(date(2027, 1, 31)) and not verified.valid_on(date(2027, 2, 1))
+    assert verify_window_code(secret="other" * 8, code=code) is None
+    assert verify_window_code(secret="k" * 32, code=code.replace("w_7_", "w_8_")) is None
+    assert verify_window_code(secret="k" * 32, code=code.replace("_3_", "_4_")) is None
+    assert verify_window_code(secret="k" * 32, code="w_7") is None
 
 
 def test_invitation_links_carry_the_token_to_telegram_and_the_web_widget() -> None:

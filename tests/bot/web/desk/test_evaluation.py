@@ -3,6 +3,7 @@ results with charts, window ratings; agencies see only their own. SQLite and Pos
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -20,9 +21,9 @@ from civic.city import Profile
 from civic.surveys import sync_profile_surveys
 from storage.db import session_factory
 from storage.media import MediaStore
-from storage.models import Invitation, SurveyAnswer, SurveyResponse
+from storage.models import Invitation, SurveyAnswer, SurveyResponse, Ticket, WindowRating
 from storage.windows import add_window, rate_window
-from tests.bot.web.desk.test_router import PASSWORD, _login
+from tests.bot.web.desk.test_router import PASSWORD, _csrf, _login
 
 
 def seed_results(sessions: sessionmaker[Session], profile: Profile) -> None:
@@ -99,6 +100,7 @@ def seed_results(sessions: sessionmaker[Session], profile: Profile) -> None:
             scale="stars",
             score="4",
             now=now,
+            assurance="verified_phone",
         )
 
 
@@ -165,3 +167,97 @@ def test_the_pages_need_a_login(app: FastAPI) -> None:
     assert response.status_code == 303 and "/desk/login" in response.headers["location"]
     chart = anonymous.get("/desk/evaluation/results/annual_satisfaction/urban-management.png")
     assert chart.status_code == 404
+
+
+def _window_row(html: str, hall: str) -> str:
+    """The text of the window table's row for `hall`, tags removed."""
+    rows = re.findall(r"<tr>(.*?)</tr>", html, re.DOTALL)
+    row = next(r for r in rows if hall in r)
+    return " ".join(re.sub(r"<[^>]+>", " ", row).split())
+
+
+def test_window_figures_count_only_verified_levels_and_show_the_rest_apart(
+    app: FastAPI, database_url: str
+) -> None:
+    """Two anonymous one-star ratings are listed by level but change neither the count
+    nor the average; held ratings count nowhere until the office releases them."""
+    sessions = session_factory(database_url)
+    now = datetime.now(UTC)
+    with sessions.begin() as session:
+        window = add_window(session=session, agency="urban-management", hall="滨江大厅", number="7")
+        for citizen, level in ((None, "verified_phone"), (None, "anonymous"), (None, "anonymous")):
+            session.add(
+                WindowRating(
+                    window_id=window.id,
+                    citizen_id=citizen,
+                    day=f"2026-12-0{1 + len(level) % 3}",
+                    scale="stars",
+                    score="5" if level == "verified_phone" else "1",
+                    assurance=level,
+                    created_at=now,
+                )
+            )
+        held = rate_window(
+            session=session,
+            window=window,
+            citizen_id=None,  # type: ignore[arg-type]
+            day="2026-12-04",
+            scale="stars",
+            score="1",
+            now=now,
+            assurance="verified_phone",
+            hourly_limit=3,
+        )
+        assert held is not None and held.held
+        window_id = window.id
+    office = signed_in(app, "office")
+    page = office.get("/desk/evaluation")
+    row = _window_row(page.text, "滨江大厅")
+    # counted: one verified rating of 5 stars; two anonymous apart; one held
+    assert row.startswith("City Management Bureau 滨江大厅 7 1 5.00"), row
+    assert "Verified phone 1" in row and "Anonymous web chat 2 (not counted)" in row
+    assert row.endswith("Verified phone 1 1 Release Discard"), row  # one held, to review
+    assert "Verified phone, Invited household" in page.text  # what counts, stated
+    # an agency officer sees the flag but cannot release
+    assert "Release" not in _window_row(
+        signed_in(app, "li").get("/desk/evaluation").text, "滨江大厅"
+    )
+    forged = office.post(
+        f"/desk/evaluation/windows/{window_id}/held", data={"decision": "release", "csrf": "x"}
+    )
+    assert forged.status_code == 403
+    released = office.post(
+        f"/desk/evaluation/windows/{window_id}/held",
+        data={"decision": "release", "csrf": _csrf(page.text)},
+        follow_redirects=True,
+    )
+    assert "The held ratings are released" in released.text
+    row = _window_row(released.text, "滨江大厅")
+    assert row.startswith("City Management Bureau 滨江大厅 7 2 3.00"), row  # (5 + 1) / 2
+
+
+def test_ticket_satisfaction_is_published_by_level(app: FastAPI, database_url: str) -> None:
+    sessions = session_factory(database_url)
+    with sessions.begin() as session:
+        for level, satisfaction in (
+            ("verified_phone", "satisfied"),
+            ("account", "dissatisfied"),
+            ("anonymous", "dissatisfied"),
+        ):
+            session.add(
+                Ticket(
+                    description="x",
+                    category="streetlight",
+                    agency="urban-management",
+                    status="closed",
+                    satisfaction=satisfaction,
+                    satisfaction_assurance=level,
+                )
+            )
+    page = signed_in(app, "office").get("/desk/evaluation").text
+    row = next(
+        r for r in page.split("<tr>") if "Satisfaction with" not in r and "Messaging account" in r
+    )
+    text = " ".join(re.sub(r"<[^>]+>", " ", row).split())
+    assert text.startswith("City Management Bureau 1 Satisfied 1 "), text
+    assert "Messaging account 1 (not counted)" in text and "Verified phone 1" in text

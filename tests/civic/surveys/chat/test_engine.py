@@ -3,19 +3,20 @@ real PostgreSQL, without Rasa: these messages are answered before the assistant.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from civic.campaigns import Design, create_campaign, draw, sign, subscribe
-from civic.city import Profile
+from civic.campaigns import Design, create_campaign, draw, sign, sign_window_code, subscribe
+from civic.city import Integrity, Profile
 from civic.replies import BotMessage
 from civic.surveys import SurveyChat, sync_profile_surveys
 from storage.citizens import get_or_create_citizen
 from storage.db import session_factory
 from storage.models import Invitation, SurveyAnswer, SurveyResponse, WindowRating
-from storage.windows import add_window
+from storage.windows import add_window, revoke_codes
 
 SECRET = "test-secret"
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)  # 11:00 in Hangzhou
@@ -154,15 +155,65 @@ def test_window_rating_once_a_day_with_a_comment(chat: SurveyChat, database_url:
             session=session, agency="market-regulation", hall="市民之家", number="12"
         ).id
     who = citizen(database_url, "1006", "en")
-    asked = tap(chat, who, f"/start w_{window_id}", "en")
+    code = sign_window_code(secret=SECRET, window_id=window_id, serial=1, until=None)
+    asked = tap(chat, who, f"/start {code}", "en")
     assert "window 12" in asked[0].text
     assert "Thank you for rating" in tap(chat, who, button(asked, "★★★★★"), "en")[0].text
     assert "recorded" in (chat.handle(who, "en", "text", "Quick and kind", now=NOW) or [])[0].text
-    again = tap(chat, who, f"/start w_{window_id}", "en")
+    again = tap(chat, who, f"/start {code}", "en")
     assert "already rated" in again[0].text
     with session_factory(database_url)() as session:
         rating = session.scalars(select(WindowRating)).one()
-    assert (rating.score, rating.comment) == ("5", "Quick and kind")
+    assert (rating.score, rating.comment, rating.held) == ("5", "Quick and kind", False)
+
+
+def test_a_window_needs_a_valid_signed_code(chat: SurveyChat, database_url: str) -> None:
+    """A bare id, a forged MAC, a revoked serial or a past day are each refused with the
+    reason; a code for today only works today."""
+    with session_factory(database_url).begin() as session:
+        window = add_window(
+            session=session, agency="market-regulation", hall="市民之家", number="5"
+        )
+        window_id = window.id
+        revoke_codes(session=session, window=window)  # serial 2 from now on
+    who = citizen(database_url, "1011", "en")
+    old = sign_window_code(secret=SECRET, window_id=window_id, serial=1, until=None)
+    forged = sign_window_code(secret="not-the-key", window_id=window_id, serial=2, until=None)
+    yesterday = sign_window_code(
+        secret=SECRET, window_id=window_id, serial=2, until=date(2026, 11, 29)
+    )
+    today = sign_window_code(secret=SECRET, window_id=window_id, serial=2, until=date(2026, 11, 30))
+    assert (
+        "not a valid service-window code" in tap(chat, who, f"/start w_{window_id}", "en")[0].text
+    )
+    assert "not a valid service-window code" in tap(chat, who, f"/start {forged}", "en")[0].text
+    assert "has been replaced" in tap(chat, who, f"/start {old}", "en")[0].text
+    assert "no longer valid" in tap(chat, who, f"/start {yesterday}", "en")[0].text
+    asked = tap(chat, who, f"/start {today}", "en")
+    assert "Please rate the service" in asked[0].text
+    # a button kept from another day does not rate without scanning again
+    stale = button(asked, "★").replace(":20261130:", ":20261129:")
+    assert "scan the QR code" in tap(chat, who, stale, "en")[0].text
+    with session_factory(database_url)() as session:
+        assert session.scalars(select(WindowRating)).all() == []
+
+
+def test_ratings_beyond_the_hourly_limit_are_held(database_url: str, profile: Profile) -> None:
+    strict = replace(profile, integrity=Integrity(window_ratings_per_hour=2))
+    chat = SurveyChat(sessions=session_factory(database_url), profile=strict, secret=SECRET)
+    with session_factory(database_url).begin() as session:
+        window_id = add_window(
+            session=session, agency="market-regulation", hall="大厅", number="9"
+        ).id
+    code = sign_window_code(secret=SECRET, window_id=window_id, serial=1, until=None)
+    for n in range(4):
+        who = citizen(database_url, f"20{n}", "en")
+        asked = tap(chat, who, f"/start {code}", "en")
+        # the citizen is thanked either way: a flood learns nothing from the answer
+        assert "Thank you for rating" in tap(chat, who, button(asked, "★"), "en")[0].text
+    with session_factory(database_url)() as session:
+        held = [r.held for r in session.scalars(select(WindowRating).order_by(WindowRating.id))]
+    assert held == [False, False, True, True]
 
 
 def test_subscribe_then_stop(chat: SurveyChat, database_url: str) -> None:
@@ -224,7 +275,8 @@ def test_forged_or_malformed_buttons_change_nothing(chat: SurveyChat, database_u
     assert "不属于您" in tap(chat, other, answer)[0].text
     assert tap(chat, who, answer.replace("sv:a:", "sv:z:"))[-1].text.startswith("1/")
     assert "不属于您" in tap(chat, who, "sv:a:not-a-number:x:y")[0].text
-    assert "没有找到" in tap(chat, who, "wr:999999:stars:5")[0].text
+    assert "没有找到" in tap(chat, who, "wr:999999:20261130:stars:5")[0].text
+    assert "扫描窗口上展示的二维码" in tap(chat, who, "wr:999999:stars:5")[0].text
     assert "哪个区" in tap(chat, who, "sub:g:nowhere:18-29:male")[1].text
     with session_factory(database_url)() as session:
         assert session.scalars(select(SurveyAnswer)).all() == []
