@@ -242,6 +242,9 @@ def test_forged_and_reused_invitations_are_refused(stack: Stack) -> None:
 
 
 def test_window_rating_through_the_qr_code_deep_link(stack: Stack, tmp_path: Path) -> None:
+    """The printed code is signed: scanning it rates the window; a bare window id, a
+    forged rating button (sent as callback data by a modified client) and yesterday's
+    button change nothing; a revoked code is refused with the reason."""
     out = civicbot(
         stack,
         "window",
@@ -257,7 +260,14 @@ def test_window_rating_through_the_qr_code_deep_link(stack: Stack, tmp_path: Pat
     qr = tmp_path / "window.png"
     link = civicbot(stack, "window", "qr", str(window_id), str(qr)).stdout
     assert qr.read_bytes().startswith(b"\x89PNG")
-    payload = link.strip().rsplit("start=", 1)[1]
+    payload = re.search(r"t\.me/\w+\?start=([A-Za-z0-9_-]+)", link).group(1)  # type: ignore[union-attr]
+    assert payload.startswith(f"w_{window_id}_")
+    attacker = TelegramUser(stack)
+    assert "不是有效的服务窗口二维码" in attacker.say(f"/start w_{window_id}")[0].text
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d")
+    forged = f"wr:{window_id}:{today}:stars:1"
+    # read as text: the assistant answers something, and nothing is rated
+    attacker._after(lambda: attacker.api.send_callback(attacker.id, forged), 1)
     user = TelegramUser(stack)
     asked = user.say(f"/start {payload}")
     assert "7号窗口" in asked[0].text
@@ -266,10 +276,14 @@ def test_window_rating_through_the_qr_code_deep_link(stack: Stack, tmp_path: Pat
     again = user.say(f"/start {payload}")
     assert "今天已经评价过" in again[0].text
     with stack.db() as session:
-        rating = session.scalars(
+        ratings = session.scalars(
             select(WindowRating).join(ServiceWindow).where(ServiceWindow.id == window_id)
-        ).one()
-        assert (rating.score, rating.comment) == ("4", "办事很快，态度很好")
+        ).all()
+        assert [(r.score, r.comment, r.assurance) for r in ratings] == [
+            ("4", "办事很快，态度很好", "account")
+        ]
+    civicbot(stack, "window", "revoke", str(window_id))
+    assert "已更换" in TelegramUser(stack).say(f"/start {payload}")[0].text
 
 
 def test_stop_during_a_campaign_stops_the_reminders(stack: Stack) -> None:
