@@ -12,6 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The shipped CIVIC_SECRET_KEY: fine for a demo, forgeable by anyone in a deployment.
+DEFAULT_SECRET_KEY = "change-me"
 SECRET_FIELDS = frozenset(
     {
         "telegram_bot_token",
@@ -78,7 +80,7 @@ class Settings:
     action_server_port: int = 5055
     web_host: str = "127.0.0.1"
     web_port: int = 8000
-    secret_key: str = "change-me"
+    secret_key: str = DEFAULT_SECRET_KEY
     log_level: str = "INFO"
     category_threshold: float = 0.55
     widget_origins: tuple[str, ...] = ()
@@ -98,6 +100,10 @@ class Settings:
     telegram_bot_username: str = "CivicFeedbackBot"
     public_url: str = "http://127.0.0.1:8000"
     campaign_telegram_rate: float = 25.0
+    # Web chat sessions: idle and absolute lifetimes, and how often a token is replaced.
+    web_session_idle_days: int = 30
+    web_session_max_days: int = 90
+    web_session_rotate_hours: int = 24
 
     def __repr__(self) -> str:
         parts = []
@@ -149,11 +155,25 @@ def _webhook_secret(mode: str) -> str | None:
     return secret
 
 
+def _web_session_lifetimes() -> tuple[int, int, int]:
+    idle = _env_int("CIVIC_WEB_SESSION_IDLE_DAYS", 30)
+    most = _env_int("CIVIC_WEB_SESSION_MAX_DAYS", 90)
+    rotate = _env_int("CIVIC_WEB_SESSION_ROTATE_HOURS", 24)
+    if min(idle, most, rotate) <= 0 or idle > most or rotate >= idle * 24:
+        raise ValueError(
+            "web chat sessions need 0 < CIVIC_WEB_SESSION_ROTATE_HOURS < "
+            "CIVIC_WEB_SESSION_IDLE_DAYS * 24 and CIVIC_WEB_SESSION_IDLE_DAYS <= "
+            f"CIVIC_WEB_SESSION_MAX_DAYS; got {rotate} hours, {idle} and {most} days"
+        )
+    return idle, most, rotate
+
+
 def load_settings() -> Settings:
     var_dir = Path(_env("CIVIC_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
     mode = _env("TELEGRAM_MODE", "polling")
     if mode not in {"polling", "webhook"}:
         raise ValueError(f"TELEGRAM_MODE must be 'polling' or 'webhook', got {mode!r}")
+    idle, most, rotate = _web_session_lifetimes()
     return Settings(
         var_dir=var_dir,
         database_url=_env("DATABASE_URL", f"sqlite:///{var_dir / 'civic.db'}"),
@@ -171,7 +191,7 @@ def load_settings() -> Settings:
         action_server_port=_env_int("ACTION_SERVER_PORT", 5055),
         web_host=_env("WEB_HOST", "127.0.0.1"),
         web_port=_env_int("WEB_PORT", 8000),
-        secret_key=_env("CIVIC_SECRET_KEY", "change-me"),
+        secret_key=_env("CIVIC_SECRET_KEY", DEFAULT_SECRET_KEY),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
         category_threshold=_env_float("CIVIC_CATEGORY_THRESHOLD", 0.55),
         widget_origins=tuple(
@@ -192,6 +212,9 @@ def load_settings() -> Settings:
         telegram_bot_username=_env("TELEGRAM_BOT_USERNAME", "CivicFeedbackBot").lstrip("@"),
         public_url=_env("CIVIC_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         campaign_telegram_rate=_env_float("CAMPAIGN_TELEGRAM_RATE", 25.0),
+        web_session_idle_days=idle,
+        web_session_max_days=most,
+        web_session_rotate_hours=rotate,
     )
 
 

@@ -1,8 +1,9 @@
-"""The web edge: the app, the chat page and widget with their API, the agency desk,
-Open311, opt-out links and the survey admin API."""
+"""The web edge: the app, the chat page and widget with their API and signed sessions,
+the agency desk, Open311, opt-out links and the survey admin API."""
 
 from bot.web._app import create_app
-from bot.web._chat_updates import SESSION_ID, web_updates_router
+from bot.web._chat_sessions import chat_session_router
+from bot.web._chat_updates import web_updates_router
 from bot.web._desk import desk_router
 from bot.web._desk.evaluation import evaluation_router
 from bot.web._open311 import open311_router
@@ -11,7 +12,7 @@ from bot.web._survey_admin import survey_admin_router
 from bot.web._widget import widget_router
 
 __all__ = [
-    "SESSION_ID",
+    "chat_session_router",
     "create_app",
     "desk_router",
     "evaluation_router",

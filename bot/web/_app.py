@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.assistant import Conversation, Incoming
-from bot.web._chat_updates import SESSION_ID, web_updates_router
+from bot.web._chat_sessions import chat_session_router, open_session, refused
+from bot.web._chat_updates import web_updates_router
 from bot.web._desk import desk_router
 from bot.web._desk.evaluation import evaluation_router
 from bot.web._open311 import open311_router
@@ -23,7 +24,8 @@ from bot.web._survey_admin import survey_admin_router
 from bot.web._widget import widget_router
 from civic.city import Profile
 from civic.i18n import t
-from civic.settings import get_settings
+from civic.identity import SessionRefused, web_sessions
+from civic.settings import DEFAULT_SECRET_KEY, get_settings
 from storage.media import MediaStore
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,8 @@ CHANNEL = "web"
 
 
 class ChatIn(BaseModel):
-    session: str = Field(default="")
+    # The signed session token from POST /api/chat/session (see _chat_sessions.py).
+    token: str = Field(default="")
     text: str | None = None
     payload: str | None = None
     message_id: str | None = None
@@ -53,12 +56,20 @@ def create_app(
     """The web app: the web chat always; the Open311 API when given the database and
     the city profile."""
     app = FastAPI(title="Civic Feedback Assistant", docs_url=None, redoc_url=None)
+    settings = get_settings()
+    if settings.secret_key == DEFAULT_SECRET_KEY:
+        log.warning(
+            "CIVIC_SECRET_KEY is the default: anyone can forge web chat sessions and "
+            "invitation links; set your own (openssl rand -hex 32)"
+        )
+    chat_sessions = web_sessions(settings)
+    app.include_router(chat_session_router(chat_sessions))
     if sessions is not None and profile is not None:
         app.include_router(
             open311_router(sessions=sessions, profile=profile, timezone=profile.timezone),
             prefix="/open311/v2",
         )
-        app.include_router(web_updates_router(sessions))
+        app.include_router(web_updates_router(sessions, chat_sessions))
         app.include_router(optout_router(sessions, get_settings().secret_key))
         app.include_router(survey_admin_router(sessions=sessions, profile=profile))
         media = MediaStore(get_settings().var_dir / "media")
@@ -102,21 +113,25 @@ def create_app(
             body = ChatIn.model_validate(await request.json())
         except ValueError:
             return _bad_request("input.unsupported", lang)
-        if not SESSION_ID.match(body.session):
-            return _bad_request("input.unsupported", body.language or lang)
+        try:
+            chat_session = open_session(chat_sessions, body.token)
+        except SessionRefused as exc:
+            return refused(exc, body.language or lang)
         # A payload is only what the client says was tapped: the conversation checks it.
         text, kind = (body.payload, "button") if body.payload else (body.text or "", "text")
         incoming = Incoming(
             channel=CHANNEL,
-            address=body.session,
+            address=chat_session.session_id,
             kind=kind,
             text=text,
-            update_key=f"web:{body.session}:{body.message_id}" if body.message_id else None,
+            update_key=(
+                f"web:{chat_session.session_id}:{body.message_id}" if body.message_id else None
+            ),
             language_hint=body.language or lang,
         )
         replies = await conversation.handle(incoming)
         # Reply keyboards (share location / phone) are Telegram's; the web shows text.
         shown = [r for r in replies if r.text or r.buttons or r.image]
-        return JSONResponse({"messages": [r.as_dict() for r in shown]})
+        return chat_session.answer({"messages": [r.as_dict() for r in shown]})
 
     return app

@@ -7,20 +7,24 @@ comes from the `chromium` fixture of tests/browser/conftest.py."""
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from civic.i18n import t
+from civic.identity import WebSessions
+from storage.models import utcnow
 from tests.browser.conftest import unavailable
 from tests.browser.widget_support import (
     AXE,
     AXE_RUN,
     GREETING,
     LINK,
+    SESSIONS,
     FakeChat,
     live_server,
     local_only,
@@ -31,7 +35,7 @@ with contextlib.suppress(ImportError):  # the `chromium` fixture skips (or fails
 
 pytestmark = pytest.mark.browser
 
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+TOKEN_KEY = "civic-chat-token"
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 PHONE = {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True}
 # Browser zoom at 200% is a viewport of half the CSS pixels at twice the density.
@@ -182,7 +186,10 @@ def test_keyboard_only_conversation_survives_a_reload_and_esc_returns_to_the_lau
     expect(log.get_by_role("listitem")).to_have_text([f"小助手说:{GREETING['zh']}市民企业"])
     first = fake.requests[0]
     assert (first["text"], first["language"]) == ("你好", "zh")
-    assert SESSION_ID.match(first["session"])
+    # The session is the server's: a token it signed, sent in the body, nothing of the
+    # widget's own making.
+    assert "session" not in first
+    assert SESSIONS.verify(first["token"], now=utcnow()).session_id == fake.sessions[0]
 
     # Shift+Tab from the input reaches the latest reply's buttons, last one first.
     page.keyboard.press("Shift+Tab")
@@ -214,6 +221,7 @@ def test_keyboard_only_conversation_survives_a_reload_and_esc_returns_to_the_lau
     expect(panel(page)).to_be_visible()
     assert wait_for_messages(page, 5) == shown
     assert len(fake.requests) == 3  # no second greeting
+    assert len(set(fake.sessions)) == 1  # one citizen throughout
 
     tab_until_focused(page, textbox)
     page.keyboard.press("Escape")
@@ -292,7 +300,8 @@ def test_status_updates_are_polled_every_ten_seconds_while_the_panel_is_open(
     page.goto(server[0] + "/")
     launcher(page).click()
     wait_for_messages(page, 1)
-    session = page.evaluate("() => localStorage.getItem('civic-chat-session')")
+    token = page.evaluate(f"() => localStorage.getItem('{TOKEN_KEY}')")
+    session = SESSIONS.verify(token, now=utcnow()).session_id
     eventually(lambda: fake.polls == [session])  # once on opening
     settle(page)
 
@@ -329,6 +338,64 @@ def test_a_missing_updates_endpoint_is_silent_and_not_asked_again(
     settle(page)
     assert len(fake.polls) == 1
     assert messages(page) == [("bot", GREETING["zh"])]
+
+
+@pytest.mark.parametrize(
+    ("stale", "notice"),
+    [
+        (WebSessions("another-sites-secret").issue(now=utcnow()).token, "web_session.invalid"),
+        (SESSIONS.issue(now=utcnow() - timedelta(days=45)).token, "web_session.expired"),
+    ],
+)
+def test_a_refused_session_is_replaced_and_the_citizen_is_told(
+    page: Page, fake: FakeChat, stale: str, notice: str
+) -> None:
+    # A stale token, and an id of the kind pages used to make up for themselves.
+    page.evaluate(
+        """([key, stale]) => {
+             localStorage.setItem(key, stale);
+             localStorage.setItem("civic-chat-session", "my-own-id-0123456789");
+           }""",
+        [TOKEN_KEY, stale],
+    )
+    page.reload()
+    launcher(page).click()
+    assert wait_for_messages(page, 2) == [("bot", t(notice, "zh")), ("bot", GREETING["zh"])]
+    send(page, "路灯坏了")
+    assert wait_for_messages(page, 4)[2:] == [("me", "路灯坏了"), ("bot", "收到:路灯坏了")]
+
+    refused, *accepted = fake.requests
+    assert (refused["token"], refused["text"]) == (stale, "你好")
+    token = page.evaluate(f"() => localStorage.getItem('{TOKEN_KEY}')")
+    assert [r["token"] for r in accepted] == [token, token]
+    assert fake.sessions == [SESSIONS.verify(token, now=utcnow()).session_id] * 2
+    assert page.evaluate("() => localStorage.getItem('civic-chat-session')") is None
+
+
+def test_a_rotated_token_is_kept_and_the_session_stays_the_same(page: Page, fake: FakeChat) -> None:
+    launcher(page).click()
+    wait_for_messages(page, 1)
+    first = page.evaluate(f"() => localStorage.getItem('{TOKEN_KEY}')")
+    fake.rotate_next = True
+    send(page, "一")
+    wait_for_messages(page, 3)
+    rotated = page.evaluate(f"() => localStorage.getItem('{TOKEN_KEY}')")
+    assert rotated != first
+    send(page, "二")
+    wait_for_messages(page, 5)
+    assert [r["token"] for r in fake.requests] == [first, first, rotated]
+    assert len(set(fake.sessions)) == 1
+
+
+def test_a_deep_link_opens_the_chat_with_its_payload_in_a_new_session(
+    open_page: OpenPage, server: tuple[str, str], fake: FakeChat
+) -> None:
+    page = open_page()
+    page.goto(server[0] + "/?start=w_12")
+    expect(panel(page)).to_be_visible()
+    eventually(lambda: any(r.get("payload") == "/start w_12" for r in fake.requests))
+    request = next(r for r in fake.requests if r.get("payload") == "/start w_12")
+    assert SESSIONS.verify(request["token"], now=utcnow()).session_id in fake.sessions
 
 
 def test_works_embedded_on_another_origin_in_that_pages_language(

@@ -1,6 +1,10 @@
 """What the widget's browser tests stand on: a fake `/api/chat` (the widget is under test,
 not the dialogue, which the e2e tests drive through the same endpoint) served with the
 widget's pages by uvicorn in a thread, on 127.0.0.1 and, as a second origin, localhost.
+
+Sessions are real: the app's own `POST /api/chat/session` issues them, and the fake chat
+and updates endpoints check and rotate tokens with `civic.identity`, answering a refused
+one as the app does (401, the notice in the citizen's language).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +27,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from bot.web import widget_router
+from bot.web import chat_session_router, widget_router
+from civic.i18n import t
+from civic.identity import SessionRefused, WebSessions
+from storage.models import utcnow
 
 BOT_DIR = Path(__file__).resolve().parents[2] / "bot" / "web"
 HERE = Path(__file__).resolve().parent
@@ -38,6 +46,7 @@ IDENTITIES = {
     "en": [("Citizen", "citizen"), ("Business", "business")],
 }
 PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?$")
+SESSIONS = WebSessions("browser-test-secret")
 PNG_1X1 = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f3e1d90000000049454e44ae426082"
@@ -63,6 +72,9 @@ class FakeChat:
     updates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     polls: list[str] = field(default_factory=list)
     updates_available: bool = True
+    # The session id of each accepted chat request, and whether to rotate the next token.
+    sessions: list[str] = field(default_factory=list)
+    rotate_next: bool = False
 
     def reset(self) -> None:
         self.requests.clear()
@@ -70,6 +82,24 @@ class FakeChat:
         self.updates.clear()
         self.polls.clear()
         self.updates_available = True
+        self.sessions.clear()
+        self.rotate_next = False
+
+    def check(self, body: Any) -> tuple[str, dict[str, str]] | JSONResponse:
+        """The session id and any rotated token, or the app's 401 for a refused token."""
+        fields = body if isinstance(body, dict) else {}
+        try:
+            session = SESSIONS.verify(fields.get("token"), now=utcnow())
+        except SessionRefused as exc:
+            notice = reply(t(exc.key, fields.get("language")))
+            return JSONResponse({"error": exc.key, "messages": [notice]}, status_code=401)
+        if not self.rotate_next:
+            return session.session_id, {}
+        self.rotate_next = False
+        # As the app does once a token is a day old: a new token, the same session.
+        fresh = SESSIONS.renew(session, now=utcnow() + timedelta(days=2))
+        assert fresh is not None
+        return session.session_id, {"token": fresh.token}
 
     def push(self, session: str, text: str) -> None:
         self.updates.setdefault(session, []).append(reply(text))
@@ -115,6 +145,7 @@ def build_app(fake: FakeChat, *, other_origin: str) -> FastAPI:
         allow_headers=["Content-Type"],
     )
     app.include_router(widget_router(BOT_DIR / "templates"))
+    app.include_router(chat_session_router(SESSIONS))
     app.mount("/static", StaticFiles(directory=str(BOT_DIR / "static")), name="static")
 
     @app.post("/api/chat")
@@ -122,14 +153,23 @@ def build_app(fake: FakeChat, *, other_origin: str) -> FastAPI:
         body = await request.json()
         fake.requests.append(body)
         fake.origins.append(request.headers.get("origin"))
-        return JSONResponse({"messages": fake.answer(body)})
+        checked = fake.check(body)
+        if isinstance(checked, JSONResponse):
+            return checked
+        session, rotated = checked
+        fake.sessions.append(session)
+        return JSONResponse({"messages": fake.answer(body), **rotated})
 
-    @app.get("/api/chat/updates")
-    async def updates(session: str) -> JSONResponse:
+    @app.post("/api/chat/updates")
+    async def updates(request: Request) -> JSONResponse:
+        checked = fake.check(await request.json())
+        if isinstance(checked, JSONResponse):
+            return checked
+        session, rotated = checked
         fake.polls.append(session)
         if not fake.updates_available:
             return JSONResponse({"detail": "Not Found"}, status_code=404)
-        return JSONResponse({"messages": fake.updates.pop(session, [])})
+        return JSONResponse({"messages": fake.updates.pop(session, []), **rotated})
 
     @app.get("/fake/photo.png")
     async def photo() -> Response:

@@ -25,6 +25,9 @@ VARIABLES = [
     "CIVIC_PROFILES_DIR",
     "CIVIC_MODELS_DIR",
     "LOG_LEVEL",
+    "CIVIC_WEB_SESSION_IDLE_DAYS",
+    "CIVIC_WEB_SESSION_MAX_DAYS",
+    "CIVIC_WEB_SESSION_ROTATE_HOURS",
 ]
 
 
@@ -145,3 +148,39 @@ def test_a_strong_webhook_secret_is_kept_and_polling_needs_none(
     monkeypatch.setenv("TELEGRAM_MODE", "polling")
     monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET")
     assert load_settings().telegram_webhook_secret is None
+
+
+def test_web_chat_sessions_last_30_days_idle_90_in_all_and_rotate_daily() -> None:
+    settings = load_settings()
+    assert (
+        settings.web_session_idle_days,
+        settings.web_session_max_days,
+        settings.web_session_rotate_hours,
+    ) == (30, 90, 24)
+
+
+def test_web_chat_session_lifetimes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIVIC_WEB_SESSION_IDLE_DAYS", "7")
+    monkeypatch.setenv("CIVIC_WEB_SESSION_MAX_DAYS", "7")
+    monkeypatch.setenv("CIVIC_WEB_SESSION_ROTATE_HOURS", "1")
+    settings = load_settings()
+    assert (settings.web_session_idle_days, settings.web_session_max_days) == (7, 7)
+    assert settings.web_session_rotate_hours == 1
+
+
+@pytest.mark.parametrize(
+    ("idle", "most", "rotate"), [("0", "90", "24"), ("30", "7", "24"), ("1", "90", "24")]
+)
+def test_web_chat_session_lifetimes_that_cannot_work_are_refused(
+    monkeypatch: pytest.MonkeyPatch, idle: str, most: str, rotate: str
+) -> None:
+    monkeypatch.setenv("CIVIC_WEB_SESSION_IDLE_DAYS", idle)
+    monkeypatch.setenv("CIVIC_WEB_SESSION_MAX_DAYS", most)
+    monkeypatch.setenv("CIVIC_WEB_SESSION_ROTATE_HOURS", rotate)
+    with pytest.raises(ValueError) as info:
+        load_settings()
+    assert str(info.value) == (
+        "web chat sessions need 0 < CIVIC_WEB_SESSION_ROTATE_HOURS < "
+        "CIVIC_WEB_SESSION_IDLE_DAYS * 24 and CIVIC_WEB_SESSION_IDLE_DAYS <= "
+        f"CIVIC_WEB_SESSION_MAX_DAYS; got {rotate} hours, {idle} and {most} days"
+    )

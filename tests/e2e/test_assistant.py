@@ -3,12 +3,11 @@ keyword search of the site, and FAQ answers, on Telegram and in the web chat."""
 
 from __future__ import annotations
 
-import secrets
-
 import httpx
 import pytest
 
 from tests.e2e.conftest import Stack, TelegramUser, titles
+from tests.web_chat import new_session, say
 
 pytestmark = pytest.mark.e2e
 
@@ -90,9 +89,9 @@ def test_faq_answers(stack: Stack, question: str, expected: str | None) -> None:
 
 
 def test_web_chat_identity_menu_by_number(web: httpx.Client) -> None:
-    session = secrets.token_hex(12)
-    web.post("/api/chat", json={"session": session, "text": "hello"})
-    reply = web.post("/api/chat", json={"session": session, "text": "1"}).json()["messages"]
+    token = new_session(web)
+    say(web, token, "hello")
+    reply = say(web, token, "1")
     assert reply[0]["text"].startswith("Useful links for Citizen:")
 
 

@@ -3,14 +3,14 @@ input, as a Telegram user (through the Bot API stand-in) and as a web-chat user.
 
 from __future__ import annotations
 
-import secrets
-
 import httpx
 import pytest
 from sqlalchemy import select
 
-from storage.models import Ticket
+from civic.identity import WebSessions
+from storage.models import Ticket, utcnow
 from tests.e2e.conftest import Stack, TelegramUser, file_complaint, titles
+from tests.web_chat import new_session, say
 
 pytestmark = pytest.mark.e2e
 
@@ -117,19 +117,13 @@ def test_an_update_delivered_twice_is_handled_once(stack: Stack) -> None:
     assert len(stack.telegram.messages(user.id)) == 2
 
 
-def web_say(web: httpx.Client, session: str, text: str) -> list[dict]:
-    response = web.post("/api/chat", json={"session": session, "text": text})
-    assert response.status_code == 200, response.text
-    return response.json()["messages"]
-
-
 def test_web_chat_answers_in_both_languages(web: httpx.Client) -> None:
-    session = secrets.token_hex(12)
-    [zh] = web_say(web, session, "你好")
+    token = new_session(web)
+    [zh] = say(web, token, "你好")
     assert zh["text"].startswith("您好!我是智能小助手")
-    [en] = web_say(web, session, "hello")
+    [en] = say(web, token, "hello")
     assert en["text"].startswith("Hello! I am the smart assistant")
-    [where] = web_say(web, session, "the water in my tap is brown and smells")
+    [where] = say(web, token, "the water in my tap is brown and smells")
     assert where["text"].startswith("Where is it?")
 
 
@@ -148,5 +142,20 @@ def test_web_chat_refuses_bad_requests_clearly(web: httpx.Client) -> None:
     )
     assert not_json.status_code == 400
     assert not_json.json()["messages"][0]["text"]
-    bad_session = web.post("/api/chat", json={"session": "x", "text": "hi"})
-    assert bad_session.status_code == 400
+    made_up = web.post("/api/chat", json={"session": "a-session-i-made-up-0123", "text": "hi"})
+    assert made_up.status_code == 401
+    assert made_up.json()["error"] == "web_session.invalid"
+    assert made_up.json()["messages"][0]["text"].startswith("本次对话的会话无效")
+
+
+def test_web_chat_identity_is_the_servers_to_give(web: httpx.Client) -> None:
+    forged = WebSessions("not-this-deployments-key").issue(now=utcnow()).token
+    refused = web.post("/api/chat", json={"token": forged, "text": "hello", "language": "en"})
+    assert (refused.status_code, refused.json()["error"]) == (401, "web_session.invalid")
+    assert refused.json()["messages"][0]["text"].startswith("This chat session is not valid")
+    # Updates go by POST with the token; the old GET with an id in the URL is refused.
+    token = new_session(web)
+    assert web.post("/api/chat/updates", json={"token": token}).json() == {"messages": []}
+    by_get = web.get("/api/chat/updates", params={"session": token.split(".")[1]})
+    assert (by_get.status_code, by_get.headers["allow"]) == (405, "POST")
+    assert web.post("/api/chat/updates", json={"token": forged}).status_code == 401

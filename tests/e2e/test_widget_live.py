@@ -1,6 +1,7 @@
 """The embeddable widget on the demo city page, in a real Chromium, against the whole
 assistant (real Rasa, real action server): opened by keyboard, the identity menu answered
-by number, a search of the site, and a complaint filed to the end."""
+by number, a search of the site, and a complaint filed to the end, by the citizen the
+server's signed session names; a session the server refuses is replaced, and said so."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from storage.models import Ticket
+from civic.i18n import t
+from civic.identity import WebSessions
+from storage.models import ChannelAddress, Ticket, utcnow
 from tests.e2e.conftest import TICKET_NUMBER, Stack
 from tests.e2e.test_desk_loop import browser  # noqa: F401  (the Chromium fixture)
 
 pytestmark = pytest.mark.e2e
+
+TOKEN_KEY = "civic-chat-token"
 
 
 def test_the_widget_greets_recommends_searches_and_files_a_complaint(
@@ -89,3 +94,36 @@ def test_the_widget_greets_recommends_searches_and_files_a_complaint(
             "jiande",
             "routed",
         )
+        # Filed by the citizen whose session id is inside the token the server gave.
+        address = session.scalars(
+            select(ChannelAddress.address).where(
+                ChannelAddress.citizen_id == ticket.citizen_id, ChannelAddress.channel == "web"
+            )
+        ).one()
+    token = page.evaluate(f"() => localStorage.getItem('{TOKEN_KEY}')")
+    assert token.startswith(f"ws1.{address}.")
+
+
+def test_a_forged_session_in_the_browser_is_replaced_and_the_citizen_told(
+    stack: Stack,
+    browser: Any,  # noqa: F811
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(60_000)
+    page.goto(f"{stack.web_url}/")
+    forged = WebSessions("not-this-deployments-key").issue(now=utcnow()).token
+    page.evaluate("([key, token]) => localStorage.setItem(key, token)", [TOKEN_KEY, forged])
+    page.reload()
+    page.get_by_role("button", name="智能小助手", exact=True).click()
+    log = page.get_by_role("log", name="对话记录")
+    expect(log).to_contain_text(t("web_session.invalid", "zh"))
+    expect(log).to_contain_text("请问您是:")
+    textbox = page.get_by_role("textbox", name="输入您的问题")
+    textbox.fill("1")
+    page.keyboard.press("Enter")
+    expect(log).to_contain_text("为市民推荐的常用链接:")
+    token = page.evaluate(f"() => localStorage.getItem('{TOKEN_KEY}')")
+    assert token != forged and token.startswith("ws1.")
+    page.close()

@@ -1,6 +1,12 @@
 // The smart assistant widget: one <script src="https://host/static/widget.js" defer> on any
 // page adds a launcher button and a chat panel that talks to that host's /api/chat.
 //
+// Who the citizen is, is the server's to say: the widget asks /api/chat/session for a
+// signed session token, keeps it in localStorage and sends it in the body of every call
+// (never in a URL). A refused token (401: expired or not valid) is replaced by a new
+// session, the server's notice that the earlier conversation is gone is shown, and the
+// message is sent again; a rotated token that comes back with an answer replaces the old.
+//
 // It lives in an open shadow root so the host page's CSS cannot break it and its CSS
 // cannot leak out. Server text is only ever set with textContent; links are built as
 // elements from http(s) URLs found in the text.
@@ -18,13 +24,14 @@
   const API_BASE = new URL("../", SCRIPT_URL);
   const CSS_URL = new URL("widget.css", SCRIPT_URL);
 
-  const SESSION_KEY = "civic-chat-session"; // shared with the full-page chat
+  const TOKEN_KEY = "civic-chat-token"; // shared with the full-page chat
+  const LEGACY_SESSION_KEY = "civic-chat-session"; // ids pages used to make up themselves
   const LANGUAGE_KEY = "civic-chat-language";
   const TRANSCRIPT_KEY = "civic-widget-transcript";
   const OPEN_KEY = "civic-widget-open";
   const MAX_MESSAGES = 50;
   const POLL_MS = 10000;
-  const SESSION_RE = /^[A-Za-z0-9_-]{16,64}$/;
+  const TOKEN_RE = /^[A-Za-z0-9_.-]{20,200}$/;
   const SWITCH_RE = /^\/switch_language\{"language":"(zh|en)"\}$/;
   const URL_RE = /https?:\/\/[^\s<>"'`，。、；：！？（）《》「」『』【】]+/g;
   const TRAILING_RE = /[.,;:!?)\]}'"]+$/;
@@ -76,6 +83,10 @@
   function save(store, key, value) {
     try { window[store].setItem(key, value); } catch (err) { memory[store + key] = value; }
   }
+  function forget(store, key) {
+    try { window[store].removeItem(key); } catch (err) { /* nothing kept there */ }
+    delete memory[store + key];
+  }
 
   function randomId() {
     const bytes = new Uint8Array(16);
@@ -83,13 +94,15 @@
     return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
   }
 
-  function sessionId() {
-    let id = load("localStorage", SESSION_KEY);
-    if (!id || !SESSION_RE.test(id)) {
-      id = randomId();
-      save("localStorage", SESSION_KEY, id);
-    }
-    return id;
+  function storedToken() {
+    const token = load("localStorage", TOKEN_KEY);
+    return token && TOKEN_RE.test(token) ? token : null;
+  }
+
+  function keepToken(token) {
+    if (typeof token !== "string" || !TOKEN_RE.test(token)) { return false; }
+    save("localStorage", TOKEN_KEY, token);
+    return true;
   }
 
   function pageLanguage() {
@@ -286,17 +299,52 @@
     typing.hidden = pending === 0;
   }
 
+  function postJson(path, body) {
+    return fetch(new URL(path, API_BASE), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      credentials: "omit",
+    });
+  }
+
+  async function readJson(response) {
+    const data = await response.json().catch(function () { return null; });
+    return data && typeof data === "object" ? data : {};
+  }
+
+  async function newSession() {
+    const response = await postJson("api/chat/session", {});
+    const data = await readJson(response);
+    if (!response.ok || !keepToken(data.token)) { throw new Error("no session"); }
+    return data.token;
+  }
+
+  // POSTs `body` with the session token. A refused token gets a new session and one more
+  // try, after the server's notice that the earlier conversation is gone.
+  async function call(path, body) {
+    const token = storedToken() || await newSession();
+    let response = await postJson(path, Object.assign({}, body, { token: token }));
+    let data = await readJson(response);
+    if (response.status === 401) {
+      showReplies(data.messages);
+      // Another tab may have replaced it already: join that session rather than make one.
+      const current = storedToken();
+      const fresh = current && current !== token ? current : await newSession();
+      response = await postJson(path, Object.assign({}, body, { token: fresh }));
+      data = await readJson(response);
+    }
+    if (response.ok) { keepToken(data.token); } // rotated: same session, fresh token
+    return { response: response, data: data };
+  }
+
   async function post(body) {
     busy(1);
     try {
-      const response = await fetch(new URL("api/chat", API_BASE), {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-        credentials: "omit",
-      });
-      const data = await response.json().catch(function () { return {}; });
-      if (data && Array.isArray(data.messages) && data.messages.length) {
+      const result = await call("api/chat", body);
+      const response = result.response;
+      const data = result.data;
+      if (Array.isArray(data.messages) && data.messages.length) {
         showReplies(data.messages);
       } else if (!response.ok) {
         add({ who: "bot", text: LABELS[language].offline });
@@ -314,23 +362,18 @@
     const match = SWITCH_RE.exec(message.payload || "");
     if (match) { setLanguage(match[1]); }
     if (echo) { add({ who: "me", text: echo }); }
-    const body = Object.assign({}, message, {
-      session: sessionId(), message_id: randomId(), language: language,
-    });
+    const body = Object.assign({}, message, { message_id: randomId(), language: language });
     queue = queue.then(function () { return post(body); });
     return queue;
   }
 
   async function fetchUpdates() {
     if (!updatesAvailable) { return; }
-    const url = new URL("api/chat/updates", API_BASE);
-    url.searchParams.set("session", sessionId());
     try {
-      const response = await fetch(url, { credentials: "omit" });
-      if (response.status === 404) { updatesAvailable = false; return; }
-      if (!response.ok) { return; }
-      const data = await response.json();
-      showReplies(data && data.messages);
+      const result = await call("api/chat/updates", { language: language });
+      if (result.response.status === 404) { updatesAvailable = false; return; }
+      if (!result.response.ok) { return; }
+      showReplies(result.data.messages);
     } catch (err) {
       // Status updates are a bonus: a failed poll is retried on the next tick, silently.
     }
@@ -396,6 +439,7 @@
   });
 
   function start() {
+    forget("localStorage", LEGACY_SESSION_KEY); // no longer anyone's identity
     applyLabels();
     transcript.forEach(render);
     document.body.append(host);

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,50 +15,13 @@ from civic.replies import BotMessage
 from storage.citizens import get_or_create_citizen
 from storage.db import engine_for, migrate, session_factory
 from storage.updates import DatabaseLedger
-
-
-class FakeRasa(ThreadingHTTPServer):
-    """Answers the REST channel with an echo and records what it was sent."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _EchoHandler)
-        self.bodies: list[dict[str, Any]] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _EchoHandler(BaseHTTPRequestHandler):
-    server: FakeRasa
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        status = 200 if self.path == "/webhooks/rest/webhook" else 404
-        self.server.bodies.append(body)
-        reply: dict[str, Any] = {"text": f"echo:{body['message']}"}
-        if body["message"] == "offer buttons":
-            reply["buttons"] = [{"title": "Solved", "payload": '/answer_fixed{"fixed":true}'}]
-        answer = json.dumps([reply]).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+from tests.fakes.rasa import FakeRasa
 
 
 @pytest.fixture
 def rasa_server() -> Iterator[FakeRasa]:
-    server = FakeRasa()
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with FakeRasa.running() as server:
+        yield server
 
 
 @pytest.fixture

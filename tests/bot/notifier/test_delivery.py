@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot import web as webapp
 from bot.notifier import (
     DeliveryReport,
     Notifier,
@@ -28,7 +27,8 @@ from bot.notifier import (
     render_text,
 )
 from bot.telegram import PayloadCodec
-from bot.web import SESSION_ID, web_updates_router
+from bot.web import web_updates_router
+from civic.identity import WebSessions
 from civic.routing import RoutingDecision
 from civic.settings import get_settings
 from civic.tickets import create_ticket, follow_ticket, transition
@@ -464,21 +464,21 @@ async def test_a_row_taken_over_after_its_lease_ran_out_is_not_sent_again(
 async def test_a_web_citizen_gets_the_update_once_through_the_updates_endpoint(
     sessions: sessionmaker[Session], standin: BotApiStandIn, fake: FakeTime
 ) -> None:
+    web_sessions = WebSessions("notifier-test-secret")
+    mine, stranger = web_sessions.issue(now=utcnow()), web_sessions.issue(now=utcnow())
     with sessions() as session:
-        person = citizen(session, standin, WEB_SESSION, "en")
+        person = citizen(session, standin, mine.session_id, "en")
         number = accepted_ticket(session, person).number
 
     report = await notifier_for(sessions, None, fake).deliver_due()
 
     app = FastAPI()
-    app.include_router(web_updates_router(sessions))
+    app.include_router(web_updates_router(sessions, web_sessions))
     client = TestClient(app)
     url = "/api/chat/updates"
-    first = client.get(url, params={"session": WEB_SESSION})
-    again = client.get(url, params={"session": WEB_SESSION})
-    stranger = client.get(url, params={"session": "another-session-0123456"})
-    bad = client.get(url, params={"session": "no!"})
-    missing = client.get(url)
+    first = client.post(url, json={"token": mine.token})
+    again = client.post(url, json={"token": mine.token})
+    other = client.post(url, json={"token": stranger.token})
 
     assert report.sent == 1
     assert first.status_code == 200
@@ -486,15 +486,8 @@ async def test_a_web_citizen_gets_the_update_once_through_the_updates_endpoint(
     assert message["text"] == f"Update on your report {number}: accepted. {NOTE}"
     assert message["buttons"] == []
     assert again.json() == {"messages": []}
-    assert stranger.json() == {"messages": []}
-    assert (bad.status_code, bad.json()["error"]) == (400, "invalid_session")
-    assert "16 to 64 characters" in bad.json()["detail"]
-    assert missing.status_code == 400
+    assert other.json() == {"messages": []}
     assert standin.messages() == []
-
-
-def test_the_updates_endpoint_accepts_the_web_chats_session_ids() -> None:
-    assert SESSION_ID.pattern == webapp.SESSION_ID.pattern
 
 
 # -- the send rate -----------------------------------------------------------------------

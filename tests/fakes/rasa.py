@@ -1,0 +1,66 @@
+"""A stand-in for the Rasa server's REST channel, over real HTTP on this machine: it
+answers `POST /webhooks/rest/webhook` with `echo:<message>` (and a button when the
+message is "offer buttons") and records every body.
+
+Usage::
+
+    with FakeRasa.running() as rasa:
+        client = RasaClient(rasa.url)
+        ...
+        assert rasa.bodies[0]["sender"] == citizen.public_id
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class FakeRasa(ThreadingHTTPServer):
+    """Answers the REST channel with an echo and records what it was sent."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _EchoHandler)
+        self.bodies: list[dict[str, Any]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    @classmethod
+    @contextmanager
+    def running(cls) -> Iterator[FakeRasa]:
+        server = cls()
+        thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+        thread.start()
+        try:
+            yield server
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+
+
+class _EchoHandler(BaseHTTPRequestHandler):
+    server: FakeRasa
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        status = 200 if self.path == "/webhooks/rest/webhook" else 404
+        self.server.bodies.append(body)
+        reply: dict[str, Any] = {"text": f"echo:{body['message']}"}
+        if body["message"] == "offer buttons":  # a reply with a button to tap
+            reply["buttons"] = [{"title": "Solved", "payload": '/answer_fixed{"fixed":true}'}]
+        answer = json.dumps([reply]).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
