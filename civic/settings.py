@@ -98,6 +98,11 @@ class Settings:
     telegram_bot_username: str = "CivicFeedbackBot"
     public_url: str = "http://127.0.0.1:8000"
     campaign_telegram_rate: float = 25.0
+    # What Open311 reads without an api_key show: nothing (off), tickets with their place
+    # rounded to about 100 m and identifiers masked (coarse), or everything (full).
+    open311_public_view: str = "coarse"
+    # Days conversations, web-chat messages and handoff transcripts are kept.
+    retention_days: int = 180
 
     def __repr__(self) -> str:
         parts = []
@@ -149,6 +154,23 @@ def _webhook_secret(mode: str) -> str | None:
     return secret
 
 
+OPEN311_PUBLIC_VIEWS = ("off", "coarse", "full")
+
+
+def _open311_public_view() -> str:
+    view = _env("OPEN311_PUBLIC_VIEW", "coarse").lower()
+    if view not in OPEN311_PUBLIC_VIEWS:
+        raise ValueError(f"OPEN311_PUBLIC_VIEW must be off, coarse or full, got {view!r}")
+    return view
+
+
+def _retention_days() -> int:
+    days = _env_int("CIVIC_RETENTION_DAYS", 180)
+    if days < 1:
+        raise ValueError(f"CIVIC_RETENTION_DAYS must be at least 1, got {days}")
+    return days
+
+
 def load_settings() -> Settings:
     var_dir = Path(_env("CIVIC_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
     mode = _env("TELEGRAM_MODE", "polling")
@@ -192,6 +214,8 @@ def load_settings() -> Settings:
         telegram_bot_username=_env("TELEGRAM_BOT_USERNAME", "CivicFeedbackBot").lstrip("@"),
         public_url=_env("CIVIC_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         campaign_telegram_rate=_env_float("CAMPAIGN_TELEGRAM_RATE", 25.0),
+        open311_public_view=_open311_public_view(),
+        retention_days=_retention_days(),
     )
 
 

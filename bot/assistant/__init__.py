@@ -4,11 +4,15 @@
 from bot.assistant._conversation import Conversation, Incoming, is_emoji_only
 from bot.assistant._rasa_client import RasaClient
 from bot.assistant._scheduled import JOBS
+from bot.assistant._trackers import REDIS_KEY_PREFIX, redis_tracker_key, sqlite_tracker_path
 
 __all__ = [
     "JOBS",
+    "REDIS_KEY_PREFIX",
     "Conversation",
     "Incoming",
     "RasaClient",
     "is_emoji_only",
+    "redis_tracker_key",
+    "sqlite_tracker_path",
 ]

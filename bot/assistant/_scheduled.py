@@ -1,5 +1,6 @@
-"""The conversation's periodic job: forgetting which channel updates were handled once
-no channel would send them again."""
+"""The conversation's periodic jobs: forgetting which channel updates were handled once
+no channel would send them again, and conversations idle for longer than the retention
+period (in Rasa's SQLite store; Redis expires them by itself)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from bot.assistant._trackers import purge_idle_sqlite_conversations, sqlite_tracker_path
 from civic.jobs import Job
+from civic.settings import get_settings
 from storage.updates import purge_processed_updates
 
 log = logging.getLogger(__name__)
@@ -20,4 +23,19 @@ def purge_updates(session: Session) -> int:
     return removed
 
 
-JOBS = [Job("purge-processed-updates", timedelta(hours=1), purge_updates)]
+def purge_conversations(session: Session) -> int:
+    settings = get_settings()
+    if settings.redis_url:
+        return 0
+    removed = purge_idle_sqlite_conversations(
+        sqlite_tracker_path(settings.var_dir), timedelta(days=settings.retention_days)
+    )
+    if removed:
+        log.info("purged %d events of idle conversations", removed)
+    return removed
+
+
+JOBS = [
+    Job("purge-processed-updates", timedelta(hours=1), purge_updates),
+    Job("purge-idle-conversations", timedelta(hours=6), purge_conversations),
+]

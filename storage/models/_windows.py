@@ -34,10 +34,10 @@ class WindowRating(Base):
         ForeignKey("service_windows.id", ondelete="CASCADE"), index=True
     )
     citizen_id: Mapped[int | None] = mapped_column(
-        ForeignKey("citizens.id", ondelete="SET NULL"), index=True
+        ForeignKey("citizens.id", ondelete="SET NULL"), index=True, info={"personal": "unlink"}
     )
     day: Mapped[str] = mapped_column(String(10))
     scale: Mapped[str] = mapped_column(String(16))  # stars | hangzhou
     score: Mapped[str] = mapped_column(String(16))
-    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    comment: Mapped[str | None] = mapped_column(Text, default=None, info={"personal": "redact"})
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.assistant import Conversation, Incoming, RasaClient, is_emoji_only
+from bot.assistant import Conversation, Incoming, RasaClient, is_emoji_only, redis_tracker_key
 from civic.i18n import t
 from civic.replies import BotMessage
 from storage.citizens import get_or_create_citizen
@@ -21,11 +22,13 @@ from storage.updates import DatabaseLedger
 
 
 class FakeRasa(ThreadingHTTPServer):
-    """Answers the REST channel with an echo and records what it was sent."""
+    """Answers the REST channel with an echo (and "/erase_confirm" with the erasure's
+    signal), accepts replacing a conversation's events, and records what it was sent."""
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _EchoHandler)
         self.bodies: list[dict[str, Any]] = []
+        self.replaced: list[str] = []
 
     @property
     def url(self) -> str:
@@ -39,7 +42,18 @@ class _EchoHandler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         status = 200 if self.path == "/webhooks/rest/webhook" else 404
         self.server.bodies.append(body)
-        answer = json.dumps([{"text": f"echo:{body['message']}"}]).encode()
+        reply: dict[str, Any] = {"text": f"echo:{body['message']}"}
+        if body["message"] == "/erase_confirm":
+            reply = {"text": "deleted", "custom": {"erased": True}}
+        self._answer(status, [reply])
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.replaced.append(self.path)
+        self._answer(200, {})
+
+    def _answer(self, status: int, body: object) -> None:
+        answer = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))
@@ -205,3 +219,44 @@ async def test_rasa_unavailable_in_the_message_language(sqlite_url: str) -> None
 )
 def test_is_emoji_only(text: str, expected: bool) -> None:
     assert is_emoji_only(text) is expected
+
+
+def _tracker_rows(path: Path) -> list[str]:
+    with sqlite3.connect(path) as db:
+        return [row[0] for row in db.execute("SELECT sender_id FROM events ORDER BY id")]
+
+
+async def test_an_erasure_deletes_the_stored_conversation(
+    sqlite_url: str, rasa_server: FakeRasa, tmp_path: Path, redis_client: Any
+) -> None:
+    with session_factory(sqlite_url)() as session:
+        citizen = get_or_create_citizen(session=session, channel="telegram", address="4242")
+        session.commit()
+        public_id = citizen.public_id
+    tracker_db = tmp_path / "rasa-tracker.db"
+    with sqlite3.connect(tracker_db) as db:
+        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, data TEXT)")
+        db.executemany(
+            "INSERT INTO events (sender_id, data) VALUES (?, ?)",
+            [(public_id, "路灯坏了"), ("someone-else", "hello"), (public_id, "my phone")],
+        )
+    redis_client.set(redis_tracker_key(public_id), '{"events": []}')
+    redis_client.set(redis_tracker_key("someone-else"), '{"events": []}')
+    sessions = session_factory(sqlite_url)
+    conversation = Conversation(
+        rasa=RasaClient(rasa_server.url),
+        sessions=sessions,
+        ledger=DatabaseLedger(sessions),
+        tracker_db=tracker_db,
+        tracker_redis=redis_client,
+    )
+    try:
+        replies = await conversation.handle(_incoming("/erase_confirm", kind="payload"))
+    finally:
+        await conversation.aclose()
+
+    assert replies == [BotMessage(text="deleted", custom={"erased": True})]
+    assert rasa_server.replaced == [f"/conversations/{public_id}/tracker/events"]
+    assert _tracker_rows(tracker_db) == ["someone-else"]
+    assert redis_client.exists(redis_tracker_key(public_id)) == 0
+    assert redis_client.exists(redis_tracker_key("someone-else")) == 1
