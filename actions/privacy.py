@@ -9,7 +9,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.context import buttons, citizen_of, db, language_of
 from civic.i18n import t
-from storage.citizens import erase_citizen
+from civic.privacy import delete_photos, erase_citizen
+from civic.settings import get_settings
+from storage.media import MediaStore
 
 
 class ActionAskErase(Action):
@@ -33,8 +35,9 @@ class ActionAskErase(Action):
 
 
 class ActionEraseData(Action):
-    """Delete the citizen's channel addresses and phone number; tickets stay, anonymous.
-    The channel then also clears this conversation's history in Rasa (see
+    """Delete the citizen's personal data everywhere (`civic.privacy.erase_citizen`) and,
+    once that is committed, the photos they sent; tickets stay, anonymous. The channel
+    then also clears this conversation's history in Rasa (see
     bot.assistant._conversation: the `erased` signal)."""
 
     def name(self) -> str:
@@ -44,9 +47,11 @@ class ActionEraseData(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         lang = language_of(tracker)
+        photos: tuple[str, ...] = ()
         with db() as session:
             citizen = citizen_of(session, tracker)
             if citizen is not None:
-                erase_citizen(session=session, citizen=citizen)
+                photos = erase_citizen(session=session, citizen=citizen).photos
+        delete_photos(media=MediaStore(get_settings().var_dir / "media"), photos=photos)
         dispatcher.utter_message(text=t("privacy.erased", lang), json_message={"erased": True})
         return []

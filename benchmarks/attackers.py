@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import signal
 import socket
 import statistics
@@ -56,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 from civic.campaigns import sign_window_code  # noqa: E402
 from civic.city import get_profile  # noqa: E402
 from storage.db import session_factory  # noqa: E402
-from storage.models import FrameMember, SurveyAnswer, WindowRating  # noqa: E402
+from storage.models import FrameMember, SurveyAnswer  # noqa: E402
 from storage.windows import add_window, window_summary  # noqa: E402
 
 SECRET = "bench-attackers-" + "k" * 32
@@ -75,8 +74,12 @@ def progress(label: str, done: int, total: int) -> None:
     width = 30
     filled = width * done // max(total, 1)
     end = "\n" if done >= total else ""
-    print(f"\r{label:<16} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end,
-          file=sys.stderr, flush=True)
+    print(
+        f"\r{label:<16} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+        end=end,
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def free_port() -> int:
@@ -112,8 +115,11 @@ def running_stack(var_dir: Path, extra_env: dict[str, str]) -> Iterator[Stack]:
     log_path = var_dir / "civicbot-run.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ops.cli", "run"], cwd=ROOT, env=env,
-            stdout=log_file, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "ops.cli", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -203,7 +209,9 @@ async def attacks(stack: Stack, sessions: int) -> list[tuple[str, str, str, str]
 
     seconds = await swarm("forged-window", stack.url, sessions, forged_window)
     published, stored, _ = published_window(stack, window_id)
-    results.append(("forged window ratings", f"{sessions:,}", f"{stored} stored", f"**{published}**"))
+    results.append(
+        ("forged window ratings", f"{sessions:,}", f"{stored} stored", f"**{published}**")
+    )
 
     code = sign_window_code(secret=SECRET, window_id=window_id, serial=serial, until=None)
 
@@ -216,12 +224,14 @@ async def attacks(stack: Stack, sessions: int) -> list[tuple[str, str, str, str]
 
     await swarm("shared-code", stack.url, sessions, shared_code)
     published, stored, held = published_window(stack, window_id)
-    results.append((
-        "ratings with a real, shared window code",
-        f"{sessions:,}",
-        f"{stored} stored (anonymous), {held} held for review",
-        f"**{published}**",
-    ))
+    results.append(
+        (
+            "ratings with a real, shared window code",
+            f"{sessions:,}",
+            f"{stored} stored (anonymous), {held} held for review",
+            f"**{published}**",
+        )
+    )
 
     answers_before = count(stack, SurveyAnswer)
 
@@ -232,7 +242,9 @@ async def attacks(stack: Stack, sessions: int) -> list[tuple[str, str, str, str]
 
     await swarm("forged-answers", stack.url, sessions, forged_answers)
     answers = count(stack, SurveyAnswer) - answers_before
-    results.append(("forged survey answers", f"{sessions:,}", f"{answers} stored", f"**{answers}**"))
+    results.append(
+        ("forged survey answers", f"{sessions:,}", f"{answers} stored", f"**{answers}**")
+    )
 
     members_before = count(stack, FrameMember)
 
@@ -248,7 +260,9 @@ async def attacks(stack: Stack, sessions: int) -> list[tuple[str, str, str, str]
 
     await swarm("panel-signup", stack.url, sessions, panel_signup)
     members = count(stack, FrameMember) - members_before
-    results.append(("forged panel sign-ups", f"{sessions:,}", f"{members} members", f"**{members}**"))
+    results.append(
+        ("forged panel sign-ups", f"{sessions:,}", f"{members} members", f"**{members}**")
+    )
     print(f"(the first swarm ran at {sessions / seconds:.1f} sessions/s)", file=sys.stderr)
     return results
 
@@ -269,7 +283,9 @@ async def overhead(on: Stack, off: Stack, turns: int, rounds: int) -> tuple[floa
     for round_number in range(rounds):
         order = [("on", on), ("off", off)] if round_number % 2 == 0 else [("off", off), ("on", on)]
         for name, stack in order:
-            rates[name].append(await turns_per_second(stack.url, turns, f"limits {name} #{round_number + 1}"))
+            rates[name].append(
+                await turns_per_second(stack.url, turns, f"limits {name} #{round_number + 1}")
+            )
     return statistics.median(rates["on"]), statistics.median(rates["off"])
 
 
@@ -279,18 +295,23 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as off_dir, tempfile.TemporaryDirectory() as on_dir:
-        with running_stack(Path(off_dir), LIMITS_OFF) as off:
-            results = asyncio.run(attacks(off, args.sessions))
-            print("\n| attack | throwaway sessions | stored | in published figures |")
-            print("|---|---|---|---|")
-            for row in results:
-                print("| " + " | ".join(row) + " |")
-            with running_stack(Path(on_dir), LIMITS_HIGH) as on:
-                rate_on, rate_off = asyncio.run(overhead(on, off, args.turns, args.rounds))
+    with (
+        tempfile.TemporaryDirectory() as off_dir,
+        tempfile.TemporaryDirectory() as on_dir,
+        running_stack(Path(off_dir), LIMITS_OFF) as off,
+    ):
+        results = asyncio.run(attacks(off, args.sessions))
+        print("\n| attack | throwaway sessions | stored | in published figures |")
+        print("|---|---|---|---|")
+        for row in results:
+            print("| " + " | ".join(row) + " |")
+        with running_stack(Path(on_dir), LIMITS_HIGH) as on:
+            rate_on, rate_off = asyncio.run(overhead(on, off, args.turns, args.rounds))
     cost = (rate_off - rate_on) / rate_off * 100
-    print(f"\nhonest turns/s, median of {args.rounds} rounds of {args.turns}: "
-          f"limits on {rate_on:.1f}, off {rate_off:.1f}; overhead {cost:+.1f}% (target < 5%)")
+    print(
+        f"\nhonest turns/s, median of {args.rounds} rounds of {args.turns}: "
+        f"limits on {rate_on:.1f}, off {rate_off:.1f}; overhead {cost:+.1f}% (target < 5%)"
+    )
     return 0
 
 

@@ -104,6 +104,11 @@ class Settings:
     web_session_idle_days: int = 30
     web_session_max_days: int = 90
     web_session_rotate_hours: int = 24
+    # What Open311 reads without an api_key show: nothing (off), tickets with their place
+    # rounded to about 100 m and identifiers masked (coarse), or everything (full).
+    open311_public_view: str = "coarse"
+    # Days conversations, web-chat messages and handoff transcripts are kept.
+    retention_days: int = 180
 
     def __repr__(self) -> str:
         parts = []
@@ -168,6 +173,23 @@ def _web_session_lifetimes() -> tuple[int, int, int]:
     return idle, most, rotate
 
 
+OPEN311_PUBLIC_VIEWS = ("off", "coarse", "full")
+
+
+def _open311_public_view() -> str:
+    view = _env("OPEN311_PUBLIC_VIEW", "coarse").lower()
+    if view not in OPEN311_PUBLIC_VIEWS:
+        raise ValueError(f"OPEN311_PUBLIC_VIEW must be off, coarse or full, got {view!r}")
+    return view
+
+
+def _retention_days() -> int:
+    days = _env_int("CIVIC_RETENTION_DAYS", 180)
+    if days < 1:
+        raise ValueError(f"CIVIC_RETENTION_DAYS must be at least 1, got {days}")
+    return days
+
+
 def load_settings() -> Settings:
     var_dir = Path(_env("CIVIC_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
     mode = _env("TELEGRAM_MODE", "polling")
@@ -215,6 +237,8 @@ def load_settings() -> Settings:
         web_session_idle_days=idle,
         web_session_max_days=most,
         web_session_rotate_hours=rotate,
+        open311_public_view=_open311_public_view(),
+        retention_days=_retention_days(),
     )
 
 

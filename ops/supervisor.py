@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import httpx
 import yaml
 
+from bot.assistant import REDIS_KEY_PREFIX, sqlite_tracker_path
 from civic.settings import PROJECT_ROOT, Settings
 from ops.training import RASA_BIN, rasa_environment
 
@@ -62,13 +63,19 @@ def write_rasa_endpoints(settings: Settings) -> tuple[Path, Path]:
             "db": int((url.path or "/0").lstrip("/") or 0),
             **({"password": url.password} if url.password else {}),
         }
-        endpoints["tracker_store"] = {"type": "redis", "key_prefix": "civic", **redis_conf}
-        endpoints["lock_store"] = {"type": "redis", "key_prefix": "civic", **redis_conf}
+        # A conversation idle for the retention period expires (`record_exp`, seconds).
+        endpoints["tracker_store"] = {
+            "type": "redis",
+            "key_prefix": REDIS_KEY_PREFIX,
+            "record_exp": settings.retention_days * 24 * 3600,
+            **redis_conf,
+        }
+        endpoints["lock_store"] = {"type": "redis", "key_prefix": REDIS_KEY_PREFIX, **redis_conf}
     else:
         endpoints["tracker_store"] = {
             "type": "SQL",
             "dialect": "sqlite",
-            "db": str(settings.var_dir / "rasa-tracker.db"),
+            "db": str(sqlite_tracker_path(settings.var_dir)),
         }
     endpoints_path = settings.var_dir / "endpoints.yml"
     credentials_path = settings.var_dir / "credentials.yml"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.assistant import Conversation, RasaClient
+from bot.assistant import Conversation, RasaClient, sqlite_tracker_path
 from civic.city import get_profile
 from civic.settings import Settings
 from civic.surveys import SurveyChat
@@ -12,19 +14,24 @@ from storage.db import session_factory
 from storage.updates import DatabaseLedger, RedisLedger, UpdateLedger
 
 
+def _redis(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
 def make_ledger(settings: Settings, sessions: sessionmaker[Session]) -> UpdateLedger:
     if settings.redis_url:
-        import redis
-
-        return RedisLedger(redis.Redis.from_url(settings.redis_url))
+        return RedisLedger(_redis(settings.redis_url))
     return DatabaseLedger(sessions)
 
 
 def make_conversation(settings: Settings) -> tuple[Conversation, sessionmaker[Session]]:
     sessions = session_factory(settings.database_url, writes=True)
     rasa = RasaClient(settings.rasa_url, token=settings.rasa_auth_token)
-    # Where `civicbot run` points Rasa's tracker store when there is no Redis.
-    tracker_db = None if settings.redis_url else settings.var_dir / "rasa-tracker.db"
+    # Where `civicbot run` points Rasa's tracker store: Redis, else a SQLite file.
+    tracker_db = None if settings.redis_url else sqlite_tracker_path(settings.var_dir)
+    tracker_redis = _redis(settings.redis_url) if settings.redis_url else None
     surveys = SurveyChat(
         sessions=sessions,
         profile=get_profile(settings.profiles_dir, settings.profile),
@@ -35,6 +42,7 @@ def make_conversation(settings: Settings) -> tuple[Conversation, sessionmaker[Se
         sessions=sessions,
         ledger=make_ledger(settings, sessions),
         tracker_db=tracker_db,
+        tracker_redis=tracker_redis,
         surveys=surveys,
     )
     return conversation, sessions

@@ -1,4 +1,5 @@
-"""Citizens and the channel addresses they are reached at."""
+"""Citizens and the channel addresses they are reached at. Erasing one is
+`civic.privacy.erase_citizen`."""
 
 from __future__ import annotations
 
@@ -7,19 +8,11 @@ import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.models import (
-    ChannelAddress,
-    Citizen,
-    FrameMember,
-    OfferedButton,
-    SurveyResponse,
-    WindowRating,
-    utcnow,
-)
+from storage.models import ChannelAddress, Citizen, OfferedButton, utcnow
 
 
 def get_or_create_citizen(
@@ -66,18 +59,6 @@ def mark_unreachable(*, session: Session, channel: str, address: str) -> None:
     ).first()
     if row is not None and row.unreachable_at is None:
         row.unreachable_at = utcnow()
-
-
-def erase_citizen(*, session: Session, citizen: Citizen) -> None:
-    """Forget the person: channel addresses, phone and survey subscription (with its
-    strata) go; tickets, survey answers and window ratings stay, anonymous."""
-    for address in list(citizen.addresses):
-        session.delete(address)
-    citizen.phone = None
-    citizen.erased_at = utcnow()
-    session.execute(delete(FrameMember).where(FrameMember.citizen_id == citizen.id))
-    for model in (SurveyResponse, WindowRating):
-        session.execute(update(model).where(model.citizen_id == citizen.id).values(citizen_id=None))
 
 
 def _digest(payload: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
 from pathlib import Path
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
@@ -46,3 +47,22 @@ class MediaStore:
     def issued(self, name: str) -> bool:
         """True for a name `save` gave out whose file is here: nothing else is a photo."""
         return bool(ISSUED_NAME.match(name)) and self.path_of(name) is not None
+
+    def delete(self, name: str) -> bool:
+        """Delete a stored file (on erasure); False when there was none by that name."""
+        path = self.path_of(name)
+        if path is None:
+            return False
+        path.unlink(missing_ok=True)
+        return True
+
+    def stored_before(self, moment: datetime) -> list[str]:
+        """The names of files last written before `moment`."""
+        if not self.directory.is_dir():
+            return []
+        cutoff = moment.timestamp()
+        return sorted(
+            path.name
+            for path in self.directory.iterdir()
+            if path.is_file() and not path.name.startswith(".") and path.stat().st_mtime < cutoff
+        )

@@ -11,11 +11,13 @@ from bot.assistant._commands import (
 from bot.assistant._conversation import Conversation, Incoming, is_emoji_only
 from bot.assistant._rasa_client import RasaClient
 from bot.assistant._scheduled import JOBS
+from bot.assistant._trackers import REDIS_KEY_PREFIX, redis_tracker_key, sqlite_tracker_path
 
 __all__ = [
     "COMMANDS",
     "DEEP_LINK_LIMIT",
     "JOBS",
+    "REDIS_KEY_PREFIX",
     "UNKNOWN_COMMAND",
     "Conversation",
     "Incoming",
@@ -23,4 +25,6 @@ __all__ = [
     "as_typed",
     "command_payload",
     "is_emoji_only",
+    "redis_tracker_key",
+    "sqlite_tracker_path",
 ]

@@ -12,10 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.assistant._commands import as_typed, authenticates_itself, command_payload
 from bot.assistant._rasa_client import RasaClient
+from bot.assistant._trackers import delete_redis_conversation, delete_sqlite_conversation
 from civic.errors import RasaUnavailable
 from civic.handoffs import add_citizen_message, close_handoff, open_handoff_of
 from civic.i18n import detect_language, normalise_language, t
@@ -114,10 +116,13 @@ class Conversation:
         sessions: sessionmaker[Session],
         ledger: UpdateLedger,
         tracker_db: Path | None = None,
+        tracker_redis: Any | None = None,
         surveys: SurveyChat | None = None,
     ) -> None:
         self._rasa = rasa
+        # Where Rasa keeps conversations: its SQLite file, or a Redis client.
         self._tracker_db = tracker_db
+        self._tracker_redis = tracker_redis
         self._sessions = sessions
         self._ledger = ledger
         self._menus = MenuMemory()
@@ -199,16 +204,24 @@ class Conversation:
         return replies
 
     async def _forget(self, sender: str, menu_key: tuple[str, str]) -> None:
-        """After an erasure: drop the conversation's history in Rasa and the menu."""
+        """After an erasure: drop the conversation's history in Rasa and the menu. Rasa's
+        API does not delete what its store holds, so it is deleted from the store too."""
         self._menus.remember(menu_key, [])
         try:
             await self._rasa.forget(sender)
         except RasaUnavailable:
             log.error("could not clear the Rasa history of erased citizen %s", sender)
-        if self._tracker_db is not None and self._tracker_db.exists():
-            # Rasa's SQL tracker store only ever appends: delete the stored rows too.
-            with sqlite3.connect(self._tracker_db) as db:
-                db.execute("DELETE FROM events WHERE sender_id = ?", (sender,))
+        try:
+            if self._tracker_db is not None:
+                delete_sqlite_conversation(self._tracker_db, sender)
+            if self._tracker_redis is not None:
+                delete_redis_conversation(self._tracker_redis, sender)
+        except (sqlite3.Error, RedisError) as exc:
+            log.error(
+                "could not delete the stored conversation of erased citizen %s: %s",
+                sender,
+                type(exc).__name__,
+            )
 
     def _take_menus(self, key: tuple[str, str], replies: list[BotMessage]) -> list[BotMessage]:
         """Remember a numbered menu the assistant sent; it is data, not a message."""

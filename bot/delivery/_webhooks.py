@@ -20,7 +20,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from civic.city import Profile
-from civic.open311 import request_record
+from civic.open311 import FULL, request_record
 from storage.agency_alerts import due_alerts, mark_delivered, mark_failed_attempt
 from storage.models import AgencyAlert, AgencyChannel, Ticket, utcnow
 
@@ -50,7 +50,8 @@ def _payload(alert: AgencyAlert, ticket: Ticket, profile: Profile) -> bytes:
     body = {
         "event": alert.event,
         "alert_id": alert.id,
-        "service_request": request_record(ticket, profile, profile.timezone),
+        # The agency's own system: what a read with its api_key shows.
+        "service_request": request_record(ticket, profile, profile.timezone, view=FULL),
     }
     return json.dumps(body, ensure_ascii=False, sort_keys=True).encode()
 

@@ -5,6 +5,10 @@ The views only translate: read the query or form, call one function of `civic.op
 or `storage`, render. Every error, bad input included, is answered in the spec's format
 (a list of {code, description}) with 400, 403 or 404; only a real bug reaches the app's
 one error handler.
+
+Reads of requests and updates with a valid api_key show everything; without one, what
+`OPEN311_PUBLIC_VIEW` allows: nothing (off), a rough place and masked texts (coarse, the
+default), or everything (full). The service list is public in every mode.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from civic import open311
 from civic.agencies import api_key_for, can_access
 from civic.city import Profile
 from civic.errors import AccessDenied, IllegalTransition, InvalidInput, NotFound
+from civic.settings import get_settings
 from storage.models import ApiKey, utcnow
 from storage.tickets import get_ticket_by_number
 
@@ -110,8 +115,16 @@ def _applied_record(applied: open311.AppliedUpdate, timezone: str) -> dict[str, 
 
 
 class _Endpoints:
-    def __init__(self, sessions: sessionmaker[Session], profile: Profile, timezone: str) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], profile: Profile, timezone: str, public_view: str
+    ) -> None:
         self.sessions, self.profile, self.timezone = sessions, profile, timezone
+        self.public_view = public_view
+
+    def _reader(self, session: Session, raw: str | None) -> tuple[ApiKey | None, str]:
+        """The key of a read (if any) and what the read may show."""
+        key = _key(session, raw)
+        return key, open311.read_view(keyed=key is not None, public_view=self.public_view)
 
     async def services(self, fmt: str) -> Response:
         return _respond(
@@ -168,29 +181,31 @@ class _Endpoints:
 
     def _requests(self, params: dict[str, str]) -> list[dict[str, Any]]:
         with self.sessions() as session:
-            key = _key(session, params.get("api_key"))
+            key, view = self._reader(session, params.get("api_key"))
             query = open311.parse_request_query(params, self.profile, self.timezone, utcnow())
             tickets = open311.find_requests(session=session, query=query, viewer=key)
-            return [open311.request_record(t, self.profile, self.timezone) for t in tickets]
+            return [
+                open311.request_record(t, self.profile, self.timezone, view=view) for t in tickets
+            ]
 
     def _request(self, number: str, params: dict[str, str]) -> list[dict[str, Any]]:
         with self.sessions() as session:
-            key = _key(session, params.get("api_key"))
+            key, view = self._reader(session, params.get("api_key"))
             ticket = get_ticket_by_number(session=session, number=number)
             if ticket is None:
                 raise open311.Open311Error(404, f"there is no service request {number}")
             if key is not None and not can_access(key, ticket):
                 raise open311.Open311Error(403, "this api_key may not read that service request")
-            return [open311.request_record(ticket, self.profile, self.timezone)]
+            return [open311.request_record(ticket, self.profile, self.timezone, view=view)]
 
     def _updates(self, params: dict[str, str]) -> list[dict[str, Any]]:
         with self.sessions() as session:
-            key = _key(session, params.get("api_key"))
+            key, view = self._reader(session, params.get("api_key"))
             start, end = open311.parse_range(params, self.timezone, utcnow())
             rows = open311.find_public_updates(
                 session=session, start=start, end=end, viewer=key, limit=open311.MAX_RESULTS
             )
-            return [open311.update_record(e, n, p, self.timezone) for e, n, p in rows]
+            return [open311.update_record(e, n, p, self.timezone, view=view) for e, n, p in rows]
 
     def _post_update(self, form: dict[str, str]) -> list[dict[str, Any]]:
         with self.sessions.begin() as session:
@@ -201,10 +216,16 @@ class _Endpoints:
 
 
 def open311_router(
-    *, sessions: sessionmaker[Session], profile: Profile, timezone: str
+    *,
+    sessions: sessionmaker[Session],
+    profile: Profile,
+    timezone: str,
+    public_view: str | None = None,
 ) -> APIRouter:
-    """The Open311 endpoints; the app mounts them with prefix `/open311/v2`."""
-    api = _Endpoints(sessions, profile, timezone)
+    """The Open311 endpoints; the app mounts them with prefix `/open311/v2`. Reads
+    without an api_key show `public_view` (off, coarse or full; by default the setting
+    OPEN311_PUBLIC_VIEW)."""
+    api = _Endpoints(sessions, profile, timezone, public_view or get_settings().open311_public_view)
     router = APIRouter(route_class=Open311Route)
     routes: list[tuple[str, Callable[..., Coroutine[Any, Any, Response]], str]] = [
         ("/services.{fmt}", api.services, "GET"),

@@ -4,7 +4,9 @@ what agencies' systems do through it (`service`). `bot/web/_open311.py` is the t
 
 from civic.open311._protocol import (
     CLOSED_STATUSES,
+    COARSE,
     FORMATS,
+    FULL,
     MAX_RESULTS,
     NewRequest,
     Open311Error,
@@ -19,7 +21,7 @@ from civic.open311._protocol import (
     parse_range,
     parse_request_query,
     parse_update,
-    redact,
+    read_view,
 )
 from civic.open311._records import (
     DEFINITION,
@@ -27,6 +29,7 @@ from civic.open311._records import (
     REQUESTS,
     SERVICES,
     UPDATES,
+    coarse_address,
     render,
     render_error,
     request_record,
@@ -44,9 +47,11 @@ from civic.open311._service import (
 
 __all__ = [
     "CLOSED_STATUSES",
+    "COARSE",
     "DEFINITION",
     "ERRORS",
     "FORMATS",
+    "FULL",
     "MAX_RESULTS",
     "REQUESTS",
     "SERVICES",
@@ -58,6 +63,7 @@ __all__ = [
     "UpdateIn",
     "apply_agency_update",
     "check_format",
+    "coarse_address",
     "extended_status",
     "find_public_updates",
     "find_requests",
@@ -68,7 +74,7 @@ __all__ = [
     "parse_range",
     "parse_request_query",
     "parse_update",
-    "redact",
+    "read_view",
     "render",
     "render_error",
     "request_record",

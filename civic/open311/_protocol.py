@@ -3,7 +3,8 @@ mapping, and parsing and checking what a client sent. Records and their renderin
 `records`.
 
 Records never carry citizen personal data: no citizen ids, chat ids, phone numbers or
-e-mail addresses, and digit runs and e-mail addresses typed into texts are masked.
+e-mail addresses, and digit runs and e-mail addresses typed into texts are masked. A read
+without an api_key sees what `OPEN311_PUBLIC_VIEW` allows (`read_view`).
 """
 
 from __future__ import annotations
@@ -51,10 +52,6 @@ FROM_EXTENDED: dict[str, Status] = {
 }
 
 _HTML = re.compile(r"<\s*/?\s*[A-Za-z!?][^>]*>")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# Phone and ID numbers; not ticket numbers (HZ-2026-000123), whose digits follow a dash.
-_DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9-])\+?\d(?:[\s-]?\d){6,}[Xx]?(?![A-Za-z0-9])")
-_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 # An unencoded '+' of a time zone offset arrives in a query string as a space.
 _SPACE_OFFSET = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
 
@@ -83,6 +80,8 @@ class TicketLike(Protocol):
     agency: str | None
     description: str
     address_text: str | None
+    road: str | None
+    district: str | None
     lat: float | None
     long: float | None
     photo: str | None
@@ -123,15 +122,21 @@ def check_format(fmt: str | None) -> str:
     return fmt
 
 
-def redact(text: str | None) -> str | None:
-    """Mask e-mail addresses and runs of 7+ digits (phone and ID numbers)."""
-    if not text:
-        return text
-    return _DIGIT_RUN.sub(_mask_digits, _EMAIL.sub("***", text))
+# How much of a ticket a read shows. Full: the texts with phone, ID-card numbers and
+# e-mail addresses masked, the exact position and address. Coarse: house numbers masked
+# too, the position rounded to about 100 m, the address cut to road and district.
+FULL = "full"
+COARSE = "coarse"
 
 
-def _mask_digits(match: re.Match[str]) -> str:
-    return match.group() if _DATE.match(match.group()) else "***"
+def read_view(*, keyed: bool, public_view: str) -> str:
+    """What a read shows: everything with a valid api_key; without one, what
+    OPEN311_PUBLIC_VIEW allows (off: nothing, 403 in the spec's format)."""
+    if keyed:
+        return FULL
+    if public_view not in (FULL, COARSE):
+        raise Open311Error(403, "an api_key is required to read service requests")
+    return public_view
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -1,17 +1,19 @@
 """Open311 GeoReport v2 records and their rendering: tickets and events as the spec's
 service requests and updates, the service list, and XML or JSON output. Records never
-carry citizen personal data (see `protocol.redact`)."""
+carry citizen personal data, and a coarse view (`protocol.read_view`) keeps the place to
+about 100 m and masks house numbers too (`civic.privacy`)."""
 
 from __future__ import annotations
 
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from civic.city import Profile
 from civic.open311._protocol import (
+    COARSE,
     FORMATS,
     EventLike,
     Open311Error,
@@ -19,8 +21,8 @@ from civic.open311._protocol import (
     extended_status,
     iso,
     open_or_closed,
-    redact,
 )
+from civic.privacy import coarse_position, mask_identifiers, redact_text
 
 # Characters XML 1.0 cannot carry at all.
 _XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -65,41 +67,63 @@ def last_public_note(events: Sequence[EventLike]) -> str | None:
     return None
 
 
-def request_record(ticket: TicketLike, profile: Profile, timezone: str) -> dict[str, Any]:
+def _cleaner(view: str) -> Callable[[str | None], str | None]:
+    return redact_text if view == COARSE else mask_identifiers
+
+
+def coarse_address(ticket: TicketLike, profile: Profile) -> str | None:
+    """The road and the district, not the door: "Yan'an Road, Shangcheng"."""
+    parts = []
+    if ticket.road:
+        road = next(
+            (p for p in profile.places if p.kind == "road" and p.name.get("zh") == ticket.road),
+            None,
+        )
+        parts.append(road.name.get("en", ticket.road) if road else ticket.road)
+    district = profile.districts.get(ticket.district or "")
+    if district is not None:
+        parts.append(district.label("en"))
+    return ", ".join(parts) or None
+
+
+def request_record(
+    ticket: TicketLike, profile: Profile, timezone: str, *, view: str
+) -> dict[str, Any]:
     """A ticket as the spec's service request: exactly its fields, nothing about the
-    citizen."""
+    citizen, and in the coarse view only a rough place."""
     category = profile.categories.get(ticket.category)
     agency = profile.agencies.get(ticket.agency or "")
+    clean, coarse = _cleaner(view), view == COARSE
     return {
         "service_request_id": ticket.number,
         "status": open_or_closed(ticket.status),
-        "status_notes": redact(last_public_note(ticket.events)),
+        "status_notes": clean(last_public_note(ticket.events)),
         "service_name": category.label("en") if category else ticket.category,
         "service_code": ticket.category,
-        "description": redact(ticket.description),
+        "description": clean(ticket.description),
         "agency_responsible": agency.label("en") if agency else None,
         "service_notice": None,
         "requested_datetime": iso(ticket.created_at, timezone),
         "updated_datetime": iso(ticket.updated_at, timezone),
         "expected_datetime": iso(ticket.due_at, timezone),
-        "address": redact(ticket.address_text),
+        "address": coarse_address(ticket, profile) if coarse else clean(ticket.address_text),
         "address_id": None,
         "zipcode": None,
-        "lat": ticket.lat,
-        "long": ticket.long,
+        "lat": coarse_position(ticket.lat) if coarse else ticket.lat,
+        "long": coarse_position(ticket.long) if coarse else ticket.long,
         "media_url": _public_url(ticket.photo),
     }
 
 
 def update_record(
-    event: EventLike, number: str | None, photo: str | None, timezone: str
+    event: EventLike, number: str | None, photo: str | None, timezone: str, *, view: str
 ) -> dict[str, Any]:
     return {
         "update_id": str(event.id),
         "service_request_id": number,
         "status": extended_status(event.to_status),
         "updated_datetime": iso(event.at, timezone),
-        "description": redact(event.note) or "",
+        "description": _cleaner(view)(event.note) or "",
         "media_url": _public_url(photo) or "",
         "external_status_code": event.to_status,
     }

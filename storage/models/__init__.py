@@ -1,7 +1,7 @@
 """The database schema, one module per noun; `storage/migrations/` creates it."""
 
 from storage.models._agencies import AgencyAlert, AgencyChannel, AgencyUser, ApiKey, StaffSession
-from storage.models._base import Base, utcnow
+from storage.models._base import PERSONAL_KINDS, Base, utcnow
 from storage.models._campaigns import Campaign, FrameMember, Invitation
 from storage.models._channels import ButtonPayload, OutboundMessage, ProcessedUpdate
 from storage.models._citizens import ChannelAddress, Citizen, OfferedButton
@@ -13,6 +13,7 @@ from storage.models._tickets import AgencyUpdate, EventPhoto, Ticket, TicketEven
 from storage.models._windows import ServiceWindow, WindowRating
 
 __all__ = [
+    "PERSONAL_KINDS",
     "AgencyAlert",
     "AgencyChannel",
     "AgencyUpdate",

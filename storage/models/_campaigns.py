@@ -21,14 +21,21 @@ class FrameMember(Base):
     kind: Mapped[str] = mapped_column(String(16), index=True)  # subscriber | household
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     citizen_id: Mapped[int | None] = mapped_column(
-        ForeignKey("citizens.id", ondelete="CASCADE"), unique=True, default=None
+        ForeignKey("citizens.id", ondelete="CASCADE"),
+        unique=True,
+        default=None,
+        info={"personal": "unlink"},
     )
-    district: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    district: Mapped[str | None] = mapped_column(
+        String(64), index=True, default=None, info={"personal": "erase"}
+    )
     # Other strata attributes (age_band, gender, income, ...) as a JSON object.
-    strata: Mapped[str] = mapped_column(Text, default="{}")
-    mobile: Mapped[str | None] = mapped_column(String(32), default=None)
-    email: Mapped[str | None] = mapped_column(String(255), default=None)
-    postal_address: Mapped[str | None] = mapped_column(Text, default=None)
+    strata: Mapped[str] = mapped_column(Text, default="{}", info={"personal": "erase"})
+    mobile: Mapped[str | None] = mapped_column(String(32), default=None, info={"personal": "erase"})
+    email: Mapped[str | None] = mapped_column(String(255), default=None, info={"personal": "erase"})
+    postal_address: Mapped[str | None] = mapped_column(
+        Text, default=None, info={"personal": "erase"}
+    )
     consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     last_sampled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

@@ -37,7 +37,7 @@ class OutboundMessage(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
-    address: Mapped[str] = mapped_column(String(128), index=True)
-    body: Mapped[str] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(String(128), index=True, info={"personal": "erase"})
+    body: Mapped[str] = mapped_column(Text, info={"personal": "erase"})
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

@@ -19,7 +19,7 @@ class Citizen(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, index=True)
     language: Mapped[str] = mapped_column(String(5), default="zh")
-    phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    phone: Mapped[str | None] = mapped_column(String(32), default=None, info={"personal": "erase"})
     # How sure we are that this is one real person (civic.identity): anonymous (a web
     # session), account (a messaging account), verified_phone; it only ever rises.
     assurance: Mapped[str] = mapped_column(
@@ -54,10 +54,10 @@ class ChannelAddress(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     citizen_id: Mapped[int] = mapped_column(
-        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True, info={"personal": "unlink"}
     )
     channel: Mapped[str] = mapped_column(String(16))
-    address: Mapped[str] = mapped_column(String(128))
+    address: Mapped[str] = mapped_column(String(128), info={"personal": "erase"})
     unreachable_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

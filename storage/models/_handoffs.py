@@ -18,7 +18,7 @@ class Handoff(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     citizen_id: Mapped[int] = mapped_column(
-        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True, info={"personal": "unlink"}
     )
     # waiting (nobody answered yet) | answered | closed
     status: Mapped[str] = mapped_column(String(16), index=True, default="waiting")
@@ -42,5 +42,5 @@ class HandoffMessage(Base):
     )
     sender: Mapped[str] = mapped_column(String(16))  # citizen | assistant | staff
     staff_username: Mapped[str | None] = mapped_column(String(64), default=None)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, info={"personal": "erase"})
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

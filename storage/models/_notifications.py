@@ -21,11 +21,14 @@ class Notification(Base):
         ForeignKey("tickets.id", ondelete="SET NULL"), index=True, default=None
     )
     citizen_id: Mapped[int | None] = mapped_column(
-        ForeignKey("citizens.id", ondelete="CASCADE"), index=True, default=None
+        ForeignKey("citizens.id", ondelete="CASCADE"),
+        index=True,
+        default=None,
+        info={"personal": "unlink"},
     )
     kind: Mapped[str] = mapped_column(String(32))
     body_key: Mapped[str] = mapped_column(String(64))
-    params: Mapped[str] = mapped_column(Text, default="{}")
+    params: Mapped[str] = mapped_column(Text, default="{}", info={"personal": "erase"})
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     # pending | sent | failed | unreachable
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)

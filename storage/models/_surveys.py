@@ -37,7 +37,10 @@ class SurveyResponse(Base):
         ForeignKey("invitations.id", ondelete="SET NULL"), unique=True, default=None
     )
     citizen_id: Mapped[int | None] = mapped_column(
-        ForeignKey("citizens.id", ondelete="SET NULL"), index=True, default=None
+        ForeignKey("citizens.id", ondelete="SET NULL"),
+        index=True,
+        default=None,
+        info={"personal": "unlink"},
     )
     self_selected: Mapped[bool] = mapped_column(Boolean, default=False)
     # The respondent's assurance level: invited when they came with an invitation token.
@@ -70,5 +73,5 @@ class SurveyAnswer(Base):
     step: Mapped[str] = mapped_column(String(160))
     question: Mapped[str] = mapped_column(String(64), index=True)
     agency: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
-    value: Mapped[str | None] = mapped_column(Text, default=None)
+    value: Mapped[str | None] = mapped_column(Text, default=None, info={"personal": "redact"})
     answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -16,9 +16,9 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str | None] = mapped_column(String(32), unique=True, default=None)
     citizen_id: Mapped[int | None] = mapped_column(
-        ForeignKey("citizens.id", ondelete="SET NULL"), index=True
+        ForeignKey("citizens.id", ondelete="SET NULL"), index=True, info={"personal": "unlink"}
     )
-    description: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, info={"personal": "redact"})
     language: Mapped[str] = mapped_column(String(5), default="zh")
     category: Mapped[str] = mapped_column(String(64), index=True)
     agency: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -26,13 +26,17 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     confidence: Mapped[float | None] = mapped_column(Float, default=None)
     routed_by: Mapped[str] = mapped_column(String(32), default="nlu")
-    address_text: Mapped[str | None] = mapped_column(Text, default=None)
+    address_text: Mapped[str | None] = mapped_column(
+        Text, default=None, info={"personal": "coarsen"}
+    )
     road: Mapped[str | None] = mapped_column(String(128), default=None, index=True)
-    photo: Mapped[str | None] = mapped_column(String(255), default=None)
+    photo: Mapped[str | None] = mapped_column(String(255), default=None, info={"personal": "erase"})
     # anonymous | chat | phone: how the agency may contact the citizen.
-    contact: Mapped[str] = mapped_column(String(16), default="chat", server_default="chat")
-    lat: Mapped[float | None] = mapped_column(Float, default=None)
-    long: Mapped[float | None] = mapped_column(Float, default=None)
+    contact: Mapped[str] = mapped_column(
+        String(16), default="chat", server_default="chat", info={"personal": "erase"}
+    )
+    lat: Mapped[float | None] = mapped_column(Float, default=None, info={"personal": "coarsen"})
+    long: Mapped[float | None] = mapped_column(Float, default=None, info={"personal": "coarsen"})
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
@@ -61,7 +65,7 @@ class TicketFollower(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     citizen_id: Mapped[int] = mapped_column(
-        ForeignKey("citizens.id", ondelete="CASCADE"), index=True
+        ForeignKey("citizens.id", ondelete="CASCADE"), index=True, info={"personal": "unlink"}
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -77,7 +81,7 @@ class TicketEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     from_status: Mapped[str | None] = mapped_column(String(16), default=None)
     to_status: Mapped[str] = mapped_column(String(16))
-    note: Mapped[str | None] = mapped_column(Text, default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None, info={"personal": "redact"})
     public: Mapped[bool] = mapped_column(Boolean, default=True)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")

@@ -45,12 +45,12 @@ class WindowRating(Base):
         ForeignKey("service_windows.id", ondelete="CASCADE"), index=True
     )
     citizen_id: Mapped[int | None] = mapped_column(
-        ForeignKey("citizens.id", ondelete="SET NULL"), index=True
+        ForeignKey("citizens.id", ondelete="SET NULL"), index=True, info={"personal": "unlink"}
     )
     day: Mapped[str] = mapped_column(String(10))
     scale: Mapped[str] = mapped_column(String(16))  # stars | hangzhou
     score: Mapped[str] = mapped_column(String(16))
-    comment: Mapped[str | None] = mapped_column(Text, default=None)
+    comment: Mapped[str | None] = mapped_column(Text, default=None, info={"personal": "redact"})
     # The rater's assurance level when they rated (civic.identity).
     assurance: Mapped[str] = mapped_column(
         String(16), default="anonymous", server_default="anonymous"

@@ -28,6 +28,8 @@ VARIABLES = [
     "CIVIC_WEB_SESSION_IDLE_DAYS",
     "CIVIC_WEB_SESSION_MAX_DAYS",
     "CIVIC_WEB_SESSION_ROTATE_HOURS",
+    "OPEN311_PUBLIC_VIEW",
+    "CIVIC_RETENTION_DAYS",
 ]
 
 
@@ -48,6 +50,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert (settings.rasa_url, settings.rasa_port) == ("http://127.0.0.1:5005", 5005)
     assert settings.action_server_url == "http://127.0.0.1:5055/webhook"
     assert (settings.web_host, settings.web_port, settings.log_level) == ("127.0.0.1", 8000, "INFO")
+    assert (settings.open311_public_view, settings.retention_days) == ("coarse", 180)
 
 
 def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,6 +116,38 @@ def test_bad_telegram_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError) as info:
         load_settings()
     assert str(info.value) == "TELEGRAM_MODE must be 'polling' or 'webhook', got 'carrier-pigeon'"
+
+
+def test_open311_public_view_and_retention(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPEN311_PUBLIC_VIEW", " Off ")
+    monkeypatch.setenv("CIVIC_RETENTION_DAYS", "30")
+    settings = load_settings()
+    assert (settings.open311_public_view, settings.retention_days) == ("off", 30)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "OPEN311_PUBLIC_VIEW",
+            "partial",
+            "OPEN311_PUBLIC_VIEW must be off, coarse or full, got 'partial'",
+        ),
+        ("CIVIC_RETENTION_DAYS", "0", "CIVIC_RETENTION_DAYS must be at least 1, got 0"),
+        (
+            "CIVIC_RETENTION_DAYS",
+            "half a year",
+            "CIVIC_RETENTION_DAYS must be a whole number, got 'half a year'",
+        ),
+    ],
+)
+def test_bad_privacy_settings_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError) as info:
+        load_settings()
+    assert str(info.value) == message
 
 
 def test_get_settings_is_cached_until_cleared(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from storage.models import Ticket
+from storage.models import Citizen, Ticket
 from tests.conftest import REDIS_URL, _postgres_schema_url, service_unavailable
 from tests.e2e.conftest import BOT_TOKEN, Stack, TelegramUser, file_complaint, running_stack
 from tests.fakes.botapi import BotApiStandIn
@@ -59,3 +59,22 @@ def test_a_repeated_update_is_handled_once_through_redis(redis_stack: Stack) -> 
     user.say("我的工单")
     assert len(redis_stack.telegram.messages(user.id)) == 2
     assert redis.Redis.from_url(REDIS_URL).exists(f"civic:update:tg:{update_id}") == 1
+
+
+def test_rasa_keeps_a_conversation_for_the_retention_period_and_erasure_deletes_it(
+    redis_stack: Stack,
+) -> None:
+    user = TelegramUser(redis_stack)
+    number = file_complaint(user, "楼下的烧烤摊天天占道经营到半夜", place="萧山区")
+    with redis_stack.db() as session:
+        citizen_id = session.scalars(select(Ticket.citizen_id).where(Ticket.number == number)).one()
+        public_id = session.get(Citizen, citizen_id).public_id
+    client = redis.Redis.from_url(REDIS_URL)
+    key = f"civic:tracker:{public_id}"
+    # Rasa sets the key with the expiry from the generated endpoints (180 days by default).
+    assert 179 * 86400 < client.ttl(key) <= 180 * 86400
+
+    user.say("删除我的数据")
+    [done] = user.tap("确定删除")
+    assert done.text.startswith("已删除您的个人数据。")
+    assert client.exists(key) == 0

@@ -1,6 +1,7 @@
 """A stand-in for the Rasa server's REST channel, over real HTTP on this machine: it
-answers `POST /webhooks/rest/webhook` with `echo:<message>` (and a button when the
-message is "offer buttons") and records every body.
+answers `POST /webhooks/rest/webhook` with `echo:<message>` (a button when the
+message is "offer buttons", the erasure's signal for "/erase_confirm"), accepts
+replacing a conversation's events, and records every body.
 
 Usage::
 
@@ -26,6 +27,7 @@ class FakeRasa(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _EchoHandler)
         self.bodies: list[dict[str, Any]] = []
+        self.replaced: list[str] = []
 
     @property
     def url(self) -> str:
@@ -55,7 +57,18 @@ class _EchoHandler(BaseHTTPRequestHandler):
         reply: dict[str, Any] = {"text": f"echo:{body['message']}"}
         if body["message"] == "offer buttons":  # a reply with a button to tap
             reply["buttons"] = [{"title": "Solved", "payload": '/answer_fixed{"fixed":true}'}]
-        answer = json.dumps([reply]).encode()
+        if body["message"] == "/erase_confirm":  # the erasure's signal
+            reply = {"text": "deleted", "custom": {"erased": True}}
+        self._answer(status, [reply])
+
+    def do_PUT(self) -> None:
+        """Replacing a conversation's events (what forgetting a conversation asks)."""
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.replaced.append(self.path)
+        self._answer(200, {})
+
+    def _answer(self, status: int, body: object) -> None:
+        answer = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))

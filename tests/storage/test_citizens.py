@@ -7,16 +7,13 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civic.routing import RoutingDecision
-from civic.tickets import create_ticket
 from storage.citizens import (
     addresses_of,
-    erase_citizen,
     get_citizen,
     get_or_create_citizen,
     mark_unreachable,
 )
-from storage.models import Citizen, Ticket
+from storage.models import Citizen
 
 
 def test_same_address_gives_the_same_citizen(session: Session) -> None:
@@ -60,32 +57,3 @@ def test_mark_unreachable(session: Session) -> None:
     session.commit()
     [address] = addresses_of(session=session, citizen_id=citizen.id)
     assert address.unreachable_at is not None
-
-
-def test_erase_keeps_tickets_but_forgets_the_person(session: Session) -> None:
-    citizen = get_or_create_citizen(session=session, channel="telegram", address="1001")
-    citizen.phone = "+86 138 0000 0000"
-    decision = RoutingDecision(category="other", agency=None, district=None, confidence=0.0)
-    ticket = create_ticket(
-        session=session,
-        citizen_id=citizen.id,
-        description="小区垃圾三天没人收了",
-        language="zh",
-        decision=decision,
-        ticket_prefix="HZ",
-        due_at=None,
-    )
-    session.commit()
-
-    erase_citizen(session=session, citizen=citizen)
-    session.commit()
-    session.expire_all()
-
-    stored = session.get(Citizen, citizen.id)
-    assert stored is not None
-    assert (stored.phone, stored.erased_at is not None) == (None, True)
-    assert addresses_of(session=session, citizen_id=citizen.id) == []
-    kept = session.get(Ticket, ticket.id)
-    assert (kept.citizen_id, kept.description) == (citizen.id, "小区垃圾三天没人收了")
-    newcomer = get_or_create_citizen(session=session, channel="telegram", address="1001")
-    assert newcomer.id != citizen.id

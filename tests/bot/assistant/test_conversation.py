@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.assistant import Conversation, Incoming, RasaClient, is_emoji_only
+from bot.assistant import Conversation, Incoming, RasaClient, is_emoji_only, redis_tracker_key
 from civic.i18n import t
 from civic.replies import BotMessage
 from storage.citizens import get_or_create_citizen
@@ -215,3 +216,44 @@ async def test_typed_commands_map_and_other_slashes_are_defused(
         "/start w_1_1_0_AAAAAAAAAAAAAAAA",
         "/greet",
     ]
+
+
+def _tracker_rows(path: Path) -> list[str]:
+    with sqlite3.connect(path) as db:
+        return [row[0] for row in db.execute("SELECT sender_id FROM events ORDER BY id")]
+
+
+async def test_an_erasure_deletes_the_stored_conversation(
+    sqlite_url: str, rasa_server: FakeRasa, tmp_path: Path, redis_client: Any
+) -> None:
+    with session_factory(sqlite_url)() as session:
+        citizen = get_or_create_citizen(session=session, channel="telegram", address="4242")
+        session.commit()
+        public_id = citizen.public_id
+    tracker_db = tmp_path / "rasa-tracker.db"
+    with sqlite3.connect(tracker_db) as db:
+        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, data TEXT)")
+        db.executemany(
+            "INSERT INTO events (sender_id, data) VALUES (?, ?)",
+            [(public_id, "路灯坏了"), ("someone-else", "hello"), (public_id, "my phone")],
+        )
+    redis_client.set(redis_tracker_key(public_id), '{"events": []}')
+    redis_client.set(redis_tracker_key("someone-else"), '{"events": []}')
+    sessions = session_factory(sqlite_url)
+    conversation = Conversation(
+        rasa=RasaClient(rasa_server.url),
+        sessions=sessions,
+        ledger=DatabaseLedger(sessions),
+        tracker_db=tracker_db,
+        tracker_redis=redis_client,
+    )
+    try:
+        replies = await conversation.handle(_incoming("/erase_confirm", kind="payload"))
+    finally:
+        await conversation.aclose()
+
+    assert replies == [BotMessage(text="deleted", custom={"erased": True})]
+    assert rasa_server.replaced == [f"/conversations/{public_id}/tracker/events"]
+    assert _tracker_rows(tracker_db) == ["someone-else"]
+    assert redis_client.exists(redis_tracker_key(public_id)) == 0
+    assert redis_client.exists(redis_tracker_key("someone-else")) == 1

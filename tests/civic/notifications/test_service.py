@@ -20,9 +20,10 @@ from civic.notifications import (
     mark_unreachable,
     params_of,
 )
+from civic.privacy import erase_citizen
 from civic.routing import RoutingDecision
 from civic.tickets import create_ticket
-from storage.citizens import erase_citizen, get_or_create_citizen
+from storage.citizens import get_or_create_citizen
 from storage.db import session_factory
 from storage.models import Citizen, Notification, Ticket, TicketEvent, TicketFollower, utcnow
 

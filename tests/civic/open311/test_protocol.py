@@ -11,18 +11,21 @@ import pytest
 
 from civic.city import Profile
 from civic.open311 import (
+    COARSE,
     ERRORS,
+    FULL,
     REQUESTS,
     SERVICES,
     Open311Error,
     check_format,
+    coarse_address,
     extended_status,
     lifecycle_status,
     open_or_closed,
     parse_new_request,
     parse_request_query,
     parse_update,
-    redact,
+    read_view,
     render,
     render_error,
     request_record,
@@ -72,6 +75,8 @@ class FakeTicket:
     agency: str | None = "urban-management"
     description: str = "路灯坏了, call me on 138 1234 5678"
     address_text: str | None = "江南大道 100号"
+    road: str | None = "江南大道"
+    district: str | None = "binjiang"
     lat: float | None = 30.21
     long: float | None = 120.21
     photo: str | None = "https://photos.example/1.jpg"
@@ -168,7 +173,7 @@ def test_a_ticket_becomes_a_request_with_exactly_the_spec_fields(profile: Profil
             FakeEvent(2, "accepted", note="internal: ring Mr Zhang 13900001111", public=False),
         ]
     )
-    record = request_record(ticket, profile, TZ)
+    record = request_record(ticket, profile, TZ, view=FULL)
     assert list(record) == SPEC_FIELDS
     assert record == {
         "service_request_id": "HZ-2026-000042",
@@ -193,7 +198,7 @@ def test_a_ticket_becomes_a_request_with_exactly_the_spec_fields(profile: Profil
 
 def test_triage_tickets_and_chat_photos_leave_fields_empty(profile: Profile) -> None:
     ticket = FakeTicket(status="merged", agency=None, photo="AgACAgUAAxkBAAIB", due_at=None)
-    record = request_record(ticket, profile, TZ)
+    record = request_record(ticket, profile, TZ, view=FULL)
     assert (record["status"], record["agency_responsible"], record["media_url"]) == (
         "closed",
         None,
@@ -204,7 +209,8 @@ def test_triage_tickets_and_chat_photos_leave_fields_empty(profile: Profile) -> 
 
 def test_an_update_record(profile: Profile) -> None:
     event = FakeEvent(77, "rectified", note="lamps replaced; questions to a@b.cn")
-    assert update_record(event, "HZ-2026-000042", "https://photos.example/2.jpg", TZ) == {
+    photo = "https://photos.example/2.jpg"
+    assert update_record(event, "HZ-2026-000042", photo, TZ, view=FULL) == {
         "update_id": "77",
         "service_request_id": "HZ-2026-000042",
         "status": "FIXED",
@@ -215,18 +221,61 @@ def test_an_update_record(profile: Profile) -> None:
     }
 
 
+def test_the_coarse_view_keeps_the_place_rough_and_masks_house_numbers(
+    profile: Profile,
+) -> None:
+    ticket = FakeTicket(
+        description="12号楼下路灯坏了, call me on 138 1234 5678",
+        lat=30.188123,
+        long=120.194987,
+        events=[FakeEvent(1, "accepted", note="crew sent to Room 301")],
+    )
+    record = request_record(ticket, profile, TZ, view=COARSE)
+    assert list(record) == SPEC_FIELDS
+    coarse = {k: record[k] for k in ("description", "status_notes", "address", "lat", "long")}
+    assert coarse == {
+        "description": "***下路灯坏了, call me on ***",
+        "status_notes": "crew sent to ***",
+        "address": "Jiangnan Avenue, Binjiang",
+        "lat": 30.188,
+        "long": 120.195,
+    }
+    full = request_record(ticket, profile, TZ, view=FULL)
+    assert (full["address"], full["lat"], full["long"]) == ("江南大道 100号", 30.188123, 120.194987)
+    event = FakeEvent(7, "rectified", note="fixed outside No. 12")
+    assert update_record(event, "HZ-2026-000042", None, TZ, view=COARSE)["description"] == (
+        "fixed outside ***"
+    )
+
+
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("road", "district", "expected"),
     [
-        ("电话13812345678", "电话***"),
-        ("call 0571-87654321", "call ***"),
-        ("ID 33010619900101123X here", "ID *** here"),
-        ("see HZ-2026-000123", "see HZ-2026-000123"),
-        ("since 2026-01-15 at No. 12", "since 2026-01-15 at No. 12"),
+        ("江南大道", "binjiang", "Jiangnan Avenue, Binjiang"),
+        ("不在名录的路", "xihu", "不在名录的路, Xihu"),
+        (None, "xihu", "Xihu"),
+        (None, None, None),
     ],
 )
-def test_redact_masks_phone_and_id_numbers_only(text: str, expected: str) -> None:
-    assert redact(text) == expected
+def test_a_coarse_address_is_road_and_district(
+    profile: Profile, road: str | None, district: str | None, expected: str | None
+) -> None:
+    assert coarse_address(FakeTicket(road=road, district=district), profile) == expected
+
+
+def test_what_a_read_shows() -> None:
+    assert [read_view(keyed=True, public_view=v) for v in ("off", "coarse", "full")] == [
+        FULL,
+        FULL,
+        FULL,
+    ]
+    assert [read_view(keyed=False, public_view=v) for v in ("coarse", "full")] == [COARSE, FULL]
+    with pytest.raises(Open311Error) as info:
+        read_view(keyed=False, public_view="off")
+    assert (info.value.status, info.value.description) == (
+        403,
+        "an api_key is required to read service requests",
+    )
 
 
 def test_a_new_request_is_parsed(profile: Profile) -> None:

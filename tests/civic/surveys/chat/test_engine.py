@@ -230,7 +230,7 @@ def test_subscribe_then_stop(chat: SurveyChat, database_url: str) -> None:
 def test_erasure_removes_the_subscription_and_unlinks_answers(
     chat: SurveyChat, database_url: str
 ) -> None:
-    from storage.citizens import erase_citizen
+    from civic.privacy import erase_citizen
     from storage.models import Citizen, FrameMember
 
     who = citizen(database_url, "1008")
