@@ -90,13 +90,19 @@ def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from ops.supervisor import StartupProblem, Supervisor, check_can_start, services
+    from ops.supervisor import (
+        ServiceTokens,
+        StartupProblem,
+        Supervisor,
+        check_can_start,
+        services,
+    )
     from ops.training import train
 
     try:
         prepare(settings)
         model, trained = train(settings.models_dir, profile_dir=settings.profile_dir)
-        planned = services(settings, model)
+        planned = services(settings, model, ServiceTokens.for_run(settings))
         check_can_start(settings, planned)
     except (StartupProblem, FileNotFoundError) as exc:
         print(f"cannot start: {exc}")

@@ -21,6 +21,8 @@ from civic.settings import PROJECT_ROOT
 
 RASA_VENV = PROJECT_ROOT / ".venv-rasa"
 RASA_BIN = RASA_VENV / "bin" / "rasa"
+RASA_PYTHON = RASA_VENV / "bin" / "python"
+RASA_TOKEN_VARIABLE = "RASA_AUTH_TOKEN"
 CONFIG = PROJECT_ROOT / "config.yml"
 NLU_DIR = PROJECT_ROOT / "nlu"
 DOMAIN = NLU_DIR / "domain.yml"
@@ -82,6 +84,12 @@ def rasa_environment() -> dict[str, str]:
     return env
 
 
+def rasa_command(*arguments: str) -> list[str]:
+    """`rasa ARGUMENTS…` through ops.rasa_main, which adds `--auth-token` from
+    RASA_AUTH_TOKEN inside the process, where `ps` does not show it."""
+    return [str(RASA_PYTHON), "-m", "ops.rasa_main", *arguments]
+
+
 def _write_build(build_dir: Path, profile_dir: Path | None) -> tuple[Path, list[Path]]:
     """The domain folder and data files Rasa trains from, with the FAQ generated in."""
     shutil.rmtree(build_dir, ignore_errors=True)
@@ -124,3 +132,4 @@ def train(
         if stale != target:
             stale.unlink()
     return target, True
+
