@@ -17,29 +17,49 @@ PYTHON310 ?= $(shell \
     [ -n "$$v" ] && p=$$(pyenv prefix "$$v" 2>/dev/null)/bin/python3.10 && [ -x "$$p" ] && echo "$$p"; \
   fi)
 
-.PHONY: help install run test test-unit test-e2e lint format train clean nlu-crossval
+.PHONY: help install run test test-unit test-e2e lint format train clean nlu-crossval lock audit
 
 help:
 	@echo "make run   - install, train if needed, start every process (web chat on http://127.0.0.1:8000/)"
 	@echo "make test  - install, train if needed, lint, run the whole test suite"
-	@echo "make lint  - ruff, mypy and the import contracts (pyproject.toml, tool.importlinter)"
+	@echo "make lint  - ruff, mypy, the import contracts (pyproject.toml, tool.importlinter), rasa data validate"
+	@echo "make lock  - re-lock both environments after changing their dependencies (UPGRADE=--upgrade for the newest)"
+	@echo "make audit - check the locked packages against the PyPI/OSV vulnerability data (needs that service)"
 
-$(VENV)/.installed: pyproject.toml
+# Both environments get exactly the versions in their lock files, every file checked
+# against its hash; the project itself goes in without fetching anything else.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x "$(PY)" || $(PYTHON311) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-$(RASA_VENV)/.installed: requirements-rasa.txt
+$(RASA_VENV)/.installed: requirements-rasa.lock
 	@if [ -z "$(PYTHON310)" ]; then \
 	  echo "error: Rasa 3.6 needs Python 3.10, and none was found."; \
 	  echo "  Install it (for example 'pyenv install 3.10.13', or Debian/Ubuntu's python3.10 and python3.10-venv)"; \
 	  echo "  or point to one: make PYTHON310=/path/to/python3.10 ..."; \
 	  exit 1; fi
 	@test -x "$(RASA_VENV)/bin/python" || $(PYTHON310) -m venv $(RASA_VENV)
-	$(RASA_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(RASA_VENV)/bin/python -m pip install --quiet -r requirements-rasa.txt
+	$(RASA_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements-rasa.lock
 	@touch $@
+
+# The lock files come from pyproject.toml (with the dev extra) and requirements-rasa.txt.
+# Pins already in a lock file are kept unless UPGRADE=--upgrade (or
+# UPGRADE="--upgrade-package NAME") says otherwise.
+UV_COMPILE := $(VENV)/bin/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock"
+lock: $(VENV)/.installed
+	$(UV_COMPILE) $(UPGRADE) pyproject.toml --extra dev --universal --python-version 3.11 \
+	  -o requirements.lock
+	$(UV_COMPILE) $(UPGRADE) requirements-rasa.txt --python-version 3.10 \
+	  --python-platform x86_64-unknown-linux-gnu -o requirements-rasa.lock
+
+# Known vulnerabilities in what the lock files install, from the PyPI vulnerability
+# data; run it where pypi.org is reachable. --disable-pip audits the pinned files as
+# they are, without installing anything.
+audit: $(VENV)/.installed
+	$(VENV)/bin/uv tool run pip-audit --disable-pip -r requirements.lock
+	$(VENV)/bin/uv tool run pip-audit --disable-pip -r requirements-rasa.lock
 
 # Browser tests: Debian's Chromium (as root, installed here; otherwise say what to do)
 # and axe-core from the npm registry.
@@ -60,11 +80,12 @@ train: install
 run: train
 	$(CIVICBOT) run
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed $(RASA_VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy civic bot actions storage ops
 	$(VENV)/bin/lint-imports
+	$(PY) -m ops.training validate $(wildcard profiles/*/)
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The shipped CIVIC_SECRET_KEY: fine for a demo, forgeable by anyone in a deployment.
-DEFAULT_SECRET_KEY = "change-me"
 SECRET_FIELDS = frozenset(
     {
         "telegram_bot_token",
         "telegram_webhook_secret",
         "rasa_auth_token",
+        "action_server_token",
         "secret_key",
         "sms_auth_token",
         "smtp_password",
@@ -78,9 +79,11 @@ class Settings:
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_auth_token: str | None = None
     action_server_port: int = 5055
+    action_server_token: str | None = None
     web_host: str = "127.0.0.1"
     web_port: int = 8000
-    secret_key: str = DEFAULT_SECRET_KEY
+    secret_key: str = ""
+    development: bool = False
     log_level: str = "INFO"
     category_threshold: float = 0.55
     widget_origins: tuple[str, ...] = ()
@@ -190,8 +193,97 @@ def _retention_days() -> int:
     return days
 
 
+# CIVIC_SECRET_KEY signs survey invitation links: anyone who knows it can make a valid link
+# for any invitation. The example value and short keys are refused outside development.
+EXAMPLE_SECRET_KEY = "change-me"
+MIN_SECRET_KEY_LENGTH = 32
+SECRET_KEY_FILE = "secret_key"
+ENVIRONMENTS = ("production", "development")
+_HOW_TO_MAKE_A_KEY = (
+    "make one with `python3 -c 'import secrets; print(secrets.token_urlsafe(48))'` and set "
+    "CIVIC_SECRET_KEY to it, or put it in a file named by CIVIC_SECRET_KEY_FILE (every "
+    "civicbot command writes a random one to <CIVIC_VAR_DIR>/secret_key when neither is set); "
+    "CIVIC_ENV=development accepts any key, for a machine of your own only"
+)
+
+
+def _var_dir() -> Path:
+    return Path(_env("CIVIC_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
+
+
+def _development() -> bool:
+    name = _env("CIVIC_ENV", "production").lower()
+    if name not in ENVIRONMENTS:
+        raise ValueError(f"CIVIC_ENV must be 'production' or 'development', got {name!r}")
+    return name == "development"
+
+
+def _secret_key(var_dir: Path, development: bool) -> str:
+    """CIVIC_SECRET_KEY, else the file CIVIC_SECRET_KEY_FILE names, else var/secret_key."""
+    key = os.environ.get("CIVIC_SECRET_KEY", "").strip()
+    source = "CIVIC_SECRET_KEY"
+    named = os.environ.get("CIVIC_SECRET_KEY_FILE", "").strip()
+    path = Path(named) if named else var_dir / SECRET_KEY_FILE
+    if not key and (named or path.exists()):
+        source = f"the key file {path}"
+        try:
+            key = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(
+                f"CIVIC_SECRET_KEY_FILE names {path}, which cannot be read ({exc.strerror})"
+            ) from exc
+    if development:
+        return key or EXAMPLE_SECRET_KEY
+    if not key or key == EXAMPLE_SECRET_KEY:
+        raise ValueError(
+            f"CIVIC_SECRET_KEY is {'not set' if not key else 'the example value ' + repr(key)}: "
+            f"it signs survey invitation links, and a known key lets anyone forge them; "
+            f"{_HOW_TO_MAKE_A_KEY}"
+        )
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ValueError(
+            f"CIVIC_SECRET_KEY (from {source}) has {len(key)} characters, fewer than the "
+            f"{MIN_SECRET_KEY_LENGTH} needed to sign invitation links safely; {_HOW_TO_MAKE_A_KEY}"
+        )
+    return key
+
+
+def ensure_secret_key() -> Path | None:
+    """Write a random secret key to var/secret_key (mode 0600) when no key is configured.
+
+    Nothing happens when CIVIC_SECRET_KEY or CIVIC_SECRET_KEY_FILE is set or the file is
+    there already: a key that changed would break every invitation link already sent.
+    Returns the file written, if any. Safe when several processes start at once: the key
+    is written to a private file first and linked into place only if none is there.
+    """
+    if os.environ.get("CIVIC_SECRET_KEY", "").strip():
+        return None
+    if os.environ.get("CIVIC_SECRET_KEY_FILE", "").strip():
+        return None
+    path = _var_dir() / SECRET_KEY_FILE
+    if path.exists():
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{SECRET_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.fchmod(descriptor, 0o600)
+        os.write(descriptor, (secrets.token_urlsafe(48) + "\n").encode())
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        return None
+    finally:
+        draft.unlink()
+    return path
+
+
 def load_settings() -> Settings:
-    var_dir = Path(_env("CIVIC_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
+    var_dir = _var_dir()
+    development = _development()
     mode = _env("TELEGRAM_MODE", "polling")
     if mode not in {"polling", "webhook"}:
         raise ValueError(f"TELEGRAM_MODE must be 'polling' or 'webhook', got {mode!r}")
@@ -211,9 +303,11 @@ def load_settings() -> Settings:
         rasa_url=_env("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
         rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN", "").strip() or None,
         action_server_port=_env_int("ACTION_SERVER_PORT", 5055),
+        action_server_token=os.environ.get("ACTION_SERVER_TOKEN", "").strip() or None,
         web_host=_env("WEB_HOST", "127.0.0.1"),
         web_port=_env_int("WEB_PORT", 8000),
-        secret_key=_env("CIVIC_SECRET_KEY", DEFAULT_SECRET_KEY),
+        secret_key=_secret_key(var_dir, development),
+        development=development,
         log_level=_env("LOG_LEVEL", "INFO").upper(),
         category_threshold=_env_float("CIVIC_CATEGORY_THRESHOLD", 0.55),
         widget_origins=tuple(

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 
 from civic.errors import ProfileError
-from civic.settings import Settings, get_settings
+from civic.settings import Settings, ensure_secret_key, get_settings
 from ops.startup import prepare
 
 log = logging.getLogger("civicbot")
@@ -90,13 +90,19 @@ def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from ops.supervisor import StartupProblem, Supervisor, check_can_start, services
+    from ops.supervisor import (
+        ServiceTokens,
+        StartupProblem,
+        Supervisor,
+        check_can_start,
+        services,
+    )
     from ops.training import train
 
     try:
         prepare(settings)
         model, trained = train(settings.models_dir, profile_dir=settings.profile_dir)
-        planned = services(settings, model)
+        planned = services(settings, model, ServiceTokens.for_run(settings))
         check_can_start(settings, planned)
     except (StartupProblem, FileNotFoundError) as exc:
         print(f"cannot start: {exc}")
@@ -159,10 +165,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        # A fresh machine gets its own random key on the first command, so that
+        # `make run` needs no setup and no deployment runs on a known one.
+        written = ensure_secret_key()
         settings = get_settings()
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         print(f"configuration error: {exc}")
         return 2
+    if written is not None:
+        print(f"wrote a new secret key to {written} (keep it: invitation links depend on it)")
     _setup_logging(settings)
     try:
         handler = getattr(args, "handler", None) or COMMANDS[args.command][1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from bot.assistant import RasaClient
 from civic.settings import PROJECT_ROOT, Settings
-from ops.training import RASA_BIN, rasa_environment
+from ops.training import RASA_TOKEN_VARIABLE, rasa_command, rasa_environment
 
 STARTUP_TIMEOUT_SECONDS = 180
 
@@ -35,19 +36,20 @@ async def rasa_for_parsing(settings: Settings, model: Path) -> AsyncIterator[Ras
         return
     await running.aclose()
     port = _free_port()
-    command = [
-        str(RASA_BIN), "run", "--model", str(model), "--enable-api",
+    token = secrets.token_urlsafe(32)
+    command = rasa_command(
+        "run", "--model", str(model), "--enable-api",
         "--interface", "127.0.0.1", "--port", str(port),
-    ]  # fmt: skip
+    )  # fmt: skip
     process = subprocess.Popen(
         command,
         cwd=PROJECT_ROOT,
-        env=rasa_environment(),
+        env={**rasa_environment(), RASA_TOKEN_VARIABLE: token},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    client = RasaClient(f"http://127.0.0.1:{port}")
+    client = RasaClient(f"http://127.0.0.1:{port}", token=token)
     try:
         await _wait_ready(client, process)
         yield client

@@ -28,6 +28,13 @@ POSTGRES_URL = os.environ.get(
 REDIS_URL = os.environ.get("CIVIC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRE_SERVICES = os.environ.get("CIVIC_REQUIRE_SERVICES") == "1"
 
+# A valid secret key for the tests and for every process they start (`civicbot run` in
+# the end-to-end tests inherits the environment); never a deployment's own key or file.
+TEST_SECRET_KEY = "test-secret-key-" + "0123456789abcdef" * 2
+os.environ["CIVIC_SECRET_KEY"] = TEST_SECRET_KEY
+for _name in ("CIVIC_SECRET_KEY_FILE", "CIVIC_ENV", "RASA_AUTH_TOKEN", "ACTION_SERVER_TOKEN"):
+    os.environ.pop(_name, None)
+
 _real_connect = socket.socket.connect
 
 

@@ -25,7 +25,7 @@ from bot.web._widget import widget_router
 from civic.city import Profile
 from civic.i18n import t
 from civic.identity import SessionRefused, web_sessions
-from civic.settings import DEFAULT_SECRET_KEY, get_settings
+from civic.settings import get_settings
 from storage.media import MediaStore
 
 log = logging.getLogger(__name__)
@@ -57,10 +57,10 @@ def create_app(
     the city profile."""
     app = FastAPI(title="Civic Feedback Assistant", docs_url=None, redoc_url=None)
     settings = get_settings()
-    if settings.secret_key == DEFAULT_SECRET_KEY:
+    if settings.development:
         log.warning(
-            "CIVIC_SECRET_KEY is the default: anyone can forge web chat sessions and "
-            "invitation links; set your own (openssl rand -hex 32)"
+            "CIVIC_ENV=development: the secret key is not checked, so web chat sessions "
+            "and invitation links may be forgeable; never use this on a public server"
         )
     chat_sessions = web_sessions(settings)
     app.include_router(chat_session_router(chat_sessions))

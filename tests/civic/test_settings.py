@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pytest
 
-from civic.settings import PROJECT_ROOT, get_settings, load_settings, mask_url_password
+from civic.settings import (
+    PROJECT_ROOT,
+    ensure_secret_key,
+    get_settings,
+    load_settings,
+    mask_url_password,
+)
 
 VARIABLES = [
     "TELEGRAM_BOT_TOKEN",
@@ -18,9 +25,12 @@ VARIABLES = [
     "RASA_URL",
     "RASA_AUTH_TOKEN",
     "ACTION_SERVER_PORT",
+    "ACTION_SERVER_TOKEN",
     "WEB_HOST",
     "WEB_PORT",
     "CIVIC_SECRET_KEY",
+    "CIVIC_SECRET_KEY_FILE",
+    "CIVIC_ENV",
     "CIVIC_PROFILE",
     "CIVIC_PROFILES_DIR",
     "CIVIC_MODELS_DIR",
@@ -33,10 +43,14 @@ VARIABLES = [
 ]
 
 
+GOOD_KEY = "k" * 32
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CIVIC_SECRET_KEY", GOOD_KEY)
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -51,6 +65,8 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.action_server_url == "http://127.0.0.1:5055/webhook"
     assert (settings.web_host, settings.web_port, settings.log_level) == ("127.0.0.1", 8000, "INFO")
     assert (settings.open311_public_view, settings.retention_days) == ("coarse", 180)
+    assert (settings.rasa_auth_token, settings.action_server_token) == (None, None)
+    assert (settings.secret_key, settings.development) == (GOOD_KEY, False)
 
 
 def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -78,9 +94,16 @@ def test_blank_variables_mean_the_default(monkeypatch: pytest.MonkeyPatch) -> No
 def test_repr_hides_token_and_database_password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:ABC-secret-token")
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://civic:s3cr3t@127.0.0.1:5432/civic")
-    text = repr(load_settings())
-    assert "ABC-secret-token" not in text
-    assert "s3cr3t" not in text
+    monkeypatch.setenv("RASA_AUTH_TOKEN", "rasa-api-token")
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "action-server-token")
+    settings = load_settings()
+    assert (settings.rasa_auth_token, settings.action_server_token) == (
+        "rasa-api-token",
+        "action-server-token",
+    )
+    text = repr(settings)
+    for secret in ("ABC-secret-token", "s3cr3t", GOOD_KEY, "rasa-api-token", "action-server"):
+        assert secret not in text
     assert "telegram_bot_token='***'" in text
     assert "database_url='postgresql+psycopg2://civic:***@127.0.0.1:5432/civic'" in text
 
@@ -219,3 +242,104 @@ def test_web_chat_session_lifetimes_that_cannot_work_are_refused(
         "CIVIC_WEB_SESSION_IDLE_DAYS * 24 and CIVIC_WEB_SESSION_IDLE_DAYS <= "
         f"CIVIC_WEB_SESSION_MAX_DAYS; got {rotate} hours, {idle} and {most} days"
     )
+
+
+# The secret key: refused when known or short, outside development.
+
+
+def _refusal(monkeypatch: pytest.MonkeyPatch, key: str | None) -> str:
+    if key is None:
+        monkeypatch.delenv("CIVIC_SECRET_KEY", raising=False)
+    else:
+        monkeypatch.setenv("CIVIC_SECRET_KEY", key)
+    with pytest.raises(ValueError) as info:
+        load_settings()
+    return str(info.value)
+
+
+def test_a_missing_or_example_secret_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = _refusal(monkeypatch, None)
+    assert missing.startswith("CIVIC_SECRET_KEY is not set: it signs survey invitation links")
+    example = _refusal(monkeypatch, " change-me ")
+    assert example.startswith("CIVIC_SECRET_KEY is the example value 'change-me':")
+    for message in (missing, example):
+        assert "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'" in message
+        assert "CIVIC_SECRET_KEY_FILE" in message
+        assert "CIVIC_ENV=development" in message
+
+
+def test_a_short_secret_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = _refusal(monkeypatch, "x" * 31)
+    assert message.startswith(
+        "CIVIC_SECRET_KEY (from CIVIC_SECRET_KEY) has 31 characters, fewer than the 32 needed"
+    )
+    monkeypatch.setenv("CIVIC_SECRET_KEY", "x" * 32)
+    assert load_settings().secret_key == "x" * 32
+
+
+@pytest.mark.parametrize(("key", "expected"), [(None, "change-me"), ("dev", "dev")])
+def test_development_accepts_the_example_and_short_keys(
+    monkeypatch: pytest.MonkeyPatch, key: str | None, expected: str
+) -> None:
+    monkeypatch.setenv("CIVIC_ENV", "Development")
+    if key is None:
+        monkeypatch.delenv("CIVIC_SECRET_KEY")
+    else:
+        monkeypatch.setenv("CIVIC_SECRET_KEY", key)
+    settings = load_settings()
+    assert (settings.secret_key, settings.development) == (expected, True)
+
+
+def test_an_unknown_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIVIC_ENV", "staging")
+    with pytest.raises(ValueError) as info:
+        load_settings()
+    assert str(info.value) == "CIVIC_ENV must be 'production' or 'development', got 'staging'"
+
+
+def test_the_generated_key_file_is_private_used_and_not_regenerated(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("CIVIC_SECRET_KEY")
+    key_file = (tmp_path / "var" / "secret_key").resolve()
+    assert ensure_secret_key() == key_file
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text().strip()
+    assert len(key) >= 64
+    assert load_settings().secret_key == key
+    assert ensure_secret_key() is None
+    assert key_file.read_text().strip() == key
+    assert sorted(p.name for p in key_file.parent.iterdir()) == ["secret_key"]
+    get_settings.cache_clear()
+    assert get_settings().secret_key == key
+
+
+def test_no_key_file_is_written_when_a_key_is_configured(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert ensure_secret_key() is None
+    monkeypatch.delenv("CIVIC_SECRET_KEY")
+    monkeypatch.setenv("CIVIC_SECRET_KEY_FILE", str(tmp_path / "elsewhere"))
+    assert ensure_secret_key() is None
+    assert not (tmp_path / "var").exists()
+
+
+def test_the_key_file_named_by_the_variable_is_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("CIVIC_SECRET_KEY")
+    key_file = tmp_path / "mounted-secret"
+    monkeypatch.setenv("CIVIC_SECRET_KEY_FILE", str(key_file))
+    with pytest.raises(ValueError) as info:
+        load_settings()
+    assert str(info.value) == (
+        f"CIVIC_SECRET_KEY_FILE names {key_file}, which cannot be read (No such file or directory)"
+    )
+    key_file.write_text("short\n")
+    assert _refusal(monkeypatch, None).startswith(
+        f"CIVIC_SECRET_KEY (from the key file {key_file}) has 5 characters"
+    )
+    key_file.write_text("F" * 40 + "\n")
+    assert load_settings().secret_key == "F" * 40
+    monkeypatch.setenv("CIVIC_SECRET_KEY", "E" * 40)
+    assert load_settings().secret_key == "E" * 40

@@ -47,6 +47,8 @@ class Stack:
     database_url: str
     telegram: BotApiStandIn
     var_dir: Path
+    rasa_url: str
+    actions_url: str
 
     def rasa_tracker_dump(self) -> str:
         """Everything Rasa's tracker store holds, as text (to check what Rasa saw)."""
@@ -105,13 +107,13 @@ def running_stack(
     """`civicbot run` on free ports with the given database (and Redis, if any), and any
     further settings in `extra_env`."""
     train(PROJECT_ROOT / "models", profile_dir=PROJECT_ROOT / "profiles" / "hangzhou")
-    web_port = free_port()
+    web_port, rasa_port, actions_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
         "CIVIC_VAR_DIR": str(var_dir),
         "DATABASE_URL": database_url,
-        "RASA_URL": f"http://127.0.0.1:{free_port()}",
-        "ACTION_SERVER_PORT": str(free_port()),
+        "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "ACTION_SERVER_PORT": str(actions_port),
         "WEB_PORT": str(web_port),
         "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
         "TELEGRAM_BASE_URL": telegram.base_url,
@@ -132,7 +134,14 @@ def running_stack(
     try:
         _wait_until_ready(process, log_path)
         yield Stack(
-            process, log_path, f"http://127.0.0.1:{web_port}", database_url, telegram, var_dir
+            process,
+            log_path,
+            f"http://127.0.0.1:{web_port}",
+            database_url,
+            telegram,
+            var_dir,
+            rasa_url=f"http://127.0.0.1:{rasa_port}",
+            actions_url=f"http://127.0.0.1:{actions_port}",
         )
     finally:
         if process.poll() is None:

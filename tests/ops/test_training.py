@@ -89,3 +89,24 @@ def test_faq_becomes_retrieval_examples_and_bilingual_answers() -> None:
     [english, chinese] = domain["responses"]["utter_faq/how_scoring_works"]
     assert english["condition"] == training.EN_CONDITION
     assert chinese["text"].startswith("综合考评满分100分")
+
+
+def test_validation_passes_the_project_data_and_fails_a_rule_with_an_unknown_action(
+    project: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    if not training.RASA_BIN.exists():
+        pytest.skip("the Rasa environment (.venv-rasa) is not installed")
+    hangzhou = PROJECT_ROOT / "profiles" / "hangzhou"
+    assert training.validate(hangzhou) == 0
+    rules = project / "nlu" / "rules.yml"
+    broken = "\n  - rule: broken\n    steps:\n      - intent: help\n      - action: action_nowhere"
+    rules.write_text(rules.read_text(encoding="utf-8") + broken + "\n", encoding="utf-8")
+    capfd.readouterr()
+    assert training.validate(hangzhou) != 0
+    output = capfd.readouterr()
+    assert "'action_nowhere' is used in the 'broken' block" in output.out + output.err
+
+
+def test_the_validate_command_says_how_to_use_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert training.main(["validate"]) == 2
+    assert capsys.readouterr().out == "usage: python -m ops.training validate PROFILE_DIR…\n"
