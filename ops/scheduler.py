@@ -19,6 +19,7 @@ from bot.assistant import JOBS as ASSISTANT_JOBS
 from bot.campaigns import JOBS as CAMPAIGN_JOBS
 from bot.delivery import JOBS as DELIVERY_JOBS
 from bot.telegram import JOBS as TELEGRAM_JOBS
+from civic.identity import JOBS as IDENTITY_JOBS
 from civic.jobs import Job
 from civic.settings import Settings, get_settings
 from civic.tickets import JOBS as TICKET_JOBS
@@ -33,7 +34,14 @@ STANDBY_RETRY_SECONDS = 5.0
 # Every job the nouns declare, by id.
 JOBS: dict[str, Job] = {
     job.id: job
-    for job in [*ASSISTANT_JOBS, *TICKET_JOBS, *DELIVERY_JOBS, *TELEGRAM_JOBS, *CAMPAIGN_JOBS]
+    for job in [
+        *ASSISTANT_JOBS,
+        *IDENTITY_JOBS,
+        *TICKET_JOBS,
+        *DELIVERY_JOBS,
+        *TELEGRAM_JOBS,
+        *CAMPAIGN_JOBS,
+    ]
 }
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.assistant import Conversation, RasaClient
+from bot.assistant import Conversation, PhoneVerification, RasaClient
+from bot.delivery import SmsGateway
 from civic.city import get_profile
+from civic.identity import PhoneCodes
 from civic.settings import Settings
 from civic.surveys import SurveyChat
 from storage.db import session_factory
@@ -18,6 +20,24 @@ def make_ledger(settings: Settings, sessions: sessionmaker[Session]) -> UpdateLe
 
         return RedisLedger(redis.Redis.from_url(settings.redis_url))
     return DatabaseLedger(sessions)
+
+
+def make_verification(settings: Settings, sessions: sessionmaker[Session]) -> PhoneVerification:
+    """/verify: codes by SMS when a gateway is configured; without one, Telegram's contact
+    button is the only way, and the web chat says so."""
+    configured = all(
+        (
+            settings.sms_gateway_url,
+            settings.sms_account_sid,
+            settings.sms_auth_token,
+            settings.sms_from,
+        )
+    )
+    return PhoneVerification(
+        sessions=sessions,
+        codes=PhoneCodes(settings.secret_key),
+        sms=SmsGateway.from_settings(settings) if configured else None,
+    )
 
 
 def make_conversation(settings: Settings) -> tuple[Conversation, sessionmaker[Session]]:
@@ -36,5 +56,6 @@ def make_conversation(settings: Settings) -> tuple[Conversation, sessionmaker[Se
         ledger=make_ledger(settings, sessions),
         tracker_db=tracker_db,
         surveys=surveys,
+        verification=make_verification(settings, sessions),
     )
     return conversation, sessions

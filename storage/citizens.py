@@ -16,6 +16,7 @@ from storage.models import (
     Citizen,
     FrameMember,
     OfferedButton,
+    PhoneCode,
     SurveyResponse,
     WindowRating,
     utcnow,
@@ -44,6 +45,12 @@ def get_or_create_citizen(
     return citizen
 
 
+def lock_citizen(*, session: Session, citizen_id: int) -> None:
+    """Hold the citizen's row until the transaction ends, so that two requests of one
+    citizen take turns (SELECT … FOR UPDATE; SQLite's write transactions already do)."""
+    session.execute(select(Citizen.id).where(Citizen.id == citizen_id).with_for_update())
+
+
 def get_citizen(*, session: Session, public_id: str) -> Citizen | None:
     return session.scalars(select(Citizen).where(Citizen.public_id == public_id)).first()
 
@@ -69,13 +76,20 @@ def mark_unreachable(*, session: Session, channel: str, address: str) -> None:
 
 
 def erase_citizen(*, session: Session, citizen: Citizen) -> None:
-    """Forget the person: channel addresses, phone and survey subscription (with its
-    strata) go; tickets, survey answers and window ratings stay, anonymous."""
+    """Forget the person: channel addresses, phone (also one being verified) and survey
+    subscription (with its strata) go; tickets, survey answers and window ratings stay,
+    anonymous. The HMACs of numbers sent codes stay for a day, so erasing cannot reset
+    the limits on codes per number."""
     for address in list(citizen.addresses):
         session.delete(address)
     citizen.phone = None
     citizen.erased_at = utcnow()
     session.execute(delete(FrameMember).where(FrameMember.citizen_id == citizen.id))
+    session.execute(
+        update(PhoneCode)
+        .where(PhoneCode.citizen_id == citizen.id, PhoneCode.closed_at.is_(None))
+        .values(phone=None, code_digest=None, closed_at=citizen.erased_at, outcome="erased")
+    )
     for model in (SurveyResponse, WindowRating):
         session.execute(update(model).where(model.citizen_id == citizen.id).values(citizen_id=None))
 

@@ -96,9 +96,14 @@ def telegram() -> Iterator[BotApiStandIn]:
 
 @contextmanager
 def running_stack(
-    telegram: BotApiStandIn, var_dir: Path, database_url: str, redis_url: str | None = None
+    telegram: BotApiStandIn,
+    var_dir: Path,
+    database_url: str,
+    redis_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
-    """`civicbot run` on free ports with the given database (and Redis, if any)."""
+    """`civicbot run` on free ports with the given database (and Redis, if any), and
+    `extra_env` on top (an SMS gateway, say)."""
     train(PROJECT_ROOT / "models", profile_dir=PROJECT_ROOT / "profiles" / "hangzhou")
     web_port = free_port()
     env = {
@@ -114,6 +119,7 @@ def running_stack(
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
+    env |= extra_env or {}
     log_path = var_dir / "civicbot-run.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(

@@ -27,6 +27,7 @@ def test_every_declared_job_is_registered_once_with_its_interval(tmp_path: Path)
         "duty-messages",
         "overdue-check",
         "purge-offered-buttons",
+        "purge-phone-codes",
         "purge-processed-updates",
         "rectification-followup",
     ]
