@@ -1,11 +1,16 @@
 """/subscribe and /stop: opting in to survey invitations (with the district, age band
-and gender used for sampling, and why they are asked) and out of every campaign at once."""
+and gender used for sampling, and why they are asked) and out of every campaign at once.
+
+Panel members pick their own strata and are then sampled as if drawn at random, so only
+a proven person may join: a verified phone number (or an invited household), and one
+number is in the panel once. Anyone else is told how to verify."""
 
 from __future__ import annotations
 
-from civic.campaigns import member_for_citizen, opt_out_member, subscribe
+from civic.campaigns import member_for_citizen, opt_out_member, phone_in_panel, subscribe
 from civic.city import Profile
 from civic.i18n import t
+from civic.identity import is_verified
 from civic.replies import BotMessage, Button
 from civic.surveys._chat.engine import SurveyContext
 
@@ -19,6 +24,9 @@ class Subscriptions:
 
     def start(self, ctx: SurveyContext) -> list[BotMessage]:
         lang = ctx.language
+        refused = self._refusal(ctx)
+        if refused is not None:
+            return refused
         buttons = [
             Button(district.label(lang), f"sub:d:{code}")
             for code, district in self._profile.districts.items()
@@ -44,6 +52,9 @@ class Subscriptions:
             ]
             return [BotMessage(text=t("subscribe.ask_gender", lang), buttons=buttons)]
         if parts[1] == "g" and len(parts) == 5 and parts[3] in AGE_BANDS and parts[4] in GENDERS:
+            refused = self._refusal(ctx)
+            if refused is not None:
+                return refused
             subscribe(
                 session=ctx.session,
                 citizen_id=ctx.citizen.id,
@@ -53,6 +64,19 @@ class Subscriptions:
             )
             return [BotMessage(text=t("subscribe.done", lang))]
         return self.start(ctx)
+
+    def _refusal(self, ctx: SurveyContext) -> list[BotMessage] | None:
+        """Why this citizen may not join the panel (yet), or None when they may."""
+        citizen = ctx.citizen
+        if not is_verified(citizen):
+            on_telegram = any(a.channel == "telegram" for a in citizen.addresses)
+            key = "needs_verification_telegram" if on_telegram else "needs_verification"
+            return [BotMessage(text=t(f"subscribe.{key}", ctx.language))]
+        if citizen.phone and phone_in_panel(
+            session=ctx.session, phone=citizen.phone, other_than=citizen.id
+        ):
+            return [BotMessage(text=t("subscribe.number_taken", ctx.language))]
+        return None
 
     def stop(self, ctx: SurveyContext) -> list[BotMessage]:
         member = member_for_citizen(session=ctx.session, citizen_id=ctx.citizen.id)

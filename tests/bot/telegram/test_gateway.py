@@ -156,6 +156,7 @@ async def test_commands_reach_the_conversation_as_payloads(
         "/subscribe": "/subscribe",
         "/stop": "/stop",
         "/survey": "/survey",
+        "/verify": "/verify",
         "/weather": "/help",  # unknown
         "/路灯坏了": "/help",  # no command entity, still never said as text
         "/": "/help",
