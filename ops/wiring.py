@@ -13,6 +13,7 @@ from civic.identity import PhoneCodes
 from civic.settings import Settings
 from civic.surveys import SurveyChat
 from storage.db import session_factory
+from storage.ratelimit import RateLimiter, make_store
 from storage.updates import DatabaseLedger, RedisLedger, UpdateLedger
 
 
@@ -56,6 +57,8 @@ def make_conversation(settings: Settings) -> tuple[Conversation, sessionmaker[Se
         sessions=sessions,
         profile=get_profile(settings.profiles_dir, settings.profile),
         secret=settings.secret_key,
+        limiter=RateLimiter(make_store(settings.redis_url)),
+        subscribe_per_day=settings.subscribe_per_day,
     )
     conversation = Conversation(
         rasa=rasa,

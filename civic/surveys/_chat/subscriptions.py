@@ -3,7 +3,8 @@ and gender used for sampling, and why they are asked) and out of every campaign 
 
 Panel members pick their own strata and are then sampled as if drawn at random, so only
 a proven person may join: a verified phone number (or an invited household), and one
-number is in the panel once. Anyone else is told how to verify."""
+number is in the panel once. Anyone else is told how to verify.
+Starting the sign-up is also limited per citizen and day (`CIVIC_SUBSCRIBE_PER_DAY`)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,29 @@ from civic.i18n import t
 from civic.identity import is_verified
 from civic.replies import BotMessage, Button
 from civic.surveys._chat.engine import SurveyContext
+from storage.ratelimit import RateLimiter, Rule
 
 AGE_BANDS = ("18-29", "30-44", "45-59", "60+")
 GENDERS = ("female", "male", "unspecified")
+DAY = 24 * 3600
 
 
 class Subscriptions:
-    def __init__(self, profile: Profile) -> None:
+    def __init__(
+        self, profile: Profile, limiter: RateLimiter | None = None, per_day: int = 0
+    ) -> None:
         self._profile = profile
+        self._limiter = limiter
+        self._rule = Rule("subscribe", per_day, DAY)
+
+    def begin(self, ctx: SurveyContext) -> list[BotMessage]:
+        """/subscribe: the sign-up, unless the citizen has started it too often today."""
+        if self._limiter is not None:
+            verdict = self._limiter.hit(self._rule, str(ctx.citizen.id), now=ctx.now.timestamp())
+            if not verdict.allowed:
+                text = t("limits.subscribe_today", ctx.language, limit=self._rule.limit)
+                return [BotMessage(text=text)]
+        return self.start(ctx)
 
     def start(self, ctx: SurveyContext) -> list[BotMessage]:
         lang = ctx.language
