@@ -113,7 +113,7 @@ class Settings:
     open311_public_view: str = "coarse"
     # Days conversations, web-chat messages and handoff transcripts are kept.
     retention_days: int = 180
-    # Limits against flooding and guessing (docs/security-limits.md); 0 turns one off.
+    # Limits against flooding and guessing (docs/security.md); 0 turns one off.
     chat_limit_per_session: int = 30  # web chat messages a minute, per chat session
     chat_limit_per_ip: int = 120  # web chat messages a minute, per client address
     telegram_limit_per_chat: int = 30  # Telegram messages a minute, per private chat
