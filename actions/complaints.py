@@ -11,7 +11,8 @@ from rasa_sdk.types import DomainDict
 from actions.context import buttons, citizen_of, db, language_of, profile
 from civic.i18n import t
 from civic.routing import RoutingDecision
-from civic.tickets import create_ticket, due_at, follow_ticket
+from civic.settings import get_settings
+from civic.tickets import DailyTicketLimit, check_daily_limit, create_ticket, due_at, follow_ticket
 from storage.models import utcnow
 from storage.tickets import get_ticket_by_number
 
@@ -198,6 +199,13 @@ class ActionSubmitComplaint(Action):
         return [*reset_form(), SlotSet("lat", None), SlotSet("long", None)]
 
 
+def daily_limit_text(over: DailyTicketLimit, hotline: str | None, lang: str) -> str:
+    """Not filed: try tomorrow, or call the city's hotline when it has one."""
+    if hotline:
+        return t(over.key, lang, limit=over.limit, hotline=hotline)
+    return t("limits.tickets_today_no_hotline", lang, limit=over.limit)
+
+
 def file_ticket(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     lang = language_of(tracker)
     city = profile()
@@ -215,6 +223,17 @@ def file_ticket(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     )
     with db() as session:
         citizen = citizen_of(session, tracker)
+        if citizen is not None:
+            try:
+                check_daily_limit(
+                    session=session,
+                    citizen_id=citizen.id,
+                    limit=get_settings().tickets_per_day,
+                    timezone=city.timezone,
+                )
+            except DailyTicketLimit as over:
+                dispatcher.utter_message(text=daily_limit_text(over, city.hotline, lang))
+                return
         ticket = create_ticket(
             session=session,
             citizen_id=citizen.id if citizen else None,

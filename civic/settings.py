@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The shipped CIVIC_SECRET_KEY: fine for a demo, forgeable by anyone in a deployment.
@@ -112,6 +113,20 @@ class Settings:
     open311_public_view: str = "coarse"
     # Days conversations, web-chat messages and handoff transcripts are kept.
     retention_days: int = 180
+    # Limits against flooding and guessing (docs/security.md); 0 turns one off.
+    chat_limit_per_session: int = 30  # web chat messages a minute, per chat session
+    chat_limit_per_ip: int = 120  # web chat messages a minute, per client address
+    telegram_limit_per_chat: int = 30  # Telegram messages a minute, per private chat
+    tickets_per_day: int = 10  # complaints one citizen may file per city day
+    subscribe_per_day: int = 5  # /subscribe attempts per citizen per day
+    open311_limit_per_key: int = 120  # Open311 POSTs a minute, per api_key
+    open311_limit_per_ip: int = 120  # Open311 POSTs a minute, per client address
+    login_free_failures: int = 5  # desk sign-in failures per account before any wait
+    login_free_failures_per_ip: int = 20  # ... per client address
+    login_max_backoff: int = 900  # the longest wait between sign-in attempts, seconds
+    login_hash_concurrency: int = 2  # password checks running at once, per web process
+    max_body_bytes: int = 64 * 1024  # any request body, except where a photo is allowed
+    max_upload_bytes: int = 12 * 1024 * 1024  # a request that may carry a photo
 
     def __repr__(self) -> str:
         parts = []
@@ -333,7 +348,37 @@ def load_settings() -> Settings:
         web_session_rotate_hours=rotate,
         open311_public_view=_open311_public_view(),
         retention_days=_retention_days(),
+        **_limits(),
     )
+
+
+def _limits() -> dict[str, int]:
+    """The limits' settings (whole numbers, none negative), with their defaults."""
+    defaults = {f.name: f.default for f in fields(Settings)}
+    values = {}
+    for name, variable in _LIMIT_VARIABLES.items():
+        value = _env_int(variable, cast(int, defaults[name]))
+        if value < 0:
+            raise ValueError(f"{variable} must not be negative, got {value}")
+        values[name] = value
+    return values
+
+
+_LIMIT_VARIABLES = {
+    "chat_limit_per_session": "CIVIC_CHAT_LIMIT_PER_SESSION",
+    "chat_limit_per_ip": "CIVIC_CHAT_LIMIT_PER_IP",
+    "telegram_limit_per_chat": "CIVIC_TELEGRAM_LIMIT_PER_CHAT",
+    "tickets_per_day": "CIVIC_TICKETS_PER_DAY",
+    "subscribe_per_day": "CIVIC_SUBSCRIBE_PER_DAY",
+    "open311_limit_per_key": "CIVIC_OPEN311_LIMIT_PER_KEY",
+    "open311_limit_per_ip": "CIVIC_OPEN311_LIMIT_PER_IP",
+    "login_free_failures": "CIVIC_LOGIN_FREE_FAILURES",
+    "login_free_failures_per_ip": "CIVIC_LOGIN_FREE_FAILURES_PER_IP",
+    "login_max_backoff": "CIVIC_LOGIN_MAX_BACKOFF",
+    "login_hash_concurrency": "CIVIC_LOGIN_HASH_CONCURRENCY",
+    "max_body_bytes": "CIVIC_MAX_BODY_BYTES",
+    "max_upload_bytes": "CIVIC_MAX_UPLOAD_BYTES",
+}
 
 
 @lru_cache(maxsize=1)

@@ -19,6 +19,7 @@ from bot.assistant import JOBS as ASSISTANT_JOBS
 from bot.campaigns import JOBS as CAMPAIGN_JOBS
 from bot.delivery import JOBS as DELIVERY_JOBS
 from bot.telegram import JOBS as TELEGRAM_JOBS
+from civic.identity import JOBS as IDENTITY_JOBS
 from civic.jobs import Job
 from civic.privacy import JOBS as PRIVACY_JOBS
 from civic.settings import Settings, get_settings
@@ -36,6 +37,7 @@ JOBS: dict[str, Job] = {
     job.id: job
     for job in [
         *ASSISTANT_JOBS,
+        *IDENTITY_JOBS,
         *TICKET_JOBS,
         *PRIVACY_JOBS,
         *DELIVERY_JOBS,

@@ -6,11 +6,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.assistant import Conversation, RasaClient, sqlite_tracker_path
+from bot.assistant import Conversation, PhoneVerification, RasaClient, sqlite_tracker_path
+from bot.delivery import SmsGateway
 from civic.city import get_profile
+from civic.identity import PhoneCodes
 from civic.settings import Settings
 from civic.surveys import SurveyChat
 from storage.db import session_factory
+from storage.ratelimit import RateLimiter, make_store
 from storage.updates import DatabaseLedger, RedisLedger, UpdateLedger
 
 
@@ -26,6 +29,24 @@ def make_ledger(settings: Settings, sessions: sessionmaker[Session]) -> UpdateLe
     return DatabaseLedger(sessions)
 
 
+def make_verification(settings: Settings, sessions: sessionmaker[Session]) -> PhoneVerification:
+    """/verify: codes by SMS when a gateway is configured; without one, Telegram's contact
+    button is the only way, and the web chat says so."""
+    configured = all(
+        (
+            settings.sms_gateway_url,
+            settings.sms_account_sid,
+            settings.sms_auth_token,
+            settings.sms_from,
+        )
+    )
+    return PhoneVerification(
+        sessions=sessions,
+        codes=PhoneCodes(settings.secret_key),
+        sms=SmsGateway.from_settings(settings) if configured else None,
+    )
+
+
 def make_conversation(settings: Settings) -> tuple[Conversation, sessionmaker[Session]]:
     sessions = session_factory(settings.database_url, writes=True)
     rasa = RasaClient(settings.rasa_url, token=settings.rasa_auth_token)
@@ -36,6 +57,8 @@ def make_conversation(settings: Settings) -> tuple[Conversation, sessionmaker[Se
         sessions=sessions,
         profile=get_profile(settings.profiles_dir, settings.profile),
         secret=settings.secret_key,
+        limiter=RateLimiter(make_store(settings.redis_url)),
+        subscribe_per_day=settings.subscribe_per_day,
     )
     conversation = Conversation(
         rasa=rasa,
@@ -44,5 +67,6 @@ def make_conversation(settings: Settings) -> tuple[Conversation, sessionmaker[Se
         tracker_db=tracker_db,
         tracker_redis=tracker_redis,
         surveys=surveys,
+        verification=make_verification(settings, sessions),
     )
     return conversation, sessions

@@ -37,6 +37,12 @@ def get_or_create_citizen(
     return citizen
 
 
+def lock_citizen(*, session: Session, citizen_id: int) -> None:
+    """Hold the citizen's row until the transaction ends, so that two requests of one
+    citizen take turns (SELECT … FOR UPDATE; SQLite's write transactions already do)."""
+    session.execute(select(Citizen.id).where(Citizen.id == citizen_id).with_for_update())
+
+
 def get_citizen(*, session: Session, public_id: str) -> Citizen | None:
     return session.scalars(select(Citizen).where(Citizen.public_id == public_id)).first()
 

@@ -32,6 +32,14 @@ def tickets_of_citizen(*, session: Session, citizen_id: int, limit: int = 10) ->
     )
 
 
+def count_filed_since(*, session: Session, citizen_id: int, since: datetime) -> int:
+    """How many tickets the citizen has filed since `since`."""
+    query = select(func.count(Ticket.id)).where(
+        Ticket.citizen_id == citizen_id, Ticket.created_at >= since
+    )
+    return int(session.scalar(query) or 0)
+
+
 def recent_tickets(
     *, session: Session, category: str, statuses: Sequence[str], since: datetime, limit: int
 ) -> list[Ticket]:

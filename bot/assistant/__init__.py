@@ -1,5 +1,6 @@
 """The smart assistant every channel talks to: the channel-neutral conversation
-(`Conversation`) and the one client of the Rasa server."""
+(`Conversation`), what it answers before Rasa (`PhoneVerification`) and the one client
+of the Rasa server."""
 
 from bot.assistant._commands import (
     COMMANDS,
@@ -12,6 +13,7 @@ from bot.assistant._conversation import Conversation, Incoming, is_emoji_only
 from bot.assistant._rasa_client import RasaClient
 from bot.assistant._scheduled import JOBS
 from bot.assistant._trackers import REDIS_KEY_PREFIX, redis_tracker_key, sqlite_tracker_path
+from bot.assistant._verification import PhoneVerification, SmsSender
 
 __all__ = [
     "COMMANDS",
@@ -21,7 +23,9 @@ __all__ = [
     "UNKNOWN_COMMAND",
     "Conversation",
     "Incoming",
+    "PhoneVerification",
     "RasaClient",
+    "SmsSender",
     "as_typed",
     "command_payload",
     "is_emoji_only",

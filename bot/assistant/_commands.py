@@ -24,6 +24,8 @@ COMMANDS = {
     "subscribe": "/subscribe",
     "stop": "/stop",
     "survey": "/survey",
+    # Proving a phone number (bot.assistant's PhoneVerification answers it).
+    "verify": "/verify",
 }
 UNKNOWN_COMMAND = "/help"
 # A deep link's argument, as Telegram allows it after ?start=.

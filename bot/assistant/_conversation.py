@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.assistant._commands import as_typed, authenticates_itself, command_payload
 from bot.assistant._rasa_client import RasaClient
 from bot.assistant._trackers import delete_redis_conversation, delete_sqlite_conversation
+from bot.assistant._verification import PhoneVerification
 from civic.errors import RasaUnavailable
 from civic.handoffs import add_citizen_message, close_handoff, open_handoff_of
 from civic.i18n import detect_language, normalise_language, t
@@ -118,6 +119,7 @@ class Conversation:
         tracker_db: Path | None = None,
         tracker_redis: Any | None = None,
         surveys: SurveyChat | None = None,
+        verification: PhoneVerification | None = None,
     ) -> None:
         self._rasa = rasa
         # Where Rasa keeps conversations: its SQLite file, or a Redis client.
@@ -127,6 +129,7 @@ class Conversation:
         self._ledger = ledger
         self._menus = MenuMemory()
         self._surveys = surveys
+        self._verification = verification
 
     async def handle(self, incoming: Incoming) -> list[BotMessage]:
         """The assistant's replies to one incoming message; [] for a repeated delivery."""
@@ -157,10 +160,12 @@ class Conversation:
         relayed = self._relay_to_staff(citizen_id, text, language)
         if relayed is not None:
             return relayed
-        if self._surveys is not None:
-            answered = self._surveys.handle(citizen_id, language, incoming.kind, text)
-            if answered is not None:
-                return self._offer(citizen_id, answered)
+        if incoming.kind == "text" and (command := command_payload(text)) is not None:
+            # a command typed in the web chat is what Telegram's command would be
+            incoming, text = replace(incoming, kind="payload", text=command), command
+        answered = await self._ahead_of_rasa(citizen_id, incoming, language, text)
+        if answered is not None:
+            return self._offer(citizen_id, answered)
         menu_key = (incoming.channel, incoming.address)
         if incoming.kind == "text":
             text = self._menus.choice(menu_key, text) or command_payload(text) or as_typed(text)
@@ -175,6 +180,21 @@ class Conversation:
             return self._take_menus(menu_key, replies)
         self._offer(citizen_id, replies)
         return self._take_menus(menu_key, replies)
+
+    async def _ahead_of_rasa(
+        self, citizen_id: int, incoming: Incoming, language: str, text: str
+    ) -> list[BotMessage] | None:
+        """Phone verification, then surveys: each answers what is its own (a number or
+        code typed while a verification waits for it never reaches Rasa)."""
+        if self._verification is not None:
+            answered = await self._verification.handle(
+                citizen_id, incoming.channel, language, incoming.kind, text
+            )
+            if answered is not None:
+                return answered
+        if self._surveys is not None:
+            return self._surveys.handle(citizen_id, language, incoming.kind, text)
+        return None
 
     def _checked_button(self, citizen_id: int, incoming: Incoming, payload: str) -> Incoming:
         """A tapped payload as a payload when it was offered to this citizen (or carries
@@ -263,3 +283,5 @@ class Conversation:
 
     async def aclose(self) -> None:
         await self._rasa.aclose()
+        if self._verification is not None:
+            await self._verification.aclose()

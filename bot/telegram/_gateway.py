@@ -2,6 +2,8 @@
 
 Polling by default; webhook mode (with a secret token) when TELEGRAM_MODE=webhook. The
 Bot API base URL is configurable, as for a self-hosted Bot API server or a test stand-in.
+A private chat may send `CIVIC_TELEGRAM_LIMIT_PER_CHAT` messages a minute; past that it is
+told once to slow down, and the rest of the minute's messages are dropped unanswered.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -42,6 +46,7 @@ from civic.replies import BotMessage
 from civic.settings import Settings
 from storage.media import MAX_PHOTO_BYTES, MediaStore
 from storage.models import ButtonPayload
+from storage.ratelimit import RateLimiter, Rule, make_store
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +133,12 @@ async def save_photo(media: MediaStore, photo: PhotoSize) -> str | None:
 
 class TelegramGateway:
     def __init__(
-        self, *, settings: Settings, conversation: Conversation, sessions: sessionmaker[Session]
+        self,
+        *,
+        settings: Settings,
+        conversation: Conversation,
+        sessions: sessionmaker[Session],
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.conversation = conversation
@@ -137,6 +147,8 @@ class TelegramGateway:
         self.media = MediaStore(settings.var_dir / "media")
         # replies count against the bot's overall rate before campaign sends do
         self.meter = SendMeter(settings.var_dir / "send-meter", "gateway")
+        self.limiter = limiter or RateLimiter(make_store(settings.redis_url))
+        self.per_chat = Rule("telegram-chat", settings.telegram_limit_per_chat, 60)
 
     def build_application(self) -> Application:  # type: ignore[type-arg]
         builder = Application.builder().token(self.settings.telegram_bot_token or "")
@@ -144,6 +156,8 @@ class TelegramGateway:
             builder = builder.base_url(urls.base_url).base_file_url(urls.base_file_url)
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
         application = builder.build()
+        # Before anything else: a chat over its limit goes no further.
+        application.add_handler(TypeHandler(Update, self._within_limit), group=-1)
         # First: duty-group taps and messages, which must never reach the conversation.
         DutyGroup(settings=self.settings, sessions=self.sessions).add_handlers(application)
         application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self._on_edited))
@@ -165,6 +179,22 @@ class TelegramGateway:
         return application
 
     # -- incoming -----------------------------------------------------------------
+
+    async def _within_limit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is None or chat.type != "private":
+            return
+        verdict = self.limiter.hit(self.per_chat, str(chat.id))
+        if verdict.allowed:
+            return
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        if verdict.first_refusal:
+            user = update.effective_user
+            lang = user.language_code if user else None
+            text = t("limits.chat", lang, seconds=verdict.retry_after)
+            await context.bot.send_message(chat_id=chat.id, text=text)
+        raise ApplicationHandlerStop
 
     def _incoming(self, update: Update, kind: str, text: str | None) -> Incoming:
         chat = update.effective_chat

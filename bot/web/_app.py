@@ -18,6 +18,7 @@ from bot.web._chat_sessions import chat_session_router, open_session, refused
 from bot.web._chat_updates import web_updates_router
 from bot.web._desk import desk_router
 from bot.web._desk.evaluation import evaluation_router
+from bot.web._limits import BodySizeLimit, WebLimits
 from bot.web._open311 import open311_router
 from bot.web._optout import optout_router
 from bot.web._survey_admin import survey_admin_router
@@ -52,6 +53,7 @@ def create_app(
     *,
     sessions: sessionmaker[Session] | None = None,
     profile: Profile | None = None,
+    limits: WebLimits | None = None,
 ) -> FastAPI:
     """The web app: the web chat always; the Open311 API when given the database and
     the city profile."""
@@ -62,11 +64,14 @@ def create_app(
             "CIVIC_ENV=development: the secret key is not checked, so web chat sessions "
             "and invitation links may be forgeable; never use this on a public server"
         )
+    limits = limits or WebLimits(settings)
     chat_sessions = web_sessions(settings)
     app.include_router(chat_session_router(chat_sessions))
     if sessions is not None and profile is not None:
         app.include_router(
-            open311_router(sessions=sessions, profile=profile, timezone=profile.timezone),
+            open311_router(
+                sessions=sessions, profile=profile, timezone=profile.timezone, limits=limits
+            ),
             prefix="/open311/v2",
         )
         app.include_router(web_updates_router(sessions, chat_sessions))
@@ -76,11 +81,13 @@ def create_app(
         # before the desk's own router, which ends in a catch-all
         app.include_router(evaluation_router(sessions=sessions, profile=profile), prefix="/desk")
         app.include_router(
-            desk_router(sessions=sessions, profile=profile, media=media), prefix="/desk"
+            desk_router(sessions=sessions, profile=profile, media=media, limits=limits),
+            prefix="/desk",
         )
     # The demo page at / embeds the widget; /chat is the full-page chat.
     app.include_router(widget_router(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.add_middleware(BodySizeLimit, default=limits.max_body, larger=limits.body_caps())
     origins = get_settings().widget_origins
     if origins:
         # Only needed where the widget is embedded on another site.
@@ -117,6 +124,8 @@ def create_app(
             chat_session = open_session(chat_sessions, body.token)
         except SessionRefused as exc:
             return refused(exc, body.language or lang)
+        if over := limits.chat(request, chat_session.session_id, body.language or lang):
+            return over
         # A payload is only what the client says was tapped: the conversation checks it.
         text, kind = (body.payload, "button") if body.payload else (body.text or "", "text")
         incoming = Incoming(

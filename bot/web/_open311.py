@@ -3,8 +3,9 @@ agencies' systems and partner apps use. Mounted by the web app at `/open311/v2`.
 
 The views only translate: read the query or form, call one function of `civic.open311`
 or `storage`, render. Every error, bad input included, is answered in the spec's format
-(a list of {code, description}) with 400, 403 or 404; only a real bug reaches the app's
-one error handler.
+(a list of {code, description}) with 400, 403 or 404, or 429 with Retry-After past a
+posting limit (per key and per client address); only a real bug reaches the app's one
+error handler.
 
 Reads of requests and updates with a valid api_key show everything; without one, what
 `OPEN311_PUBLIC_VIEW` allows: nothing (off), a rough place and masked texts (coarse, the
@@ -23,15 +24,25 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from bot.web._limits import WebLimits, client_ip
 from civic import open311
 from civic.agencies import api_key_for, can_access
 from civic.city import Profile
 from civic.errors import AccessDenied, IllegalTransition, InvalidInput, NotFound
 from civic.settings import get_settings
 from storage.models import ApiKey, utcnow
+from storage.ratelimit import Rule
 from storage.tickets import get_ticket_by_number
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class TooManyPosts(open311.Open311Error):
+    """Over a posting limit: 429 with Retry-After."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(429, f"too many requests; try again in {retry_after} seconds")
+        self.retry_after = retry_after
 
 
 def _as_open311(exc: Exception) -> open311.Open311Error | None:
@@ -65,7 +76,12 @@ class Open311Route(APIRoute):
                 if error is None:
                     raise
                 body, media_type = open311.render_error(request.path_params.get("fmt"), error)
-                return Response(body, status_code=error.status, media_type=media_type)
+                headers = (
+                    {"Retry-After": str(error.retry_after)}
+                    if isinstance(error, TooManyPosts)
+                    else None
+                )
+                return Response(body, error.status, headers, media_type=media_type)
 
         return guarded
 
@@ -116,15 +132,33 @@ def _applied_record(applied: open311.AppliedUpdate, timezone: str) -> dict[str, 
 
 class _Endpoints:
     def __init__(
-        self, sessions: sessionmaker[Session], profile: Profile, timezone: str, public_view: str
+        self,
+        sessions: sessionmaker[Session],
+        profile: Profile,
+        timezone: str,
+        public_view: str,
+        limits: WebLimits,
     ) -> None:
         self.sessions, self.profile, self.timezone = sessions, profile, timezone
         self.public_view = public_view
+        self.limits = limits
 
     def _reader(self, session: Session, raw: str | None) -> tuple[ApiKey | None, str]:
         """The key of a read (if any) and what the read may show."""
         key = _key(session, raw)
         return key, open311.read_view(keyed=key is not None, public_view=self.public_view)
+
+    async def _posted(self, request: Request) -> dict[str, str]:
+        """The form of a POST, within the limits per address and per key."""
+        self._within(self.limits.open311_ip, client_ip(request))
+        form = await _form(request)
+        self._within(self.limits.open311_key, form.get("api_key", ""))
+        return form
+
+    def _within(self, rule: Rule, who: str) -> None:
+        verdict = self.limits.limiter.hit(rule, who)
+        if not verdict.allowed:
+            raise TooManyPosts(verdict.retry_after)
 
     async def services(self, fmt: str) -> Response:
         return _respond(
@@ -137,7 +171,7 @@ class _Endpoints:
 
     async def post_request(self, request: Request, fmt: str) -> Response:
         open311.check_format(fmt)
-        records = await run_in_threadpool(self._create, await _form(request))
+        records = await run_in_threadpool(self._create, await self._posted(request))
         return _respond(fmt, open311.REQUESTS, records)
 
     async def get_requests(self, request: Request, fmt: str) -> Response:
@@ -157,7 +191,7 @@ class _Endpoints:
 
     async def post_update(self, request: Request, fmt: str) -> Response:
         open311.check_format(fmt)
-        records = await run_in_threadpool(self._post_update, await _form(request))
+        records = await run_in_threadpool(self._post_update, await self._posted(request))
         return _respond(fmt, open311.UPDATES, records)
 
     async def no_format(self) -> Response:
@@ -221,11 +255,19 @@ def open311_router(
     profile: Profile,
     timezone: str,
     public_view: str | None = None,
+    limits: WebLimits | None = None,
 ) -> APIRouter:
     """The Open311 endpoints; the app mounts them with prefix `/open311/v2`. Reads
     without an api_key show `public_view` (off, coarse or full; by default the setting
     OPEN311_PUBLIC_VIEW)."""
-    api = _Endpoints(sessions, profile, timezone, public_view or get_settings().open311_public_view)
+    settings = get_settings()
+    api = _Endpoints(
+        sessions,
+        profile,
+        timezone,
+        public_view or settings.open311_public_view,
+        limits or WebLimits(settings),
+    )
     router = APIRouter(route_class=Open311Route)
     routes: list[tuple[str, Callable[..., Coroutine[Any, Any, Response]], str]] = [
         ("/services.{fmt}", api.services, "GET"),

@@ -106,8 +106,17 @@ def survey_admin_router(*, sessions: sessionmaker[Session], profile: Profile) ->
     async def get_one(request: Request, key: str) -> Response:
         return await run_in_threadpool(one, request, key)
 
+    def may_upload(request: Request) -> JSONResponse | None:
+        with sessions() as session:
+            denied = _office_key(session, request, write=True)
+            return denied if isinstance(denied, JSONResponse) else None
+
     @router.put("/admin/surveys/{key}")
     async def put_one(request: Request, key: str) -> Response:
+        # The key first: nobody without one gets as far as sending us a body.
+        denied = await run_in_threadpool(may_upload, request)
+        if denied is not None:
+            return denied
         body = await request.body()
         return await run_in_threadpool(upload, request, key, body)
 

@@ -9,6 +9,7 @@ from civic.campaigns._frame import (
     member_for_citizen,
     normalise_mobile,
     opt_out,
+    phone_in_panel,
     subscribe,
 )
 from civic.campaigns._qr import invitation_links, qr_matrix, qr_png, window_deep_link
@@ -53,6 +54,7 @@ __all__ = [
     "normalise_mobile",
     "opt_out",
     "opt_out_member",
+    "phone_in_panel",
     "progress",
     "qr_matrix",
     "qr_png",

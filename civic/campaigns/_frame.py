@@ -20,7 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from civic.campaigns._sampling import KEY_SEPARATORS
-from storage.models import FrameMember
+from storage.models import Citizen, FrameMember
 
 if TYPE_CHECKING:
     from _csv import Reader as CsvReader
@@ -265,6 +265,25 @@ def opt_out(*, session: Session, member: FrameMember, now: datetime) -> None:
 
 def member_for_citizen(*, session: Session, citizen_id: int) -> FrameMember | None:
     return session.scalars(select(FrameMember).where(FrameMember.citizen_id == citizen_id)).first()
+
+
+def phone_in_panel(*, session: Session, phone: str, other_than: int) -> bool:
+    """True when another citizen with this mobile number (however it was written down:
+    +86…, 86… as Telegram gives it, or 11 digits) subscribed and has not left: one
+    number, one place in the panel."""
+    mobile = normalise_mobile(phone) or normalise_mobile(f"+{phone}")
+    spellings = {phone} | ({mobile, mobile[1:], mobile[3:]} if mobile else set())
+    found = session.scalars(
+        select(FrameMember.id)
+        .join(Citizen, Citizen.id == FrameMember.citizen_id)
+        .where(
+            Citizen.phone.in_(spellings),
+            Citizen.id != other_than,
+            FrameMember.opted_out_at.is_(None),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
 
 
 def eligible_members(

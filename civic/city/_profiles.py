@@ -114,6 +114,8 @@ class Profile:
     path: Path
     office_hours: OfficeHours | None = None
     integrity: Integrity = field(default_factory=lambda: Integrity())
+    # The city's telephone hotline, named where the assistant must send a citizen on.
+    hotline: str | None = None
 
     def category_for_intent(self, intent: str | None) -> Category | None:
         if not intent or not intent.startswith("complaint_"):
@@ -300,6 +302,7 @@ def load_profile(path: Path) -> Profile:
             meta.get("office_hours"), str(meta.get("timezone") or "UTC"), str(path / "profile.yml")
         ),
         integrity=_load_integrity(reader, meta),
+        hotline=str(meta["hotline"]) if meta.get("hotline") else None,
     )
 
 

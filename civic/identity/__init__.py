@@ -1,6 +1,6 @@
 """Who is speaking, and how sure we are: assurance levels (a citizen's level only
-rises), and the web chat's signed, server-issued sessions (the one channel with no
-identity of its own)."""
+rises), proving a phone number with a one-time code, and the web chat's signed,
+server-issued sessions (the one channel with no identity of its own)."""
 
 from civic.identity._assurance import (
     ACCOUNT,
@@ -13,6 +13,22 @@ from civic.identity._assurance import (
     parse_levels,
     raise_level,
 )
+from civic.identity._phone import (
+    CODE_LIFETIME,
+    CODES_PER_HOUR,
+    MAX_WRONG_TRIES,
+    WAITING_FOR_CODE,
+    WAITING_FOR_NUMBER,
+    Checked,
+    Issued,
+    PhoneCodes,
+    Reply,
+    TooManyCodes,
+    is_verified,
+    mask_phone,
+    read_reply,
+)
+from civic.identity._scheduled import JOBS
 from civic.identity._web_sessions import (
     SESSION_ID,
     SessionExpired,
@@ -27,19 +43,33 @@ from civic.identity._web_sessions import (
 __all__ = [
     "ACCOUNT",
     "ANONYMOUS",
+    "CODES_PER_HOUR",
+    "CODE_LIFETIME",
     "DEFAULT_COUNTED",
     "INVITED",
+    "JOBS",
     "LEVELS",
+    "MAX_WRONG_TRIES",
     "SESSION_ID",
     "VERIFIED_PHONE",
+    "WAITING_FOR_CODE",
+    "WAITING_FOR_NUMBER",
+    "Checked",
+    "Issued",
+    "PhoneCodes",
+    "Reply",
     "SessionExpired",
     "SessionInvalid",
     "SessionPolicy",
     "SessionRefused",
+    "TooManyCodes",
     "WebSession",
     "WebSessions",
     "channel_level",
+    "is_verified",
+    "mask_phone",
     "parse_levels",
     "raise_level",
+    "read_reply",
     "web_sessions",
 ]

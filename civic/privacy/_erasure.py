@@ -33,6 +33,7 @@ from storage.models import (
     Notification,
     OfferedButton,
     OutboundMessage,
+    PhoneCode,
     SurveyAnswer,
     SurveyResponse,
     Ticket,
@@ -106,6 +107,8 @@ RULES: tuple[Rule, ...] = (
     Rule(Handoff, lambda c: Handoff.citizen_id == c, delete=True),
     Rule(TicketFollower, lambda c: TicketFollower.citizen_id == c, delete=True),
     Rule(OfferedButton, lambda c: OfferedButton.citizen_id == c, delete=True),
+    # a number being verified; its HMAC stays a day, so erasing resets no limit on codes
+    Rule(PhoneCode, lambda c: PhoneCode.citizen_id == c, changes={"phone": ERASED}),
     Rule(FrameMember, lambda c: FrameMember.citizen_id == c, delete=True),
     Rule(SurveyAnswer, _their_responses, changes={"value": REDACTED}),
     Rule(

@@ -1,8 +1,10 @@
 """The ticket lifecycle: its states and rules, the use cases every edge calls (file,
 route, accept, progress, rectify, reroute, close, reopen, follow), the citizen's
-confirmation and rating, the overdue check, and their scheduled jobs."""
+confirmation and rating, the overdue check, the daily limit per citizen, and their
+scheduled jobs."""
 
 from civic.tickets._followups import SATISFACTION, answer_fixed, flag_overdue, rate
+from civic.tickets._quota import DailyTicketLimit, check_daily_limit
 from civic.tickets._scheduled import JOBS
 from civic.tickets._service import (
     accept,
@@ -37,11 +39,13 @@ __all__ = [
     "SATISFACTION",
     "TRANSITIONS",
     "WAITING",
+    "DailyTicketLimit",
     "Status",
     "accept",
     "add_progress",
     "answer_fixed",
     "attach_photo",
+    "check_daily_limit",
     "check_transition",
     "close",
     "create_ticket",

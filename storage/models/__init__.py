@@ -8,6 +8,7 @@ from storage.models._citizens import ChannelAddress, Citizen, OfferedButton
 from storage.models._duty import DutyMessage, DutyPrompt
 from storage.models._handoffs import Handoff, HandoffMessage
 from storage.models._notifications import Notification
+from storage.models._phone_codes import PhoneCode
 from storage.models._surveys import SurveyAnswer, SurveyDefinition, SurveyResponse
 from storage.models._tickets import AgencyUpdate, EventPhoto, Ticket, TicketEvent, TicketFollower
 from storage.models._windows import ServiceWindow, WindowRating
@@ -34,6 +35,7 @@ __all__ = [
     "Notification",
     "OfferedButton",
     "OutboundMessage",
+    "PhoneCode",
     "ProcessedUpdate",
     "ServiceWindow",
     "StaffSession",

@@ -343,3 +343,36 @@ def test_the_key_file_named_by_the_variable_is_read(
     assert load_settings().secret_key == "F" * 40
     monkeypatch.setenv("CIVIC_SECRET_KEY", "E" * 40)
     assert load_settings().secret_key == "E" * 40
+
+
+def test_the_limits_defaults_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = load_settings()
+    assert (
+        defaults.chat_limit_per_session,
+        defaults.chat_limit_per_ip,
+        defaults.telegram_limit_per_chat,
+        defaults.tickets_per_day,
+        defaults.subscribe_per_day,
+        defaults.open311_limit_per_key,
+        defaults.open311_limit_per_ip,
+    ) == (30, 120, 30, 10, 5, 120, 120)
+    assert (
+        defaults.login_free_failures,
+        defaults.login_free_failures_per_ip,
+        defaults.login_max_backoff,
+        defaults.login_hash_concurrency,
+    ) == (5, 20, 900, 2)
+    assert (defaults.max_body_bytes, defaults.max_upload_bytes) == (65_536, 12_582_912)
+    monkeypatch.setenv("CIVIC_TICKETS_PER_DAY", "3")
+    monkeypatch.setenv("CIVIC_CHAT_LIMIT_PER_IP", "0")
+    changed = load_settings()
+    assert (changed.tickets_per_day, changed.chat_limit_per_ip) == (3, 0)
+
+
+@pytest.mark.parametrize("value", ["-1", "ten"])
+def test_a_limit_must_be_a_whole_number_not_below_zero(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("CIVIC_LOGIN_FREE_FAILURES", value)
+    with pytest.raises(ValueError, match="CIVIC_LOGIN_FREE_FAILURES"):
+        load_settings()

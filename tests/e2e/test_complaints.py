@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from civic.routing import RoutingDecision
 from civic.settings import PROJECT_ROOT
+from civic.tickets import create_ticket
+from storage.citizens import get_or_create_citizen
 from storage.models import Citizen, Ticket, TicketFollower
 from tests.e2e.conftest import TICKET_NUMBER, Stack, TelegramUser, file_complaint, titles
 
@@ -215,3 +218,38 @@ def test_a_broken_profile_file_gives_a_clear_error(tmp_path: Path) -> None:
         f"city profile error: {categories}: category 'garbage-collection': unknown agency "
         "'urban-managment'" in result.stdout
     )
+
+
+def test_the_eleventh_report_of_the_day_is_refused_and_not_filed(stack: Stack) -> None:
+    user = TelegramUser(stack, language_code="en")
+    user.say("hello")
+    with stack.writer() as session:
+        citizen = get_or_create_citizen(session=session, channel="telegram", address=str(user.id))
+        for _ in range(10):  # ten reports today already (filed directly: it is quicker)
+            create_ticket(
+                session=session,
+                citizen_id=citizen.id,
+                description="street light out",
+                language="en",
+                decision=RoutingDecision("street-light", "urban-management", "binjiang", 0.9),
+                ticket_prefix="HZ",
+                due_at=None,
+            )
+        session.commit()
+        citizen_id = citizen.id
+    # a place no other test reports a street light in, so no duplicate is offered
+    user.say("two street lights flicker all night")
+    user.say("Jiande")
+    user.tap("Skip")
+    user.tap("Contact me in this chat")
+    [refused] = user.tap("Confirm")
+    assert refused.text == (
+        "You have already filed 10 reports today, the most one person can file in a day, so "
+        "this one was not filed. Please send it again tomorrow, or call the city hotline 12345."
+    )
+    with stack.db() as session:
+        filed = session.scalars(select(Ticket).where(Ticket.citizen_id == citizen_id)).all()
+        assert len(filed) == 10
+    # the conversation goes on as usual
+    [mine] = user.say("my tickets")
+    assert mine.text.startswith("Your reports:")

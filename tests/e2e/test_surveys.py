@@ -24,7 +24,14 @@ import pytest
 from sqlalchemy import select, update
 
 from civic.settings import PROJECT_ROOT
-from storage.models import Campaign, FrameMember, Invitation, ServiceWindow, WindowRating
+from storage.models import (
+    Campaign,
+    ChannelAddress,
+    FrameMember,
+    Invitation,
+    ServiceWindow,
+    WindowRating,
+)
 from tests.e2e.conftest import BOT_TOKEN, Stack, TelegramUser, titles
 from tests.fakes.sms_gateway import SmsGatewayStandIn
 
@@ -113,7 +120,17 @@ def send_now(stack: Stack, sms: SmsGatewayStandIn | None = None) -> None:
     assert done.returncode == 0 or "another campaign sender" in done.stdout, done.stdout
 
 
+def verify_by_contact(user: TelegramUser, lang: str = "zh") -> None:
+    """Only a verified number may join the panel: /verify, then Telegram's own-contact
+    button (this stack has no SMS gateway, so the button is the way offered)."""
+    [ask] = user.say("/verify")
+    assert ask.reply_markup["keyboard"][0][0]["request_contact"] is True
+    [done] = user.share_phone(f"+86139{user.id:08d}")
+    assert done.text.startswith("✅ 您的手机号已验证" if lang == "zh" else "✅ Your phone")
+
+
 def subscribe(user: TelegramUser, district_title: str, lang: str = "zh") -> None:
+    verify_by_contact(user, lang)
     user.say("/subscribe", expect=2)
     user.tap(district_title)
     user.tap("30-44")
@@ -378,3 +395,17 @@ def test_invitations_wait_for_the_daily_send_window(stack: Stack) -> None:
         session.commit()
     send_now(stack)
     invitation_for(user)
+
+
+def test_an_unverified_account_is_pointed_to_verify_before_joining(stack: Stack) -> None:
+    user = TelegramUser(stack, language_code="en")
+    [refused] = user.say("/subscribe")
+    assert refused.text.startswith("Only people with a verified mobile number")
+    assert "/verify" in refused.text and "share this Telegram account's number" in refused.text
+    with stack.db() as session:
+        joined = session.scalars(
+            select(FrameMember)
+            .join(ChannelAddress, ChannelAddress.citizen_id == FrameMember.citizen_id)
+            .where(ChannelAddress.channel == "telegram", ChannelAddress.address == str(user.id))
+        ).all()
+    assert joined == []

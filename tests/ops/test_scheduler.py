@@ -29,6 +29,7 @@ def test_every_declared_job_is_registered_once_with_its_interval(tmp_path: Path)
         "purge-expired-personal-data",
         "purge-idle-conversations",
         "purge-offered-buttons",
+        "purge-phone-codes",
         "purge-processed-updates",
         "rectification-followup",
     ]

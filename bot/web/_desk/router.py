@@ -1,8 +1,9 @@
-"""The agency desk's web pages, mounted by the web app at `/desk`: login, the inbox, a
-ticket with its timeline and forms, and the photos.
+"""The agency desk's web pages, mounted by the web app at `/desk`: the inbox, a ticket
+with its timeline and forms, and the photos (signing in and out is `login.py`).
 
 Views stay thin: check the login (and on a POST the CSRF token), call one function of
-`civic.tickets` or `civic.agencies`, render. Database work runs in a worker thread.
+`civic.tickets` or `civic.agencies`, render. Database work runs in a worker thread. A
+POST's login is checked before its body is read: without one, nothing is uploaded.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from bot.web._desk import security
 from bot.web._desk.actions import ACTIONS, ActionInput, PhotoRejected, read_photo
 from bot.web._desk.filters import BadFilter, InboxFilters, parse_filters
 from bot.web._desk.handoffs import HANDOFF_ACTIONS, is_staff, queue_view
+from bot.web._desk.login import LoginThrottle, SignIn, to_login
 from bot.web._desk.render import Page, Renderer, redirect
-from bot.web._desk.texts import TEMPLATES_DIR, requested_language
+from bot.web._desk.texts import TEMPLATES_DIR
 from bot.web._desk.views import inbox_rows, ticket_view
-from civic.agencies import authenticate, end_session, start_session, user_for_session
+from bot.web._limits import WebLimits
+from civic.agencies import user_for_session
 from civic.city import Profile
 from civic.errors import AccessDenied, IllegalTransition, InvalidInput, NotFound
+from civic.settings import get_settings
 from civic.tickets import Status, get_ticket, list_inbox, may_see_photo, triage_queue
 from storage.media import MAX_PHOTO_BYTES, MediaStore
 from storage.models import AgencyUser, Handoff, Ticket, utcnow
@@ -37,7 +41,6 @@ from storage.tickets import event_photos
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 PAGE_SIZE = 50
 MAX_BODY = MAX_PHOTO_BYTES + 256 * 1024
-MAX_CREDENTIAL = 1024
 MEDIA_TYPES = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 
 
@@ -60,12 +63,6 @@ def _field(form: FormData, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _to_login(request: Request) -> Response:
-    """To the login page, in the language asked for."""
-    lang = requested_language(request)
-    return redirect(request, f"/desk/login?lang={lang}" if lang else "/desk/login")
-
-
 def _ticket_url(number: str) -> str:
     return f"/desk/tickets/{quote(number, safe='')}"
 
@@ -81,71 +78,14 @@ class Desk:
     def _signed_in(self, session: Session, request: Request) -> AgencyUser | None:
         return user_for_session(session=session, token=security.session_token(request))
 
+    def _has_session(self, request: Request) -> bool:
+        with self.sessions() as session:
+            return self._signed_in(session, request) is not None
+
     def _page(self, request: Request, user: AgencyUser) -> Page:
         return self.renderer.page(
             request, user, security.csrf_token(security.session_token(request))
         )
-
-    # --- Signing in and out ---
-
-    async def login_page(self, request: Request) -> Response:
-        return await run_in_threadpool(self._login_page, request)
-
-    def _login_page(self, request: Request) -> Response:
-        with self.sessions() as session:
-            if self._signed_in(session, request) is not None:
-                return redirect(request, "/desk/")
-        return self._login_form(request)
-
-    def _login_form(
-        self, request: Request, error: str | None = None, status: int = 200
-    ) -> Response:
-        token = request.cookies.get(security.LOGIN_CSRF_COOKIE) or security.new_login_token()
-        page = self.renderer.page(request, None, token)
-        failed = page.t(error) if error else None
-        response = self.renderer.render(
-            page, "login.html", here="/desk/login", status=status, error=failed
-        )
-        security.set_cookie(request, response, security.LOGIN_CSRF_COOKIE, token, 3600)
-        return response
-
-    async def login(self, request: Request) -> Response:
-        form = await request.form()
-        expected = request.cookies.get(security.LOGIN_CSRF_COOKIE, "")
-        if not security.same_token(expected, form.get(security.CSRF_FIELD)):
-            return self._forbidden(self.renderer.page(request))
-        username, password = _field(form, "username"), _field(form, "password")
-        return await run_in_threadpool(self._sign_in, request, username, password)
-
-    def _sign_in(self, request: Request, username: str, password: str) -> Response:
-        with self.sessions() as session:
-            user = None
-            if len(username) <= MAX_CREDENTIAL and len(password) <= MAX_CREDENTIAL:
-                user = authenticate(session=session, username=username, password=password)
-            if user is None:
-                return self._login_form(request, "login.failed", 401)
-            token = start_session(session=session, user=user)
-            session.commit()
-        response = redirect(request, "/desk/")
-        security.set_session_cookie(request, response, token)
-        security.clear_cookie(request, response, security.LOGIN_CSRF_COOKIE)
-        return response
-
-    async def logout(self, request: Request) -> Response:
-        form = await request.form()
-        return await run_in_threadpool(self._sign_out, request, form)
-
-    def _sign_out(self, request: Request, form: FormData) -> Response:
-        token = security.session_token(request)
-        if not token:
-            return _to_login(request)
-        if not security.same_token(security.csrf_token(token), form.get(security.CSRF_FIELD)):
-            return self._forbidden(self.renderer.page(request))
-        with self.sessions.begin() as session:
-            end_session(session=session, token=token)
-        response = redirect(request, "/desk/login", flash="flash.signed_out")
-        security.clear_cookie(request, response, security.SESSION_COOKIE)
-        return response
 
     def _forbidden(self, page: Page) -> Response:
         return self.renderer.error(page, 403, page.t("error.csrf"))
@@ -162,7 +102,7 @@ class Desk:
         with self.sessions() as session:
             user = self._signed_in(session, request)
             if user is None:
-                return _to_login(request)
+                return to_login(request)
             page = self._page(request, user)
             try:
                 filters = parse_filters(request.query_params, self.profile, user)
@@ -220,7 +160,7 @@ class Desk:
         with self.sessions() as session:
             user = self._signed_in(session, request)
             if user is None:
-                return _to_login(request)
+                return to_login(request)
             return self._show_ticket(session, self._page(request, user), user, number)
 
     def _show_ticket(
@@ -256,11 +196,13 @@ class Desk:
     async def act(self, request: Request, number: str, action: str) -> Response:
         if action not in ACTIONS:
             return self._not_found(self.renderer.page(request))
+        if not await run_in_threadpool(self._has_session, request):
+            return to_login(request)  # before the body is read: no upload without a login
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) > MAX_BODY:
             page = self.renderer.page(request)
             return self.renderer.error(page, 413, page.t("error.photo_too_large"))
-        form = await request.form(max_files=1, max_fields=20)
+        form = await request.form(max_files=1 if action == "rectify" else 0, max_fields=20)
         photo = await read_photo(form) if action == "rectify" else None
         return await run_in_threadpool(self._act, request, number, action, form, photo)
 
@@ -270,7 +212,7 @@ class Desk:
         with self.sessions() as session:
             user = self._signed_in(session, request)
             if user is None:
-                return _to_login(request)
+                return to_login(request)
             page = self._page(request, user)
             if not security.same_token(page.csrf, form.get(security.CSRF_FIELD)):
                 return self._forbidden(page)
@@ -318,7 +260,7 @@ class Desk:
         with self.sessions() as session:
             user = self._signed_in(session, request)
             if user is None:
-                return _to_login(request)
+                return to_login(request)
             page = self._page(request, user)
             if not is_staff(user):
                 return self.renderer.error(page, 403, page.t("handoffs.staff_only"))
@@ -330,6 +272,8 @@ class Desk:
     async def handoff_act(self, request: Request, handoff_id: int, action: str) -> Response:
         if action not in HANDOFF_ACTIONS:
             return self._not_found(self.renderer.page(request))
+        if not await run_in_threadpool(self._has_session, request):
+            return to_login(request)
         form = await request.form(max_files=0, max_fields=5)
         return await run_in_threadpool(self._handoff_act, request, handoff_id, action, form)
 
@@ -339,7 +283,7 @@ class Desk:
         with self.sessions() as session:
             user = self._signed_in(session, request)
             if user is None:
-                return _to_login(request)
+                return to_login(request)
             page = self._page(request, user)
             if not security.same_token(page.csrf, form.get(security.CSRF_FIELD)):
                 return self._forbidden(page)
@@ -379,15 +323,21 @@ class Desk:
 
 
 def desk_router(
-    *, sessions: sessionmaker[Session], profile: Profile, media: MediaStore
+    *,
+    sessions: sessionmaker[Session],
+    profile: Profile,
+    media: MediaStore,
+    limits: WebLimits | None = None,
 ) -> APIRouter:
     """The desk's pages; the web app mounts them with prefix `/desk`."""
     desk = Desk(sessions, profile, media)
+    throttle = LoginThrottle(limits or WebLimits(get_settings()))
+    sign_in = SignIn(sessions, desk.renderer, throttle)
     router = APIRouter(route_class=DeskRoute)
     routes: list[tuple[str, Callable[..., Coroutine[Any, Any, Response]], str]] = [
-        ("/login", desk.login_page, "GET"),
-        ("/login", desk.login, "POST"),
-        ("/logout", desk.logout, "POST"),
+        ("/login", sign_in.login_page, "GET"),
+        ("/login", sign_in.login, "POST"),
+        ("/logout", sign_in.logout, "POST"),
         ("/", desk.inbox, "GET"),
         ("/desk.css", desk.stylesheet, "GET"),
         ("/tickets/{number}", desk.ticket, "GET"),

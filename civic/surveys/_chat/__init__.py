@@ -21,16 +21,25 @@ from civic.surveys._chat.engine import SurveyContext, SurveyEngine
 from civic.surveys._chat.subscriptions import Subscriptions
 from civic.surveys._chat.windows import WindowRatings
 from storage.models import Citizen
+from storage.ratelimit import RateLimiter
 
 __all__ = ["SurveyChat"]
 
 
 class SurveyChat:
-    def __init__(self, *, sessions: sessionmaker[Session], profile: Profile, secret: str) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        profile: Profile,
+        secret: str,
+        limiter: RateLimiter | None = None,
+        subscribe_per_day: int = 0,
+    ) -> None:
         self._sessions = sessions
         self.engine = SurveyEngine(secret=secret, agencies=profile.agencies)
         self.windows = WindowRatings(profile, secret)
-        self.subscriptions = Subscriptions(profile)
+        self.subscriptions = Subscriptions(profile, limiter, subscribe_per_day)
 
     def handle(
         self, citizen_id: int, language: str, kind: str, text: str, now: datetime | None = None
@@ -60,7 +69,7 @@ class SurveyChat:
         if command == "/start" and argument:
             return self._start(ctx, argument)
         handlers = {
-            "/subscribe": self.subscriptions.start,
+            "/subscribe": self.subscriptions.begin,
             "/stop": self.subscriptions.stop,
             "/survey": self.engine.resume,
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -10,13 +11,23 @@ from typing import Any
 
 import pytest
 
-from bot.assistant import Conversation, Incoming, RasaClient, is_emoji_only, redis_tracker_key
+from bot.assistant import (
+    Conversation,
+    Incoming,
+    PhoneVerification,
+    RasaClient,
+    is_emoji_only,
+    redis_tracker_key,
+)
+from bot.delivery import SmsGateway
 from civic.i18n import t
+from civic.identity import PhoneCodes
 from civic.replies import BotMessage
 from storage.citizens import get_or_create_citizen
 from storage.db import engine_for, migrate, session_factory
 from storage.updates import DatabaseLedger
 from tests.fakes.rasa import FakeRasa
+from tests.fakes.sms_gateway import SmsGatewayStandIn
 
 
 @pytest.fixture
@@ -257,3 +268,45 @@ async def test_an_erasure_deletes_the_stored_conversation(
     assert _tracker_rows(tracker_db) == ["someone-else"]
     assert redis_client.exists(redis_tracker_key(public_id)) == 0
     assert redis_client.exists(redis_tracker_key("someone-else")) == 1
+
+
+async def test_a_phone_number_and_its_code_never_reach_rasa(
+    sqlite_url: str, rasa_server: FakeRasa
+) -> None:
+    """/verify typed in the web chat is answered before Rasa, and so is everything the
+    verification waits for; the next message is the assistant's again."""
+    sessions = session_factory(sqlite_url)
+    with SmsGatewayStandIn(rate_per_second=None) as sms:
+        gateway = SmsGateway(
+            base_url=sms.base_url,
+            account_sid=sms.account_sid,
+            auth_token=sms.auth_token,
+            sender="+8610690000",
+            rate_per_second=None,
+        )
+        verification = PhoneVerification(
+            sessions=sessions, codes=PhoneCodes("test-secret"), sms=gateway
+        )
+        conversation = Conversation(
+            rasa=RasaClient(rasa_server.url),
+            sessions=sessions,
+            ledger=DatabaseLedger(sessions),
+            verification=verification,
+        )
+        web = {"channel": "web", "address": "v" * 20, "kind": "text"}
+        try:
+            [ask] = await conversation.handle(Incoming(text="/verify", **web))  # type: ignore[arg-type]
+            assert ask.text == t("verify.ask_number", "zh")
+            await conversation.handle(Incoming(text="我的手机是 13812345678", **web))  # type: ignore[arg-type]
+            [message] = sms.messages_to("+8613812345678")
+            code = re.search(r"\d{6}", message.body)
+            assert code is not None
+            [done] = await conversation.handle(Incoming(text=code.group(), **web))  # type: ignore[arg-type]
+            assert done.text == t("verify.done", "zh")
+            await conversation.handle(Incoming(text="路灯坏了", **web))  # type: ignore[arg-type]
+        finally:
+            await conversation.aclose()
+    assert [body["message"] for body in rasa_server.bodies] == ["路灯坏了"]
+    with sessions() as session:
+        person = get_or_create_citizen(session=session, channel="web", address="v" * 20)
+        assert (person.assurance, person.phone) == ("verified_phone", "+8613812345678")

@@ -17,6 +17,7 @@ from bot.telegram import CALLBACK_DATA_LIMIT, PayloadCodec, TelegramGateway, spl
 from civic.replies import BotMessage
 from civic.settings import get_settings
 from storage.db import engine_for, migrate, session_factory
+from storage.ratelimit import MemoryStore, RateLimiter
 from tests.fakes.botapi import BotApiStandIn
 
 LIMIT = 4096
@@ -156,6 +157,7 @@ async def test_commands_reach_the_conversation_as_payloads(
         "/subscribe": "/subscribe",
         "/stop": "/stop",
         "/survey": "/survey",
+        "/verify": "/verify",
         "/weather": "/help",  # unknown
         "/路灯坏了": "/help",  # no command entity, still never said as text
         "/": "/help",
@@ -188,3 +190,55 @@ async def test_commands_reach_the_conversation_as_payloads(
     assert keys[: len(ids)] == [f"tg:{i}" for i in ids]
     assert keys[-1] == keys[4]  # the repeat carries the same key, for the ledger to drop
     assert {(i.address, i.channel) for i in listener.heard} == {(str(CITIZEN), "telegram")}
+
+
+# -- the per-chat limit -------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 6_000_000.0 + 30  # 30 s before a minute ends
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_chat_over_its_limit_is_told_once_and_the_rest_is_dropped(
+    standin: BotApiStandIn, sessions: sessionmaker[Session]
+) -> None:
+    standin.reset()
+    standin.add_user(CITIZEN, language_code="zh")
+    settings = replace(
+        get_settings(),
+        telegram_bot_token="123:ABC",
+        telegram_base_url=standin.base_url,
+        telegram_limit_per_chat=3,
+    )
+    listener, clock = Listener(), Clock()
+    conversation: Conversation = listener  # type: ignore[assignment]
+    gateway = TelegramGateway(
+        settings=settings,
+        conversation=conversation,
+        sessions=sessions,
+        limiter=RateLimiter(MemoryStore(clock), clock),
+    )
+    application = gateway.build_application()
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.05)
+        try:
+            for i in range(6):
+                standin.send_text(CITIZEN, f"消息 {i}")
+            await listener.until(3)
+            [told] = await standin.wait_for_messages_async(CITIZEN, 1)
+            clock.now += 30  # the next minute
+            standin.send_text(CITIZEN, "消息 6")
+            await listener.until(4)
+        finally:
+            await application.updater.stop()
+            await application.stop()
+    assert told.text == "您发送消息的速度太快了,我来不及回答。请等 30 秒后再发送。"
+    # updates of a chat are handled in order: 3 to 5 were dropped before 6 was heard
+    assert [i.text for i in listener.heard] == ["消息 0", "消息 1", "消息 2", "消息 6"]
+    assert len(standin.messages(CITIZEN)) == 1

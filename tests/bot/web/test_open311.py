@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -16,13 +16,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.web import open311_router
+from bot.web._limits import WebLimits
 from civic.agencies import create_api_key
 from civic.city import Profile
 from civic.open311._service import SKIPPED_NOTE
 from civic.routing import RoutingDecision
+from civic.settings import get_settings
 from civic.tickets import accept, create_ticket
 from storage.db import session_factory
 from storage.models import AgencyUser, Ticket, TicketEvent
+from storage.ratelimit import MemoryStore
 
 BASE = "/open311/v2"
 PHONE, EMAIL = "13987654321", "private.person@example.com"
@@ -532,3 +535,48 @@ def test_desk_events_show_in_the_feed(api: Api) -> None:
         ("OPEN", ""),
         ("INVESTIGATING", "on it"),
     ]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 6_000_000.0 + 45  # 15 s before a minute ends
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _limited(api: Api, profile: Profile, clock: Clock) -> TestClient:
+    settings = replace(get_settings(), open311_limit_per_key=2, open311_limit_per_ip=3)
+    app = FastAPI()
+    limits = WebLimits(settings, store=MemoryStore(clock), clock=clock)
+    router = open311_router(sessions=api.sessions, profile=profile, timezone="UTC", limits=limits)
+    app.include_router(router, prefix=BASE)
+    return TestClient(app, raise_server_exceptions=True)
+
+
+def test_posts_are_limited_per_key_and_per_address(api: Api, profile: Profile) -> None:
+    clock = Clock()
+    client = _limited(api, profile, clock)
+    limited = replace(api, client=client)
+    statuses = [_post_request(limited).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    refused = _post_request(limited, fmt="xml")
+    assert refused.headers["retry-after"] == "15"
+    _error(refused, 429, "too many requests; try again in 15 seconds")
+    # another key from the same address: the address's limit (3) is already passed
+    other = _post_request(limited, api_key=api.um_writer, service_code="street-light")
+    _error(other, 429, "too many requests; try again in 15 seconds")
+    assert client.get(f"{BASE}/requests.json").status_code == 200  # reading is not limited
+    clock.now += 15
+    assert _post_request(limited).status_code == 200
+    with api.sessions() as session:
+        assert len(session.scalars(select(Ticket)).all()) == 3
+
+
+def test_an_unknown_key_counts_against_the_address(api: Api, profile: Profile) -> None:
+    client = _limited(api, profile, Clock())
+    answers = [
+        client.post(f"{BASE}/requests.json", data={"api_key": f"guess-{i}"}).status_code
+        for i in range(5)
+    ]
+    assert answers == [403, 403, 403, 429, 429]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -92,6 +93,36 @@ def test_keys_are_checked(client: tuple[TestClient, dict[str, str]]) -> None:
     assert (
         http.get("/admin/surveys/missing", headers=auth(keys["office-reader"])).status_code == 404
     )
+
+
+def test_an_upload_without_a_writing_office_key_is_refused_unread(
+    database_url: str, profile: Profile
+) -> None:
+    sessions = session_factory(database_url)
+    with sessions.begin() as session:
+        _, reader = create_api_key(session=session, name="r", agency=None, can_write=False)
+        _, writer = create_api_key(session=session, name="w", agency=None, can_write=True)
+    reads = 0
+
+    async def counting(scope: Any, receive: Any, send: Any) -> None:
+        async def counted() -> Any:
+            nonlocal reads
+            message = await receive()
+            reads += message["type"] == "http.request"
+            return message
+
+        await app(scope, counted, send)
+
+    app = FastAPI()
+    app.include_router(survey_admin_router(sessions=sessions, profile=profile))
+    http = TestClient(counting, raise_server_exceptions=True)
+    path = "/admin/surveys/quick_check"
+    assert http.put(path, content=SURVEY).status_code == 401
+    assert http.put(path, content=SURVEY, headers=auth("nonsense")).status_code == 401
+    assert http.put(path, content=SURVEY, headers=auth(reader)).status_code == 403
+    assert reads == 0
+    assert http.put(path, content=SURVEY, headers=auth(writer)).status_code == 200
+    assert reads == 1
 
 
 def test_the_unsubscribe_link_opts_the_household_out(

@@ -22,7 +22,7 @@ from civic.identity import (
 )
 from civic.settings import load_settings
 
-SECRET = "a-test-secret-of-decent-length"
+SECRET = "web-session-test-secret-of-32-chars+"
 T0 = datetime(2026, 3, 1, 8, 0, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -202,6 +203,42 @@ def test_pages_and_actions_need_a_login(desk: Desk) -> None:
         client.post(f"/desk/tickets/{number}/accept", data={}, follow_redirects=False),
     ):
         assert (response.status_code, response.headers["location"]) == (303, "/desk/login")
+    assert desk.ticket(number).status == "routed"
+
+
+class BodyReads:
+    """Wraps an app and counts the body chunks it asks for."""
+
+    def __init__(self, app: Any) -> None:
+        self.app, self.reads = app, 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def counted() -> Any:
+            message = await receive()
+            self.reads += message["type"] == "http.request"
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def test_without_a_login_an_upload_is_refused_before_its_body_is_read(desk: Desk) -> None:
+    number = desk.file()
+    counting = BodyReads(desk.app)
+    client = TestClient(counting, raise_server_exceptions=True)
+    photo = {"photo": ("fixed.png", PNG + b"\x00" * (5 << 20), "image/png")}
+    for url in (
+        f"/desk/tickets/{number}/rectify",
+        f"/desk/tickets/{number}/accept",
+        "/desk/handoffs/1/reply",
+        "/desk/logout",
+    ):
+        response = client.post(url, data={"note": "x"}, files=photo, follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (303, "/desk/login"), url
+    assert counting.reads == 0
+    # signed in, the same upload is read (and refused for its missing CSRF token)
+    client.cookies.update(desk.login("li").cookies)
+    response = client.post(f"/desk/tickets/{number}/rectify", files=photo)
+    assert (response.status_code, counting.reads > 0) == (403, True)
     assert desk.ticket(number).status == "routed"
 
 

@@ -11,11 +11,20 @@ from sqlalchemy import select
 
 from civic.campaigns import Design, create_campaign, draw, sign, sign_window_code, subscribe
 from civic.city import Integrity, Profile
+from civic.i18n import t
+from civic.identity import ACCOUNT, VERIFIED_PHONE, PhoneCodes, raise_level
 from civic.replies import BotMessage
 from civic.surveys import SurveyChat, sync_profile_surveys
 from storage.citizens import get_or_create_citizen
 from storage.db import session_factory
-from storage.models import Invitation, SurveyAnswer, SurveyResponse, WindowRating
+from storage.models import (
+    Citizen,
+    FrameMember,
+    Invitation,
+    SurveyAnswer,
+    SurveyResponse,
+    WindowRating,
+)
 from storage.windows import add_window, revoke_codes
 
 SECRET = "test-secret"
@@ -216,8 +225,20 @@ def test_ratings_beyond_the_hourly_limit_are_held(database_url: str, profile: Pr
     assert held == [False, False, True, True]
 
 
+def verify_phone(database_url: str, citizen_id: int, phone: str) -> None:
+    """The citizen proves their number with a code, as /verify does."""
+    codes = PhoneCodes(SECRET)
+    with session_factory(database_url).begin() as session:
+        person = session.get(Citizen, citizen_id)
+        assert person is not None
+        codes.begin(session=session, citizen_id=citizen_id)
+        issued = codes.issue(session=session, citizen=person, phone=phone)
+        assert codes.check(session=session, citizen=person, typed=issued.code).outcome == "verified"
+
+
 def test_subscribe_then_stop(chat: SurveyChat, database_url: str) -> None:
     who = citizen(database_url, "1007", "en")
+    verify_phone(database_url, who, "+8613800001007")
     replies = tap(chat, who, "/subscribe", "en")
     assert "never given to any department" in replies[0].text
     replies = tap(chat, who, replies[1].buttons[0].payload, "en")
@@ -225,6 +246,53 @@ def test_subscribe_then_stop(chat: SurveyChat, database_url: str) -> None:
     assert "Subscribed" in tap(chat, who, button(replies, "Prefer not"), "en")[0].text
     assert "left all surveys" in tap(chat, who, "/stop", "en")[0].text
     assert "not subscribed" in tap(chat, who, "/stop", "en")[0].text
+
+
+def test_an_anonymous_web_citizen_may_not_join_the_panel(
+    chat: SurveyChat, database_url: str
+) -> None:
+    with session_factory(database_url).begin() as session:
+        who = get_or_create_citizen(session=session, channel="web", address="w" * 24).id
+    [refused] = tap(chat, who, "/subscribe", "en")
+    assert refused.text == t("subscribe.needs_verification", "en")
+    assert "/verify" in refused.text and refused.buttons == []
+    # the last step's button, replayed from an earlier offer, is refused too
+    [refused] = tap(chat, who, "sub:g:xihu:30-44:female", "en")
+    assert refused.text == t("subscribe.needs_verification", "en")
+    with session_factory(database_url)() as session:
+        assert session.scalars(select(FrameMember)).all() == []
+
+
+def test_a_telegram_account_is_pointed_to_the_share_button(
+    chat: SurveyChat, database_url: str
+) -> None:
+    who = citizen(database_url, "1009")
+    with session_factory(database_url).begin() as session:
+        person = session.get(Citizen, who)
+        assert person is not None
+        raise_level(person, ACCOUNT)
+    [refused] = tap(chat, who, "/subscribe")
+    assert refused.text == t("subscribe.needs_verification_telegram", "zh")
+    assert "/verify" in refused.text and "分享" in refused.text
+
+
+def test_one_number_is_in_the_panel_once(chat: SurveyChat, database_url: str) -> None:
+    first, second = citizen(database_url, "1010"), citizen(database_url, "1011")
+    verify_phone(database_url, first, "+8613800001010")
+    replies = tap(chat, first, "/subscribe")
+    replies = tap(chat, first, replies[1].buttons[0].payload)
+    replies = tap(chat, first, button(replies, "30-44"))
+    assert tap(chat, first, button(replies, "不愿透露"))[0].text == t("subscribe.done", "zh")
+    # the same number, verified from another chat (Telegram gives it without the "+")
+    with session_factory(database_url).begin() as session:
+        person = session.get(Citizen, second)
+        assert person is not None
+        person.phone = "8613800001010"
+        raise_level(person, VERIFIED_PHONE)
+    [refused] = tap(chat, second, "/subscribe")
+    assert refused.text == t("subscribe.number_taken", "zh")
+    tap(chat, first, "/stop")
+    assert len(tap(chat, second, "/subscribe")) == 2  # free again
 
 
 def test_erasure_removes_the_subscription_and_unlinks_answers(
@@ -251,7 +319,6 @@ def test_erasure_removes_the_subscription_and_unlinks_answers(
 
 def test_a_household_is_erased_on_request(database_url: str, profile: Profile) -> None:
     from civic.campaigns import erase_household, import_households
-    from storage.models import FrameMember
 
     with session_factory(database_url).begin() as session:
         import_households(
