@@ -20,7 +20,15 @@ from actions.complaint_steps import (
     place_slots,
     route_text,
 )
-from actions.context import buttons, citizen_of, db, issued_photo, language_of, profile
+from actions.context import (
+    buttons,
+    citizen_of,
+    db,
+    issued_photo,
+    language_of,
+    profile,
+    sent_photo,
+)
 from civic.i18n import t
 
 INTERRUPTIONS = frozenset(
@@ -99,6 +107,8 @@ class ValidateComplaintForm(FormValidationAction):
 
     async def extract_photo(self, dispatcher, tracker, domain) -> Slots:  # type: ignore[no-untyped-def]
         intent = _intent(tracker)
+        if (attached := sent_photo(tracker)) is not None:
+            return {"photo": attached}
         if intent == "send_photo":
             # only a name this server issued when it stored the photo (never a URL)
             name = _entity(tracker, "photo")

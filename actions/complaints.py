@@ -8,7 +8,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import buttons, citizen_of, db, language_of, profile
+from actions.context import buttons, citizen_of, db, language_of, profile, sent_photo
 from civic.i18n import t
 from civic.routing import RoutingDecision
 from civic.settings import get_settings
@@ -30,6 +30,9 @@ def reset_form(*, keep: tuple[str, ...] = ()) -> list[EventType]:
 def start_events(tracker: Tracker, text: str) -> list[EventType]:
     """A fresh complaint from `text`; a photo or pin shared just before is kept."""
     events = [*reset_form(keep=("photo",)), SlotSet("complaint_text", text)]
+    photo = sent_photo(tracker)
+    if photo is not None:  # a photo whose caption is this complaint
+        events.append(SlotSet("photo", photo))
     if tracker.get_slot("lat") is not None and tracker.get_slot("long") is not None:
         events.append(SlotSet("location", "__pin__"))
     return events

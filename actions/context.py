@@ -57,3 +57,10 @@ def issued_photo(name: str) -> bool:
     """True when `name` is a photo this server stored (the channels save photos and pass
     on only the name); a URL or a made-up name is not."""
     return MediaStore(get_settings().var_dir / "media").issued(name)
+
+
+def sent_photo(tracker: Tracker) -> str | None:
+    """The photo sent with the latest message (a caption and its photo are one message),
+    if the server issued it."""
+    name = (tracker.latest_message.get("metadata") or {}).get("photo")
+    return str(name) if isinstance(name, str) and issued_photo(name) else None

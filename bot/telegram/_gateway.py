@@ -235,7 +235,8 @@ class TelegramGateway:
         )
 
     async def _on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Store the photo, then tell the assistant; a caption is said first, as text."""
+        """Store the photo, then tell the assistant: with a caption, as the caption's text
+        carrying the photo; without one, as a photo on its own."""
         message = update.effective_message
         if message is None or not message.photo:
             return
@@ -244,7 +245,13 @@ class TelegramGateway:
             await self._turn(update, self._incoming(update, "photo_rejected", None))
             return
         if message.caption:
-            await self._turn(update, self._incoming(update, "text", message.caption))
+            # one message, one meaning: the caption and the photo travel together, so a
+            # complaint described in the caption starts with its photo attached
+            incoming = replace(
+                self._incoming(update, "text", message.caption), metadata={"photo": name}
+            )
+            await self._turn(update, incoming)
+            return
         payload = "/send_photo" + json.dumps({"photo": name}, separators=(",", ":"))
         incoming = self._incoming(update, "payload", payload)
         await self._turn(update, replace(incoming, update_key=f"{incoming.update_key}:photo"))

@@ -28,6 +28,8 @@ PLACE_KINDS = ("road", "landmark", "area")
 class Agency:
     code: str
     name: dict[str, str]
+    # What citizens call it: short names, its staff, its offices ("城管", "cops").
+    aliases: tuple[str, ...] = ()
 
     def label(self, lang: str | None) -> str:
         return localised(self.name, lang)
@@ -184,7 +186,12 @@ def _load_agencies(path: Path) -> dict[str, Agency]:
         entry = f"agency '{code}'"
         if code in agencies:
             raise reader.fail(entry, "duplicate code")
-        agencies[code] = Agency(code=code, name=reader.texts(item, "name", entry))
+        aliases = item.get("aliases") or []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise reader.fail(entry, "'aliases' must be a list of names")
+        agencies[code] = Agency(
+            code=code, name=reader.texts(item, "name", entry), aliases=tuple(aliases)
+        )
     return agencies
 
 

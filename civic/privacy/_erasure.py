@@ -27,6 +27,7 @@ from storage.models import (
     Base,
     ChannelAddress,
     Citizen,
+    Feedback,
     FrameMember,
     Handoff,
     HandoffMessage,
@@ -118,6 +119,11 @@ RULES: tuple[Rule, ...] = (
         WindowRating,
         lambda c: WindowRating.citizen_id == c,
         changes={"comment": REDACTED, "citizen_id": UNLINKED},
+    ),
+    Rule(
+        Feedback,
+        lambda c: Feedback.citizen_id == c,
+        changes={"text": REDACTED, "citizen_id": UNLINKED},
     ),
     Rule(TicketEvent, _their_tickets, changes={"note": REDACTED}),
     Rule(

@@ -6,6 +6,7 @@ from storage.models._campaigns import Campaign, FrameMember, Invitation
 from storage.models._channels import ButtonPayload, OutboundMessage, ProcessedUpdate
 from storage.models._citizens import ChannelAddress, Citizen, OfferedButton
 from storage.models._duty import DutyMessage, DutyPrompt
+from storage.models._feedback import Feedback
 from storage.models._handoffs import Handoff, HandoffMessage
 from storage.models._notifications import Notification
 from storage.models._phone_codes import PhoneCode
@@ -28,6 +29,7 @@ __all__ = [
     "DutyMessage",
     "DutyPrompt",
     "EventPhoto",
+    "Feedback",
     "FrameMember",
     "Handoff",
     "HandoffMessage",

@@ -1,0 +1,165 @@
+"""Everything a citizen says that is not a complaint: out-of-scope questions, small talk
+and help, FAQ answers given only when sure, praise and suggestions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.context import buttons, citizen_of, db, gazetteer, language_of, profile
+from civic.city import load_site
+from civic.feedback import agency_named, record_feedback
+from civic.i18n import t
+
+# Below this ResponseSelector confidence an FAQ answer is not given; the two closest
+# questions are offered instead. Set on the development set
+# (benchmarks/data/conversation_dev.tsv), never on the held-out set.
+FAQ_CONFIDENCE = 0.5
+
+
+def _menu(lang: str) -> list[dict[str, Any]]:
+    return buttons(
+        (t("menu.report", lang), "/report_problem"),
+        (t("menu.tickets", lang), "/check_status"),
+        (t("menu.search", lang), "/search_site"),
+    )
+
+
+class ActionOutOfScope(Action):
+    """An honest answer to what the assistant cannot do, what it can, and the menu."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        lang = language_of(tracker)
+        dispatcher.utter_message(text=t("conversation.out_of_scope", lang), buttons=_menu(lang))
+        return []
+
+
+class ActionCapabilities(Action):
+    """'What can you do' and help: the assistant's abilities, and the menu."""
+
+    def name(self) -> str:
+        return "action_capabilities"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        lang = language_of(tracker)
+        dispatcher.utter_message(text=t("conversation.capabilities", lang), buttons=_menu(lang))
+        return []
+
+
+class ActionHowAreYou(Action):
+    def name(self) -> str:
+        return "action_how_are_you"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(text=t("conversation.how_are_you", language_of(tracker)))
+        return []
+
+
+def _faq_ranking(tracker: Tracker) -> list[tuple[str, float]]:
+    """(FAQ key, confidence) from the ResponseSelector, best first."""
+    selector = (tracker.latest_message.get("response_selector") or {}).get("faq") or {}
+    ranking = []
+    for entry in selector.get("ranking") or []:
+        key = str(entry.get("intent_response_key") or "")
+        if key.startswith("faq/"):
+            ranking.append((key.removeprefix("faq/"), float(entry.get("confidence") or 0.0)))
+    return ranking
+
+
+class ActionAnswerFaq(Action):
+    """The FAQ answer when the ResponseSelector is sure; otherwise the two closest
+    questions as buttons and site search: never an unrelated answer."""
+
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        lang = language_of(tracker)
+        ranking = _faq_ranking(tracker)
+        if ranking and ranking[0][1] >= FAQ_CONFIDENCE:
+            dispatcher.utter_message(response=f"utter_faq/{ranking[0][0]}")
+            return []
+        faq = load_site(profile().path).faq
+        closest = [faq[key] for key, _ in ranking if key in faq][:2]
+        options = [(entry.questions[lang][0], entry.questions[lang][0]) for entry in closest]
+        dispatcher.utter_message(
+            text=t("faq_unsure.text", lang),
+            buttons=buttons(*options, (t("faq_unsure.search", lang), "/search_site")),
+        )
+        return []
+
+
+def _topic_agency(tracker: Tracker) -> str | None:
+    """The agency of the complaint category the message is closest to in topic (a
+    suggestion about bins goes where complaints about bins go)."""
+    city = profile()
+    for entry in tracker.latest_message.get("intent_ranking") or []:
+        category = city.category_for_intent(entry.get("name"))
+        if category is not None and float(entry.get("confidence") or 0) >= 0.05:
+            return category.agency
+    return None
+
+
+class _RecordFeedback(Action):
+    kind = ""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        lang = language_of(tracker)
+        text = tracker.latest_message.get("text") or ""
+        city = profile()
+        agency = agency_named(city, text)
+        if agency is None and self.kind == "suggestion":
+            agency = _topic_agency(tracker)
+        district = gazetteer().find_district(text)
+        with db() as session:
+            record_feedback(
+                session=session,
+                kind=self.kind,
+                citizen=citizen_of(session, tracker),
+                text=text,
+                language=lang,
+                agency=agency,
+                district=district.code if district else None,
+            )
+        named = city.agencies[agency].label(lang) if agency else None
+        key = f"feedback.{self.kind}_thanks"
+        if named is None:
+            key += "_unnamed" if self.kind == "praise" else "_unrouted"
+        dispatcher.utter_message(text=t(key, lang, agency=named or ""))
+        return []
+
+
+class ActionRecordPraise(_RecordFeedback):
+    """Praise is thanked and counted for the agency it names; never a complaint, never
+    sent to staff."""
+
+    kind = "praise"
+
+    def name(self) -> str:
+        return "action_record_praise"
+
+
+class ActionRecordSuggestion(_RecordFeedback):
+    """A suggestion goes to the agency responsible, as a suggestion without a deadline."""
+
+    kind = "suggestion"
+
+    def name(self) -> str:
+        return "action_record_suggestion"

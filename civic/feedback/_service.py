@@ -1,0 +1,96 @@
+"""Praise and suggestions: recorded against what they name, never filed as complaints.
+
+Praise is thanked and counted for the agency it names (Hangzhou's evaluation counts
+positive feedback too); a suggestion is routed to the agency responsible as a suggestion,
+with no deadline. Both show on the agency's desk."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from civic.city import Profile
+from storage.models import Citizen, Feedback, utcnow
+
+KINDS = ("praise", "suggestion")
+
+
+def _folded(text: str) -> str:
+    return re.sub(r"\s+", " ", text.lower())
+
+
+def agency_named(profile: Profile, text: str) -> str | None:
+    """The agency a message names (its name or what citizens call it), the longest
+    mention winning: "西湖区城管局" names urban-management; None when it names none."""
+    folded = _folded(text)
+    best: tuple[int, str] | None = None
+    for agency in profile.agencies.values():
+        for name in {*agency.name.values(), *agency.aliases}:
+            mention = _folded(name)
+            if not mention:
+                continue
+            ascii_name = mention.isascii()
+            pattern = rf"\b{re.escape(mention)}\b" if ascii_name else re.escape(mention)
+            if re.search(pattern, folded) and (best is None or len(mention) > best[0]):
+                best = (len(mention), agency.code)
+    return best[1] if best else None
+
+
+def record_feedback(
+    *,
+    session: Session,
+    kind: str,
+    citizen: Citizen | None,
+    text: str,
+    language: str,
+    agency: str | None,
+    district: str | None = None,
+    ticket_id: int | None = None,
+    now: datetime | None = None,
+) -> Feedback:
+    if kind not in KINDS:
+        raise ValueError(f"feedback is praise or suggestion, not {kind!r}")
+    feedback = Feedback(
+        kind=kind,
+        citizen_id=citizen.id if citizen else None,
+        text=text.strip()[:4000],
+        language=language,
+        agency=agency,
+        district=district,
+        ticket_id=ticket_id,
+        assurance=citizen.assurance if citizen else "anonymous",
+        created_at=now or utcnow(),
+    )
+    session.add(feedback)
+    session.flush()
+    return feedback
+
+
+def list_feedback(
+    *, session: Session, kind: str, agency: str | None, limit: int = 100
+) -> list[Feedback]:
+    """The newest feedback of a kind, for one agency (None: every agency, for the office)."""
+    query = select(Feedback).where(Feedback.kind == kind)
+    if agency is not None:
+        query = query.where(Feedback.agency == agency)
+    return list(session.scalars(query.order_by(Feedback.id.desc()).limit(limit)))
+
+
+def praise_counts(*, session: Session, counted: Collection[str]) -> dict[str, dict[str, int]]:
+    """Per agency: praise at the counted assurance levels and in all."""
+    rows = session.execute(
+        select(Feedback.agency, Feedback.assurance, func.count())
+        .where(Feedback.kind == "praise", Feedback.agency.is_not(None))
+        .group_by(Feedback.agency, Feedback.assurance)
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for agency, level, count in rows:
+        entry = counts.setdefault(str(agency), {"counted": 0, "all": 0})
+        entry["all"] += count
+        if level in counted:
+            entry["counted"] += count
+    return counts
