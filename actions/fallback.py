@@ -1,7 +1,9 @@
 """Not understood: never a dead end.
 
-A complaint the model is unsure about starts the complaint form (which offers the likely
-categories). Anything else is searched on the website; with no match the citizen is asked
+A message the model is unsure about but most likely a complaint (and not likely out of
+scope) starts the complaint form, which asks which kind of problem it is with the likely
+categories as buttons; likely out of scope gets the honest out-of-scope answer. Anything
+else is searched on the website; with no match the citizen is asked
 to rephrase, and the second miss in a row offers the best guesses as buttons together with
 the main menu: a two-stage fallback.
 """
@@ -39,6 +41,22 @@ def _ranking(tracker: Tracker) -> list[dict[str, Any]]:
     ]
 
 
+def _likely_complaint(ranking: list[dict[str, Any]]) -> bool:
+    """Unsure, but most likely a complaint, and not likely out of scope: the complaint
+    form then asks which kind of problem it is, with the likely ones as buttons."""
+    if not ranking or profile().category_for_intent(ranking[0].get("name")) is None:
+        return False
+    return not any(r.get("name") == "out_of_scope" for r in ranking[:3])
+
+
+def _menu_buttons(lang: str) -> list[dict[str, Any]]:
+    return buttons(
+        (t("menu.report", lang), "/report_problem"),
+        (t("menu.tickets", lang), "/check_status"),
+        (t("menu.search", lang), "/search_site"),
+    )
+
+
 def missed_before(tracker: Tracker) -> bool:
     """Was the citizen's previous message not understood either?"""
     users = [e for e in tracker.events if e.get("event") == "user"]
@@ -58,8 +76,13 @@ class ActionHandleFallback(Action):
         ranking = _ranking(tracker)
         text = tracker.latest_message.get("text") or ""
         lang = language_of(tracker)
-        if ranking and profile().category_for_intent(ranking[0].get("name")) is not None:
+        if _likely_complaint(ranking):
             return [*start_events(tracker, text), FollowupAction("complaint_form")]
+        if any(r.get("name") == "out_of_scope" for r in ranking[:2]):
+            dispatcher.utter_message(
+                text=t("conversation.out_of_scope", lang), buttons=_menu_buttons(lang)
+            )
+            return []
         found = search_or_none(text, lang) if text else None
         if found:
             dispatcher.utter_message(text=found)
