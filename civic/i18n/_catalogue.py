@@ -22,6 +22,7 @@ LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
+_ENGLISH_WORD = re.compile(r"[A-Za-z]+")
 
 
 @cache
@@ -67,13 +68,18 @@ def placeholders(text: str) -> set[str]:
 
 
 def detect_language(text: str | None) -> str | None:
-    """'zh' when the text has Chinese characters, 'en' when it has Latin letters only,
-    None when it has neither (emoji, digits, a button payload)."""
+    """The language most of the text is in: 'zh' or 'en', None when it has neither
+    Chinese characters nor Latin letters (emoji, digits, a button payload).
+
+    A Chinese word is about two characters: "建议 more bilingual signs at the metro" is
+    English with a Chinese word in it, "我想查一下我的 report" Chinese with an English one."""
     if not text or text.startswith("/"):
         return None
-    if _CJK.search(text):
+    chinese_words = len(_CJK.findall(text)) / 2
+    english_words = len(_ENGLISH_WORD.findall(text))
+    if chinese_words and chinese_words >= english_words:
         return "zh"
-    if len(_LATIN.findall(text)) >= 2:
+    if english_words and (chinese_words or len(_LATIN.findall(text)) >= 2):
         return "en"
     return None
 

@@ -55,7 +55,12 @@ def test_t_falls_back_to_chinese_for_an_unknown_language() -> None:
         ("", None),
         (None, None),
         ("12345", None),
-        ("路灯 street light", "zh"),
+        # mixed: the language most of the words are in (a Chinese word is ~2 characters)
+        ("路灯坏了 street light", "zh"),
+        ("路灯 street light", "en"),
+        ("建议 more bilingual signs at the metro", "en"),
+        ("我想查一下我上周的 report", "zh"),
+        ("HZ-2026-000123 怎么样了", "zh"),
     ],
 )
 def test_detect_language(text: str | None, expected: str | None) -> None:
