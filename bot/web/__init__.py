@@ -6,6 +6,7 @@ from bot.web._chat_sessions import chat_session_router
 from bot.web._chat_updates import web_updates_router
 from bot.web._desk import desk_router
 from bot.web._desk.evaluation import evaluation_router
+from bot.web._desk.feedback import feedback_router
 from bot.web._open311 import open311_router
 from bot.web._optout import optout_router
 from bot.web._survey_admin import survey_admin_router
@@ -16,6 +17,7 @@ __all__ = [
     "create_app",
     "desk_router",
     "evaluation_router",
+    "feedback_router",
     "open311_router",
     "optout_router",
     "survey_admin_router",

@@ -14,6 +14,7 @@ import pytest
 
 from civic.agencies import create_user
 from civic.city import Profile
+from civic.feedback import record_feedback
 from civic.routing import RoutingDecision
 from civic.settings import get_settings
 from civic.tickets import create_ticket
@@ -87,6 +88,22 @@ def tickets(site: Site, profile: Profile) -> dict[str, str]:
         "xss": _file(site, XSS, timedelta(hours=60)),
         "water": _file(site, "停水了", timedelta(hours=2), category="water-outage", agency="water"),
     }
+
+
+@pytest.fixture
+def feedback(site: Site) -> None:
+    """A suggestion and a praise for Li's agency, one of them with markup."""
+    with site.sessions.begin() as session:
+        for kind, text in [("suggestion", XSS), ("praise", "城管队员清理得很干净")]:
+            record_feedback(
+                session=session,
+                kind=kind,
+                citizen=None,
+                text=text,
+                language="zh",
+                agency="urban-management",
+                district="binjiang",
+            )
 
 
 def _sign_in(page: Page, site: Site) -> None:
@@ -183,7 +200,7 @@ AXE_RUN = """async () => {
     "viewport", [{"width": 1280, "height": 860}, PHONE], ids=["desktop", "phone"]
 )
 def test_axe_finds_no_accessibility_violations(
-    chromium: Any, site: Site, tickets: dict[str, str], viewport: dict[str, int]
+    chromium: Any, site: Site, tickets: dict[str, str], feedback: None, viewport: dict[str, int]
 ) -> None:
     if not AXE.is_file():
         unavailable(f"axe-core is not installed at {AXE} (npm ci --prefix tests/browser)")
@@ -199,7 +216,8 @@ def test_axe_finds_no_accessibility_violations(
 
     check("/desk/login?lang=zh")
     _sign_in(page, site)
-    for path in ["/desk/", f"/desk/tickets/{tickets['lamp']}", "/desk/?status=lost"]:
+    pages = ["/desk/", f"/desk/tickets/{tickets['lamp']}", "/desk/?status=lost"]
+    for path in [*pages, "/desk/suggestions", "/desk/praise"]:
         check(path)
     check(f"/desk/tickets/{tickets['lamp']}?lang=zh")
     context.close()

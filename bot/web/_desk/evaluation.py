@@ -1,5 +1,5 @@
 """The desk's public-evaluation pages, mounted at `/desk/evaluation`: campaign progress
-(evaluation office), survey results with a chart per agency, and window ratings.
+(evaluation office), survey results with a chart per agency, window ratings and praise.
 
 An agency's users see only their own agency's results and windows; campaigns, strata and
 the CSV export are for the evaluation office. No personal data is on these pages.
@@ -21,6 +21,7 @@ from bot.web._desk.texts import requested_language
 from civic.agencies import user_for_session
 from civic.campaigns import progress
 from civic.city import Profile
+from civic.feedback import praise_counts
 from civic.surveys import (
     QuestionResult,
     chart,
@@ -77,6 +78,7 @@ class Evaluation:
             windows = window_summary(session=session, agency=user.agency, counted=counted)
             satisfaction = ticket_satisfaction(session=session, agency=user.agency, counted=counted)
             surveys = [d.key for d in list_definitions(session=session)]
+            praise = praise_counts(session=session, counted=counted)
             return self.renderer.render(
                 page,
                 "evaluation.html",
@@ -87,6 +89,7 @@ class Evaluation:
                 counted=_levels_text(page, counted),
                 reviewer=user.agency is None,
                 surveys=surveys,
+                praise=_praise_rows(praise, page, user.agency),
             )
 
     async def review_held(self, request: Request, window_id: int) -> Response:
@@ -232,6 +235,18 @@ def _satisfaction_row(entry: dict[str, Any], page: Page, counted: Any) -> dict[s
         or "—",
         "levels": _by_level(page, entry["levels"], counted),
     }
+
+
+def _praise_rows(
+    counts: dict[str, dict[str, int]], page: Page, agency: str | None
+) -> list[dict[str, Any]]:
+    """Praise per agency, most counted first; an agency's users see their own line."""
+    mine = [(code, c) for code, c in counts.items() if agency in (None, code)]
+    mine.sort(key=lambda item: (-item[1]["counted"], -item[1]["all"], item[0]))
+    return [
+        {"agency": page.labels.agency(code), "counted": c["counted"], "all": c["all"]}
+        for code, c in mine
+    ]
 
 
 def _window_row(entry: dict[str, Any], page: Page, counted: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy.orm import object_session
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -21,6 +22,7 @@ from bot.web._desk.texts import (
 )
 from bot.web._desk.views import Labels
 from civic.city import Profile
+from civic.feedback import unread_suggestions
 from storage.models import AgencyUser
 
 LANG_COOKIE_SECONDS = 365 * 24 * 3600
@@ -37,6 +39,7 @@ class Page:
     user: str | None
     csrf: str
     staff: bool = False
+    unread: int | None = None  # suggestions waiting for the reader, shown in the menu
 
     @property
     def lang(self) -> str:
@@ -64,7 +67,8 @@ class Renderer:
         if user is not None:
             where = labels.agency(user.agency) if user.agency else labels.t("nav.office")
             shown = labels.t("nav.user", name=user.display_name, agency=where)
-        return Page(request, labels, shown, csrf, staff=user is not None and user.agency is None)
+        staff = user is not None and user.agency is None
+        return Page(request, labels, shown, csrf, staff=staff, unread=_unread(user))
 
     def render(
         self, page: Page, template: str, *, here: str, status: int = 200, **context: Any
@@ -83,7 +87,7 @@ class Renderer:
             csrf=page.csrf,
             flash=flash,
             lang_links={code: f"{here}{separator}lang={code}" for code in HTML_LANG},
-            **{"staff": page.staff, **context},
+            **{"staff": page.staff, "unread": page.unread, **context},
         )
         response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
         if requested_language(request):
@@ -94,6 +98,15 @@ class Renderer:
 
     def error(self, page: Page, status: int, message: str) -> HTMLResponse:
         return self.render(page, "error.html", here="/desk/", status=status, message=message)
+
+
+def _unread(user: AgencyUser | None) -> int | None:
+    """Every signed-in page shows the count in its menu; the user is always loaded in the
+    page's open session, which counts them too."""
+    session = object_session(user) if user is not None else None
+    if user is None or session is None:
+        return None
+    return unread_suggestions(session=session, viewer=user)
 
 
 def redirect(request: Request, url: str, flash: str | None = None) -> Response:
