@@ -115,7 +115,10 @@ def _topic_agency(tracker: Tracker) -> str | None:
     return None
 
 
-class _RecordFeedback(Action):
+class _RecordFeedback:
+    """What praise and suggestions share (not an action itself: rasa-sdk registers every
+    Action subclass)."""
+
     kind = ""
 
     async def run(
@@ -146,7 +149,7 @@ class _RecordFeedback(Action):
         return []
 
 
-class ActionRecordPraise(_RecordFeedback):
+class ActionRecordPraise(_RecordFeedback, Action):
     """Praise is thanked and counted for the agency it names; never a complaint, never
     sent to staff."""
 
@@ -156,7 +159,7 @@ class ActionRecordPraise(_RecordFeedback):
         return "action_record_praise"
 
 
-class ActionRecordSuggestion(_RecordFeedback):
+class ActionRecordSuggestion(_RecordFeedback, Action):
     """A suggestion goes to the agency responsible, as a suggestion without a deadline."""
 
     kind = "suggestion"
