@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.context import buttons, citizen_of, db, gazetteer, language_of, profile
 from civic.city import load_site
-from civic.feedback import agency_named, record_feedback
+from civic.feedback import agency_by_topic, agency_named, record_feedback
 from civic.i18n import t
 
 # Below this ResponseSelector confidence an FAQ answer is not given; the two closest
@@ -129,7 +129,8 @@ class _RecordFeedback:
         city = profile()
         agency = agency_named(city, text)
         if agency is None and self.kind == "suggestion":
-            agency = _topic_agency(tracker)
+            # routed to whoever is responsible for what it is about
+            agency = agency_by_topic(city, text) or _topic_agency(tracker)
         district = gazetteer().find_district(text)
         with db() as session:
             record_feedback(

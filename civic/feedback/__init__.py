@@ -11,6 +11,7 @@ from civic.feedback._inbox import (
 )
 from civic.feedback._service import (
     KINDS,
+    agency_by_topic,
     agency_named,
     list_feedback,
     praise_counts,
@@ -20,6 +21,7 @@ from civic.feedback._service import (
 __all__ = [
     "KINDS",
     "UNROUTED",
+    "agency_by_topic",
     "agency_named",
     "feedback_for",
     "get_feedback",

@@ -40,6 +40,25 @@ def agency_named(profile: Profile, text: str) -> str | None:
     return best[1] if best else None
 
 
+def agency_by_topic(profile: Profile, text: str) -> str | None:
+    """The agency responsible for what a message is about, by the complaint categories'
+    names and keywords ("夜间公交" is about buses: transport); the longest match wins."""
+    folded = _folded(text)
+    best: tuple[int, str] | None = None
+    for category in profile.categories.values():
+        if category.agency is None:
+            continue
+        words = {*category.name.values(), *(w for ws in category.keywords.values() for w in ws)}
+        for word in words:
+            mention = _folded(word)
+            if len(mention) < 2:
+                continue
+            pattern = rf"\b{re.escape(mention)}" if mention.isascii() else re.escape(mention)
+            if re.search(pattern, folded) and (best is None or len(mention) > best[0]):
+                best = (len(mention), category.agency)
+    return best[1] if best else None
+
+
 def record_feedback(
     *,
     session: Session,
