@@ -1,0 +1,122 @@
+"""The actions for what is not a complaint, with hand-built trackers: an FAQ answer only
+when the ResponseSelector is sure; a ticket number shows only one's own ticket; praise
+and suggestions recorded for the agency they name or are about."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions.conversation import ActionAnswerFaq, ActionRecordPraise, ActionRecordSuggestion
+from actions.tickets import ActionMyTickets
+from civic.i18n import t
+from civic.routing import RoutingDecision
+from civic.settings import get_settings
+from civic.tickets import create_ticket
+from storage.citizens import get_or_create_citizen
+from storage.db import engine_for, migrate, session_factory
+from storage.models import Feedback, Ticket
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'actions.db'}"
+    migrate(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    engine_for(url).dispose()
+
+
+def run(action: Action, sender: str, latest: dict[str, Any], lang: str) -> list[dict[str, Any]]:
+    tracker = Tracker(sender, {"language": lang}, latest, [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(action.run(dispatcher, tracker, {}))
+    return dispatcher.messages
+
+
+def faq(ranking: list[tuple[str, float]]) -> dict[str, Any]:
+    entries = [{"intent_response_key": f"faq/{k}", "confidence": c} for k, c in ranking]
+    return {"text": "?", "response_selector": {"faq": {"ranking": entries}}}
+
+
+def test_an_faq_answer_only_when_sure_else_the_two_closest_questions() -> None:
+    sure = run(ActionAnswerFaq(), "x", faq([("how_scoring_works", 0.9)]), "en")
+    assert [m.get("response") for m in sure] == ["utter_faq/how_scoring_works"]
+    unsure = run(
+        ActionAnswerFaq(), "x", faq([("how_scoring_works", 0.3), ("complaint_process", 0.2)]), "en"
+    )
+    assert unsure[0]["text"] == t("faq_unsure.text", "en")
+    titles = [b["title"] for b in unsure[0]["buttons"]]
+    assert titles == [
+        "how is the comprehensive evaluation scored",
+        "what happens after I file a complaint",
+        t("faq_unsure.search", "en"),
+    ]
+
+
+def _citizen_with_ticket(url: str, address: str, category: str) -> tuple[str, str]:
+    with session_factory(url).begin() as session:
+        citizen = get_or_create_citizen(session=session, channel="telegram", address=address)
+        ticket = create_ticket(
+            session=session,
+            citizen_id=citizen.id,
+            description="x",
+            language="zh",
+            decision=RoutingDecision(category, "urban-management", "binjiang", 0.9),
+            ticket_prefix="HZ",
+            due_at=None,
+        )
+        return citizen.public_id, str(ticket.number)
+
+
+def test_a_ticket_number_shows_ones_own_ticket_and_nothing_of_anyone_elses(
+    database: str,
+) -> None:
+    me, mine = _citizen_with_ticket(database, "1", "street-light")
+    _, theirs = _citizen_with_ticket(database, "2", "garbage-collection")
+    [own] = run(ActionMyTickets(), me, {"text": f"{mine.lower()} 怎么样了", "entities": []}, "zh")
+    assert own["text"].startswith(f"您反映的问题 {mine}")
+    entity = {"entity": "ticket", "value": theirs}
+    [other] = run(ActionMyTickets(), me, {"text": f"{theirs}呢", "entities": [entity]}, "zh")
+    assert other["text"] == t("tickets_lookup.not_yours", "zh", number=theirs)
+
+
+def test_a_description_picks_the_matching_ticket(database: str) -> None:
+    me, light = _citizen_with_ticket(database, "3", "street-light")
+    with session_factory(database).begin() as session:
+        citizen = get_or_create_citizen(session=session, channel="telegram", address="3")
+        bins = create_ticket(
+            session=session,
+            citizen_id=citizen.id,
+            description="y",
+            language="en",
+            decision=RoutingDecision("garbage-collection", "urban-management", None, 0.9),
+            ticket_prefix="HZ",
+            due_at=None,
+        ).number
+    [reply] = run(ActionMyTickets(), me, {"text": "is the street light one fixed yet"}, "en")
+    assert light in reply["text"] and str(bins) not in reply["text"]
+
+
+def test_praise_and_suggestions_are_recorded_for_the_agency(database: str) -> None:
+    me, _ = _citizen_with_ticket(database, "4", "street-light")
+    [praise] = run(ActionRecordPraise(), me, {"text": "我要表扬一下西湖区城管的工作人员"}, "zh")
+    assert praise["text"] == t("feedback.praise_thanks", "zh", agency="城市管理局")
+    [idea] = run(ActionRecordSuggestion(), me, {"text": "建议多开几条夜间公交线路"}, "zh")
+    assert idea["text"] == t("feedback.suggestion_thanks", "zh", agency="交通运输局")
+    with session_factory(database)() as session:
+        rows = session.scalars(select(Feedback).order_by(Feedback.id)).all()
+        tickets = session.scalars(select(Ticket)).all()
+    assert [(r.kind, r.agency, r.district) for r in rows] == [
+        ("praise", "urban-management", "xihu"),
+        ("suggestion", "transport", None),
+    ]
+    assert len(tickets) == 1  # neither is a complaint
