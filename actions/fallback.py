@@ -49,6 +49,17 @@ def _likely_complaint(ranking: list[dict[str, Any]]) -> bool:
     return not any(r.get("name") == "out_of_scope" for r in ranking[:3])
 
 
+def _likely_feedback(ranking: list[dict[str, Any]]) -> str | None:
+    """Unsure, with a suggestion or praise among the two likeliest: record it as that (it
+    reaches the agency either way) rather than start a complaint form."""
+    for entry in ranking[:2]:
+        if entry.get("name") == "suggestion":
+            return "action_record_suggestion"
+        if entry.get("name") == "praise":
+            return "action_record_praise"
+    return None
+
+
 def _menu_buttons(lang: str) -> list[dict[str, Any]]:
     return buttons(
         (t("menu.report", lang), "/report_problem"),
@@ -76,6 +87,9 @@ class ActionHandleFallback(Action):
         ranking = _ranking(tracker)
         text = tracker.latest_message.get("text") or ""
         lang = language_of(tracker)
+        feedback = _likely_feedback(ranking)
+        if feedback is not None:
+            return [FollowupAction(feedback)]
         if _likely_complaint(ranking):
             return [*start_events(tracker, text), FollowupAction("complaint_form")]
         if any(r.get("name") == "out_of_scope" for r in ranking[:2]):
