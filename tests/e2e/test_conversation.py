@@ -16,7 +16,7 @@ from civic.agencies import create_user
 from civic.i18n import t
 from storage.models import Feedback, Handoff, Ticket
 from tests.bot.web.desk.test_router import PASSWORD
-from tests.e2e.conftest import Stack, TelegramUser, file_complaint
+from tests.e2e.conftest import Stack, TelegramUser, file_complaint, titles
 from tests.web_chat import new_session, say
 
 pytestmark = pytest.mark.e2e
@@ -121,3 +121,15 @@ def test_handoff_by_free_phrasing_in_both_languages(stack: Stack, web: httpx.Cli
     assert zh.text.startswith(t("handoff.queued_open", "zh")[:10]) or zh.text.startswith(
         t("handoff.queued_closed", "zh", when="")[:10]
     )
+
+
+def test_a_photo_with_its_caption_is_one_complaint_message(stack: Stack) -> None:
+    """The caption describes the problem and the place; the photo comes with it, so the
+    photo question is skipped and the summary shows the photo attached."""
+    user = TelegramUser(stack, language_code="en")
+    [contact] = user.send_photo(
+        caption="two street lights flicker all night on Jiangnan Avenue in Binjiang"
+    )
+    assert titles(contact) == ["Anonymous", "Contact me in this chat", "Share my phone number"]
+    [summary] = user.tap("Contact me in this chat")
+    assert "Photo: attached" in summary.text
