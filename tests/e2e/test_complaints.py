@@ -253,3 +253,15 @@ def test_the_eleventh_report_of_the_day_is_refused_and_not_filed(stack: Stack) -
     # the conversation goes on as usual
     [mine] = user.say("my tickets")
     assert mine.text.startswith("Your reports:")
+
+
+def test_a_photo_with_its_caption_is_one_complaint_message(stack: Stack) -> None:
+    """The caption describes the problem and the place; the photo comes with it, so the
+    photo question is skipped and the summary shows the photo attached."""
+    user = TelegramUser(stack, language_code="en")
+    [contact] = user.send_photo(
+        caption="two street lights flicker all night on Jiangnan Avenue in Binjiang"
+    )
+    assert titles(contact) == ["Anonymous", "Contact me in this chat", "Share my phone number"]
+    [summary] = user.tap("Contact me in this chat")
+    assert "Photo: attached" in summary.text
