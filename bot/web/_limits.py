@@ -118,6 +118,10 @@ class BodyTooLarge(Exception):
     """Raised from `receive` when a streamed body passes its cap."""
 
 
+# Bodies without a declared length up to this cap are read whole before the app starts.
+BUFFERED_CAP = 1024 * 1024
+
+
 class BodySizeLimit:
     def __init__(
         self, app: ASGIApp, *, default: int, larger: Sequence[tuple[str, re.Pattern[str], int]]
@@ -139,6 +143,12 @@ class BodySizeLimit:
         declared = headers.get(b"content-length", b"").decode("latin-1").strip()
         if declared.isdigit() and int(declared) > cap:
             await self._refuse(scope, send, cap)
+            return
+        if not declared.isdigit() and cap <= BUFFERED_CAP:
+            # A small body sent without a length is read whole first, so the app never
+            # starts on one that turns out too large (a parser could refuse it first,
+            # in words of its own).
+            await self._buffered(scope, receive, send, cap)
             return
         received = 0
         started = False
@@ -164,6 +174,29 @@ class BodySizeLimit:
                 log.info("a request body passed its cap after the answer had begun")
                 return
             await self._refuse(scope, send, cap)
+
+    async def _buffered(self, scope: Scope, receive: Receive, send: Send, cap: int) -> None:
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            if len(body) > cap:
+                await self._refuse(scope, send, cap)
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, send: Send, cap: int) -> None:
         request = Request(scope)
