@@ -18,7 +18,7 @@ from bot.assistant import RasaClient
 from civic.settings import PROJECT_ROOT, Settings
 from ops.training import RASA_TOKEN_VARIABLE, rasa_command, rasa_environment
 
-STARTUP_TIMEOUT_SECONDS = 180
+STARTUP_TIMEOUT_SECONDS = 280
 
 
 def _free_port() -> int:
