@@ -15,6 +15,7 @@ from civic.surveys._model import (
     ASSIGNED,
     BUILT_IN_SCALES,
     CHOICE,
+    DEFAULT_POST_STRATA,
     DONT_KNOW,
     QUESTION_TYPES,
     AgencyBlock,
@@ -33,8 +34,19 @@ Agencies = Mapping[str, Agency] | Set[str]
 KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 QUESTION_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
 OPTION_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+# A post-stratum is a column of the sample frame (civic.campaigns._frame.COLUMN_NAME).
+ATTRIBUTE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
-_SURVEY_KEYS = ("key", "title", "intro", "thanks", "minutes", "results_url", "dont_know")
+_SURVEY_KEYS = (
+    "key",
+    "title",
+    "intro",
+    "thanks",
+    "minutes",
+    "results_url",
+    "dont_know",
+    "post_strata",
+)
 _QUESTION_KEYS = ("id", "type", "text", "options", "scale", "skip", "dont_know", "show_if")
 _BLOCK_KEYS = ("agencies_from", "agencies", "choose", "questions")
 _CHOOSE_KEYS = ("id", "text", "skip", "dont_know", "show_if")
@@ -95,9 +107,23 @@ def _parse(text: str, source: str, agencies: Agencies) -> tuple[Survey, int]:
         results_url=results_url.strip(),
         items=items,
         agency_names=builder.names,
+        post_strata=_post_strata(reader, top),
         **_survey_texts(reader, top),
     )
     return survey, top.line_of("key")
+
+
+def _post_strata(reader: Reader, top: Node) -> tuple[str, ...]:
+    if "post_strata" not in top:
+        return DEFAULT_POST_STRATA
+    entries = reader.sequence(top, "post_strata", "the survey")
+    names: list[str] = []
+    for name, line in zip(entries, entries.item_lines, strict=True):
+        name = reader.code(name, line, "a post-stratum", ATTRIBUTE)
+        if name in names:
+            raise reader.fail(line, f"post-stratum '{name}' is listed twice")
+        names.append(name)
+    return tuple(names)
 
 
 def _survey_texts(reader: Reader, top: Node) -> dict[str, Any]:

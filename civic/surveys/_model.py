@@ -17,6 +17,9 @@ CHOICE = "choice"
 ASSIGNED = "assigned"
 DONT_KNOW = "dont_know"
 AGENCY_PLACEHOLDER = "{agency}"
+# The respondents' attributes the index is weighted by, most important first, when a
+# survey does not name its own (`post_strata:`).
+DEFAULT_POST_STRATA = ("district",)
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,9 @@ class Survey:
     dont_know_label: dict[str, str] = field(
         default_factory=lambda: dict(HANGZHOU_SCALE.options[-1].label)
     )
+    # Attributes of the sample frame (district, age_band, ...) whose population shares
+    # weight the index: post-stratification on one, raking on several.
+    post_strata: tuple[str, ...] = DEFAULT_POST_STRATA
 
     def text(self, part: str, lang: str | None) -> str:
         """The title, intro or thanks, with {minutes} and {results_url} filled in."""

@@ -295,6 +295,13 @@ def test_parse_survey_reads_text_with_a_set_of_agencies() -> None:
     assert choose.question.options[1].label == {"zh": "transport", "en": "transport"}
 
 
+def test_the_index_is_weighted_by_district_unless_the_survey_names_its_post_strata(
+    surveys: dict[str, Survey],
+) -> None:
+    assert surveys["service_window_followup"].post_strata == ("district",)
+    assert surveys["annual_satisfaction"].post_strata == ("district", "age_band")
+
+
 # --- rejections name the file and the line ---
 
 BLOCK = """\
@@ -401,6 +408,21 @@ REJECTED = {
         "- id: first\n  type: text\n  type: single\n  text: {zh: 甲, en: A}\n",
         13,
         "not valid YAML: duplicate key 'type'",
+    ),
+    "post-stratum listed twice": (
+        QUESTION + "post_strata:\n  - district\n  - district\n",
+        19,
+        "post-stratum 'district' is listed twice",
+    ),
+    "post-stratum that is not a frame column": (
+        QUESTION + "post_strata: [Age Band]\n",
+        17,
+        "a post-stratum 'Age Band' must match [a-z][a-z0-9_]{0,31}",
+    ),
+    "no post-strata": (
+        QUESTION + "post_strata: []\n",
+        17,
+        "the survey: 'post_strata' must be a non-empty list",
     ),
 }
 
