@@ -5,16 +5,14 @@ An error names the file and the entry at fault, as profile errors do.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from itertools import product
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from civic.campaigns import KEY_SEPARATORS, stratum_key
+from civic.campaigns import KEY_SEPARATORS
 from civic.city._profiles import load_profile
 from civic.errors import ProfileError
 
@@ -24,23 +22,13 @@ SUM_TOLERANCE = 0.01
 
 @dataclass(frozen=True)
 class Population:
-    """Shares of the population by attribute value, e.g. shares["district"]["xihu"]."""
+    """Shares of the population by attribute value, e.g. shares["district"]["xihu"], in
+    the file's order. These are margins, one attribute at a time, as the statistics bureau
+    publishes them: a survey weighted by several is raked to each (civic.surveys), never
+    weighted to their product, which would assume that age does not depend on district."""
 
     shares: Mapping[str, Mapping[str, float]]
     source: str
-
-    def post_stratum_shares(self, post_strata: Sequence[str]) -> dict[str, float]:
-        """Shares keyed by `civic.campaigns.stratum_key`. Several attributes are crossed as
-        if independent (the bureau publishes margins, not the joint table)."""
-        missing = [name for name in post_strata if name not in self.shares]
-        if missing:
-            raise ValueError(f"no population shares for {', '.join(missing)}")
-        result: dict[str, float] = {}
-        margins = [self.shares[name].items() for name in post_strata]
-        for combination in product(*margins):
-            attrs = {name: value for name, (value, _) in zip(post_strata, combination, strict=True)}
-            result[stratum_key(attrs, post_strata)] = math.prod(s for _, s in combination)
-        return result
 
 
 def load_population(profile_dir: Path, districts: Collection[str] | None = None) -> Population:

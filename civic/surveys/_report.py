@@ -14,13 +14,12 @@ from civic.surveys._results import QuestionResult, agency_chart_png, results_csv
 from civic.surveys._service import get_survey
 from storage.db import session_scope
 
-POST_STRATA = ("district",)
-
 
 def survey_report(
     session: Session, profile: Profile, survey: Survey, campaign_id: int | None = None
 ) -> list[QuestionResult]:
-    """Per agency and scale question: distribution and the post-stratified index."""
+    """Per agency and scale question: distribution and the index, weighted by the
+    survey's post-strata to the profile's population shares."""
     scale_questions = {q.id: q for q in survey.questions() if q.type == "scale"}
 
     def score(question: str, value: str) -> float | None:
@@ -32,8 +31,8 @@ def survey_report(
         survey_key=survey.key,
         questions={qid: list(q.option_codes()) for qid, q in scale_questions.items()},
         scores=score,
-        population_shares=population.post_stratum_shares(POST_STRATA),
-        post_strata=POST_STRATA,
+        margins=population.shares,
+        post_strata=survey.post_strata,
         campaign_id=campaign_id,
     )
 
@@ -65,9 +64,11 @@ def export_results(
         index = row.index
         value = "—" if index.value is None else f"{index.value:5.1f}"
         interval = "" if index.ci_low is None else f" [{index.ci_low:.1f}, {index.ci_high:.1f}]"
+        weighting = "+".join(index.weighted_by) or "-"
         print(
             f"{row.agency or 'city':<20} {row.question:<24} {value}{interval}  n={index.n}"
-            f"  self-selected={row.self_selected}"
+            f"  self-selected={row.self_selected}  {index.method} ({weighting})"
+            + (f"  note: {index.note}" if index.note else "")
         )
     if csv_path is not None:
         csv_path.write_text(results_csv(results), encoding="utf-8")

@@ -3,6 +3,8 @@ satisfaction index, as data, as CSV and as a chart.
 
 The index counts invited answers only (a stratified random sample, weighted to the
 population); self-selected answers from the open link are counted apart and never weighted.
+Each index row says how it was made (method, the post-strata weighted by, the interval's
+degrees of freedom, the design effect, merged groups), so a published figure can be traced.
 
 What this module needs to know of the survey definition is passed in, so it does not
 depend on how surveys are defined:
@@ -58,6 +60,13 @@ CSV_COLUMNS = (
     "n_dont_know",
     "weighted",
     "self_selected",
+    "method",
+    "weighted_by",
+    "n_unplaced",
+    "df",
+    "design_effect",
+    "collapsed",
+    "note",
 )
 # The font families that can draw Chinese, in order of preference.
 CJK_FONTS = ("Noto Sans CJK SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Source Han Sans SC")
@@ -93,15 +102,16 @@ def survey_results(
     survey_key: str,
     questions: Mapping[str, Sequence[str]],
     scores: Scores,
-    population_shares: Mapping[str, float],
+    margins: Mapping[str, Mapping[str, float]],
     post_strata: Sequence[str],
     campaign_id: int | None = None,
 ) -> list[QuestionResult]:
     """Results by agency (city-wide questions first), then question in `questions` order.
 
-    `population_shares` are keyed by stratum key over `post_strata` (see
-    `civic.city._population.Population.post_stratum_shares`). With `campaign_id`, invited
-    answers are the campaign's, and self-selected ones those begun while it ran.
+    The index is weighted to the population `margins` (attribute -> value -> share, the
+    profile's `Population.shares`) of the `post_strata`, most important first. With
+    `campaign_id`, invited answers are the campaign's, and self-selected ones those begun
+    while it ran.
     """
     groups: dict[tuple[str | None, str], list[_Answer]] = defaultdict(list)
     for answer in _answers(session, survey_key, list(questions), campaign_id):
@@ -119,9 +129,7 @@ def survey_results(
                 agency=agency,
                 question=question,
                 distribution=distribution((a.value for a in invited), questions[question]),
-                index=satisfaction_index(
-                    observations, population_shares=population_shares, post_strata=post_strata
-                ),
+                index=satisfaction_index(observations, margins=margins, post_strata=post_strata),
                 mean=mean(o.score for o in observations),
                 self_selected=len(answers) - len(invited),
             )
@@ -177,38 +185,45 @@ def _in_campaign(session: Session, campaign_id: int) -> ColumnElement[bool]:
 
 def results_csv(results: Sequence[QuestionResult]) -> str:
     """One row per agency, question and option with its count, then per agency and
-    question an `index` row (post-stratified, with its 95% CI) and a `mean` row (plain)."""
+    question an `index` row (weighted, with its 95% CI and how it was made) and a `mean`
+    row (plain)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    blank = [""] * (len(CSV_COLUMNS) - 5)
     for result in results:
         head = [result.agency or "", result.question]
         for option, count in result.distribution.items():
-            writer.writerow([*head, "option", option, count, "", "", "", "", "", "", ""])
-        index = result.index
-        writer.writerow(
-            [
-                *head,
-                "index",
-                "",
-                "",
-                _number(index.value),
-                _number(index.ci_low),
-                _number(index.ci_high),
-                index.n,
-                index.n_dont_know,
-                "yes" if index.weighted else "no",
-                result.self_selected,
-            ]
-        )
-        writer.writerow(
-            [*head, "mean", "", "", _number(result.mean), "", "", index.n, "", "no", ""]
-        )
+            writer.writerow([*head, "option", option, count, *blank])
+        writer.writerow([*head, "index", "", "", *_index_cells(result)])
+        mean_row = [*head, "mean", "", "", _number(result.mean), "", "", result.index.n, "", "no"]
+        writer.writerow(mean_row + [""] * (len(CSV_COLUMNS) - len(mean_row)))
     return out.getvalue()
 
 
-def _number(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
+def _index_cells(result: QuestionResult) -> list[str | int]:
+    """The index row from `value` on."""
+    index = result.index
+    return [
+        _number(index.value),
+        _number(index.ci_low),
+        _number(index.ci_high),
+        index.n,
+        index.n_dont_know,
+        "yes" if index.weighted else "no",
+        result.self_selected,
+        index.method,
+        "+".join(index.weighted_by),
+        index.n_unplaced,
+        _number(index.df, 1),
+        _number(index.design_effect),
+        "; ".join(index.collapsed),
+        index.note,
+    ]
+
+
+def _number(value: float | None, decimals: int = 2) -> str:
+    return "" if value is None else f"{value:.{decimals}f}"
 
 
 @lru_cache(maxsize=1)

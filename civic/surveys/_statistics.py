@@ -1,22 +1,31 @@
 """Survey results: answer distributions and the satisfaction index.
 
-The index is the post-stratified mean score: each post-stratum (e.g. a district) counts by
-its share of the population, not by how many of its people happened to answer, so a
-district that answered more does not pull the city's figure towards its own view.
+The index is the population-weighted mean score: each group of a post-stratum (a
+district, an age band) counts by its share of the population, not by how many of its
+people happened to answer, so a district that answered more does not pull the city's
+figure towards its own view. One post-stratum is post-stratification; several are raked
+to their margins, and small groups are merged first (`civic.surveys._weighting`). The 95%
+interval is Student's t on the linearised variance (`civic.surveys._variance`), so it
+keeps its coverage when the weights rest on few answers.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from civic.campaigns import stratum_key
+from civic.surveys._student_t import t_quantile
+from civic.surveys._variance import linearised_variance
+from civic.surveys._weighting import MIN_CELL, NotWeighted, Weighting, weigh
 
-Z_95 = 1.96
+CONFIDENCE = 0.95
 SCORE_RANGE = (0.0, 100.0)
+RAKED, POST_STRATIFIED, UNWEIGHTED = "raked", "post-stratified", "unweighted"
+
+Attributes = Mapping[str, str | None]
 
 
 @dataclass(frozen=True)
@@ -24,15 +33,22 @@ class Observation:
     """One respondent's answer: their stratum attributes and its score (None = "don't
     know", which counts apart and not in the index)."""
 
-    attrs: Mapping[str, str | None]
+    attrs: Attributes
     score: float | None
 
 
 @dataclass(frozen=True)
 class IndexResult:
-    """The index with its 95% confidence interval (None when fewer than two scores, where
-    no spread can be estimated). `n` counts the scored answers, unweighted; `n_unplaced`
-    those left out of a weighted index because their post-stratum has no population share."""
+    """The index with its 95% confidence interval (None when no spread can be estimated,
+    as with a single score), and what a published figure must say about where it came
+    from. `n` counts the scored answers, unweighted; `n_unplaced` those left out of a
+    weighted index because a post-stratum of theirs has no population share.
+
+    `method` is "raked", "post-stratified" or "unweighted"; `weighted_by` the post-strata
+    the weights match; `df` the degrees of freedom of the t interval; `design_effect`
+    Kish's 1 + CV^2 of the weights (how much weighting costs in sample size); `collapsed`
+    the groups merged for having too few answers (e.g. "district: tonglu+chunan"); `note`
+    why post-strata the survey names were not used (e.g. no answer had an age band)."""
 
     value: float | None
     ci_low: float | None
@@ -41,6 +57,12 @@ class IndexResult:
     n_dont_know: int
     weighted: bool
     n_unplaced: int = 0
+    method: str = UNWEIGHTED
+    weighted_by: tuple[str, ...] = ()
+    df: float | None = None
+    design_effect: float | None = None
+    collapsed: tuple[str, ...] = ()
+    note: str = ""
 
 
 def distribution(values: Iterable[str | None], codes: Sequence[str] = ()) -> dict[str, int]:
@@ -61,67 +83,85 @@ def mean(scores: Iterable[float | None]) -> float | None:
 def satisfaction_index(
     observations: Iterable[Observation],
     *,
-    population_shares: Mapping[str, float],
+    margins: Mapping[str, Mapping[str, float]],
     post_strata: Sequence[str],
+    min_cell: int = MIN_CELL,
 ) -> IndexResult:
-    """The post-stratified index over `post_strata` (attribute names), with
-    `population_shares` keyed by `civic.campaigns._sampling.stratum_key`.
+    """The index weighted to the population `margins` (attribute -> value -> share, as in
+    `population.yml`) of the `post_strata`, most important first.
 
-    index = sum of P_h * mean_h, with P_h renormalised over the post-strata that have
-    answers; variance = sum of P_h^2 * s_h^2 / n_h, where a post-stratum with one answer
-    borrows the variance of the whole sample. Without shares or post-strata, or when no
-    answer falls in a post-stratum with a share, the index is the plain mean
-    (`weighted=False`).
+    When the answers cannot be weighted by all of them (no shares for one, no answer with
+    a known value, too few answers to keep two groups of one, or raking that does not
+    converge), the last is dropped and the rest tried, and `note` says why; with none left
+    the index is the plain mean (`weighted=False`).
     """
     answers = list(observations)
     scored = [(o.attrs, o.score) for o in answers if o.score is not None]
     dont_know = len(answers) - len(scored)
-    scores = [score for _, score in scored]
-    groups: dict[str, list[float]] = defaultdict(list)
-    for attrs, score in scored:
-        key = stratum_key(attrs, post_strata)
-        if post_strata and population_shares.get(key, 0.0) > 0:
-            groups[key].append(score)
-    if not groups:
-        return _unweighted(scores, dont_know)
-    unplaced = len(scores) - sum(len(group) for group in groups.values())
-    value, variance = _post_stratified(groups, population_shares, scores)
-    low, high = _interval(value, variance)
-    return IndexResult(value, low, high, len(scores), dont_know, True, unplaced)
-
-
-def _post_stratified(
-    groups: Mapping[str, Sequence[float]], shares: Mapping[str, float], scores: Sequence[float]
-) -> tuple[float, float | None]:
-    """The weighted mean and its variance (None when no spread can be estimated)."""
-    total = sum(shares[key] for key in groups)
-    overall = statistics.variance(scores) if len(scores) > 1 else None
-    value = 0.0
-    variance: float | None = 0.0
-    for key, group in groups.items():
-        weight = shares[key] / total
-        value += weight * statistics.fmean(group)
-        spread = statistics.variance(group) if len(group) > 1 else overall
-        if spread is None or variance is None:
-            variance = None
-        else:
-            variance += weight**2 * spread / len(group)
-    return value, variance
-
-
-def _unweighted(scores: Sequence[float], dont_know: int) -> IndexResult:
-    if not scores:
+    if not scored:
         return IndexResult(None, None, None, 0, dont_know, False)
-    value = statistics.fmean(scores)
-    variance = statistics.variance(scores) / len(scores) if len(scores) > 1 else None
-    low, high = _interval(value, variance)
-    return IndexResult(value, low, high, len(scores), dont_know, False)
+    reasons: list[str] = []
+    for count in range(len(post_strata), 0, -1):
+        try:
+            weighting = weigh(
+                [attrs for attrs, _ in scored],
+                shares=margins,
+                attributes=post_strata[:count],
+                min_cell=min_cell,
+            )
+        except NotWeighted as exc:
+            reasons.append(str(exc))
+            continue
+        return _weighted(scored, weighting, dont_know, "; ".join(reasons))
+    return _unweighted(scored, dont_know, "; ".join(reasons))
 
 
-def _interval(value: float, variance: float | None) -> tuple[float | None, float | None]:
-    """The 95% normal interval, clipped to the score range."""
-    if variance is None:
-        return None, None
-    half = Z_95 * math.sqrt(variance)
+def _weighted(
+    scored: Sequence[tuple[Attributes, float]], weighting: Weighting, dont_know: int, note: str
+) -> IndexResult:
+    scores = [scored[position][1] for position in weighting.placed]
+    sizes = [len(margin.groups) for margin in weighting.margins]
+    value, low, high, df = _estimate(scores, weighting.weights, weighting.cells, sizes)
+    weights = weighting.weights
+    return IndexResult(
+        value=value,
+        ci_low=low,
+        ci_high=high,
+        n=len(scored),
+        n_dont_know=dont_know,
+        weighted=True,
+        n_unplaced=len(scored) - len(scores),
+        method=RAKED if len(weighting.margins) > 1 else POST_STRATIFIED,
+        weighted_by=weighting.attributes,
+        df=df,
+        design_effect=len(weights) * sum(w * w for w in weights) / sum(weights) ** 2,
+        collapsed=tuple(text for margin in weighting.margins for text in margin.merged()),
+        note=note,
+    )
+
+
+def _unweighted(
+    scored: Sequence[tuple[Attributes, float]], dont_know: int, note: str
+) -> IndexResult:
+    scores = [score for _, score in scored]
+    n = len(scores)
+    value, low, high, df = _estimate(scores, [1 / n] * n, [()] * n, ())
+    return IndexResult(value, low, high, n, dont_know, False, df=df, design_effect=1.0, note=note)
+
+
+def _estimate(
+    scores: Sequence[float],
+    weights: Sequence[float],
+    cells: Sequence[Sequence[int]],
+    sizes: Sequence[int],
+) -> tuple[float, float | None, float | None, float | None]:
+    """The weighted mean, its t interval clipped to the score range, and the interval's
+    degrees of freedom (no interval when no spread can be estimated)."""
+    value = sum(w * s for w, s in zip(weights, scores, strict=True)) / sum(weights)
+    spread = linearised_variance(scores, weights, cells, sizes)
+    if spread is None:
+        return value, None, None, None
+    variance, df = spread
+    half = t_quantile((1 + CONFIDENCE) / 2, df) * math.sqrt(variance)
     low, high = SCORE_RANGE
-    return max(low, value - half), min(high, value + half)
+    return value, max(low, value - half), min(high, value + half), df

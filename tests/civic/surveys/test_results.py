@@ -26,8 +26,11 @@ SCALE: dict[str, float | None] = {
     "dont_know": None,
 }
 QUESTIONS = {"satisfaction": list(SCALE), "overall": list(SCALE)}
-SHARES = {"district=xihu": 0.5, "district=binjiang": 0.5}
+MARGINS = {"district": {"xihu": 0.5, "binjiang": 0.5}}
 UM = "urban-management"
+# Each invited answer below is given by this many households, so that each district has
+# enough answers to be weighted on its own (civic.surveys._weighting.MIN_CELL).
+HOUSEHOLDS = 5
 
 
 def scores(question: str, value: str) -> float | None:
@@ -98,24 +101,24 @@ def answer(
 @pytest.fixture
 def runs(session: Session) -> tuple[Campaign, Campaign]:
     """Campaign one: three Xihu answers, one Binjiang (its household since erased), one
-    "don't know" from Binjiang and one skipped; campaign two: one Xihu answer. Open link:
-    one answer during campaign one and one before it."""
+    "don't know" from Binjiang and one skipped, each from five households; campaign two:
+    one Xihu answer from five. Open link: one answer during campaign one and one before."""
     first, second = campaign(session, "Q4"), campaign(session, "Q4 boost")
-    for district, value in [
-        ("xihu", "satisfied"),
-        ("xihu", "satisfied"),
-        ("xihu", "basically_satisfied"),
-        ("binjiang", "dont_know"),
-        ("chunan", None),
-    ]:
-        answer(session, invited(session, first, district), "satisfaction", value)
-    answer(
-        session, invited(session, first, "binjiang", erased=True), "satisfaction", "dissatisfied"
-    )
-    response = invited(session, second, "xihu")
-    answer(session, response, "satisfaction", "dissatisfied")
-    answer(session, response, "overall", "basically_satisfied", agency="transport")
-    answer(session, response, "comment", "more buses", agency="transport")
+    for _ in range(HOUSEHOLDS):
+        for district, value in [
+            ("xihu", "satisfied"),
+            ("xihu", "satisfied"),
+            ("xihu", "basically_satisfied"),
+            ("binjiang", "dont_know"),
+            ("chunan", None),
+        ]:
+            answer(session, invited(session, first, district), "satisfaction", value)
+        erased = invited(session, first, "binjiang", erased=True)
+        answer(session, erased, "satisfaction", "dissatisfied")
+        response = invited(session, second, "xihu")
+        answer(session, response, "satisfaction", "dissatisfied")
+        answer(session, response, "overall", "basically_satisfied", agency="transport")
+        answer(session, response, "comment", "more buses", agency="transport")
     answer(session, respond(session), "satisfaction", "satisfied")
     answer(
         session,
@@ -128,14 +131,14 @@ def runs(session: Session) -> tuple[Campaign, Campaign]:
 
 
 def results(
-    session: Session, campaign_id: int | None = None, shares: dict[str, float] = SHARES
+    session: Session, campaign_id: int | None = None, margins: dict = MARGINS
 ) -> list[QuestionResult]:
     return survey_results(
         session=session,
         survey_key=SURVEY,
         questions=QUESTIONS,
         scores=scores,
-        population_shares=shares,
+        margins=margins,
         post_strata=["district"],
         campaign_id=campaign_id,
     )
@@ -147,14 +150,14 @@ def test_campaign_results_weight_invited_answers_only(
     [result] = results(session, runs[0].id)
     assert (result.agency, result.question) == (UM, "satisfaction")
     assert result.distribution == {
-        "satisfied": 2,
-        "basically_satisfied": 1,
-        "dissatisfied": 1,
-        "dont_know": 1,
+        "satisfied": 10,
+        "basically_satisfied": 5,
+        "dissatisfied": 5,
+        "dont_know": 5,
     }
-    # Xihu's mean 93.33 and Binjiang's 0 count half each; the plain mean is 280 / 4.
+    # Xihu's mean 93.33 and Binjiang's 0 count half each; the plain mean is 1400 / 20.
     assert result.index.value == pytest.approx((100 + 100 + 80) / 3 / 2)
-    assert (result.index.n, result.index.n_dont_know, result.index.weighted) == (4, 1, True)
+    assert (result.index.n, result.index.n_dont_know, result.index.weighted) == (20, 5, True)
     assert result.mean == pytest.approx(70.0)
     # The open-link answer given while the campaign ran, counted apart.
     assert result.self_selected == 1
@@ -169,13 +172,13 @@ def test_survey_results_across_campaigns_by_agency(
         (UM, "satisfaction"),
     ]
     transport, urban = city
-    assert urban.distribution["dissatisfied"] == 2
+    assert urban.distribution["dissatisfied"] == 10
     # Xihu now 100, 100, 80 and 0 (campaign two): mean 70, against Binjiang's 0.
-    assert (urban.index.value, urban.index.n) == (pytest.approx(35.0), 5)
+    assert (urban.index.value, urban.index.n) == (pytest.approx(35.0), 25)
     assert urban.self_selected == 2
     assert transport.distribution == {
         "satisfied": 0,
-        "basically_satisfied": 1,
+        "basically_satisfied": 5,
         "dissatisfied": 0,
         "dont_know": 0,
     }
@@ -184,8 +187,9 @@ def test_survey_results_across_campaigns_by_agency(
 def test_without_population_shares_the_index_is_unweighted(
     session: Session, runs: tuple[Campaign, Campaign]
 ) -> None:
-    [result] = results(session, runs[0].id, shares={})
+    [result] = results(session, runs[0].id, margins={})
     assert (result.index.value, result.index.weighted) == (pytest.approx(70.0), False)
+    assert result.index.note == "no population shares for district"
 
 
 def test_unknown_campaign_is_an_error(session: Session) -> None:
@@ -199,23 +203,32 @@ def test_csv_has_option_counts_and_index_rows(
     rows = list(csv.DictReader(io.StringIO(results_csv(results(session, runs[0].id)))))
     assert tuple(rows[0]) == CSV_COLUMNS
     assert [(r["row"], r["option"], r["count"]) for r in rows] == [
-        ("option", "satisfied", "2"),
-        ("option", "basically_satisfied", "1"),
-        ("option", "dissatisfied", "1"),
-        ("option", "dont_know", "1"),
+        ("option", "satisfied", "10"),
+        ("option", "basically_satisfied", "5"),
+        ("option", "dissatisfied", "5"),
+        ("option", "dont_know", "5"),
         ("index", "", ""),
         ("mean", "", ""),
     ]
     index = rows[4]
     assert (index["agency"], index["question"], index["value"]) == (UM, "satisfaction", "46.67")
     assert (index["n"], index["n_dont_know"], index["weighted"], index["self_selected"]) == (
-        "4",
-        "1",
+        "20",
+        "5",
         "yes",
         "1",
     )
     assert float(index["ci_low"]) < 46.67 < float(index["ci_high"])
-    assert (rows[5]["value"], rows[5]["weighted"]) == ("70.00", "no")
+    # Where the figure came from: Xihu's 15 answers and Binjiang's 5, post-stratified.
+    assert (index["method"], index["weighted_by"], index["n_unplaced"], index["note"]) == (
+        "post-stratified",
+        "district",
+        "0",
+        "",
+    )
+    # Satterthwaite: (0.25/15 + 0.25/5)^2 / ((0.25/15)^2/14 + (0.25/5)^2/4)
+    assert (index["df"], index["design_effect"], index["collapsed"]) == ("6.9", "1.33", "")
+    assert (rows[5]["value"], rows[5]["weighted"], rows[5]["method"]) == ("70.00", "no", "")
 
 
 def test_agency_chart_is_a_png(session: Session, runs: tuple[Campaign, Campaign]) -> None:
