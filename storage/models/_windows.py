@@ -49,7 +49,8 @@ class WindowRating(Base):
     )
     day: Mapped[str] = mapped_column(String(10))
     scale: Mapped[str] = mapped_column(String(16))  # stars | hangzhou
-    score: Mapped[str] = mapped_column(String(16))
+    # "basically_satisfied" is 19 characters.
+    score: Mapped[str] = mapped_column(String(24))
     comment: Mapped[str | None] = mapped_column(Text, default=None, info={"personal": "redact"})
     # The rater's assurance level when they rated (civic.identity).
     assurance: Mapped[str] = mapped_column(
