@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from civic.errors import InvalidInput
 from storage.models import AgencyChannel, AgencyUser, ApiKey, StaffSession, Ticket, utcnow
 
-ROLES = ("officer", "supervisor", "staff")
+# A coordinator enters the agency's own performance figures for the annual evaluation.
+ROLES = ("officer", "supervisor", "staff", "coordinator")
 MIN_PASSWORD_LENGTH = 10
 SESSION_TTL = timedelta(hours=8)
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,48}$")
@@ -62,15 +63,16 @@ def create_user(
     districts: Iterable[str] | None = None,
     known_districts: set[str] | None = None,
 ) -> AgencyUser:
-    """A desk user. Staff belong to the evaluation office (no agency); officers and
-    supervisors to one agency, officers optionally to some of its districts."""
+    """A desk user. Staff belong to the evaluation office (no agency); officers,
+    supervisors and coordinators to one agency, officers optionally to some of its
+    districts."""
     username = username.strip()
     if not _NAME.match(username):
         raise InvalidInput("a username is 1-48 letters, digits, '.', '_' or '-'")
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     if (role == "staff") != (agency is None):
-        raise InvalidInput("staff have no agency; officers and supervisors need one")
+        raise InvalidInput("staff have no agency; officers, supervisors and coordinators need one")
     _check_agency(agency, known_agencies)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")

@@ -68,12 +68,16 @@ def test_a_user_logs_in_with_the_right_password_only(session: Session) -> None:
     assert authenticate(session=session, username="nobody", password=PASSWORD) is None
 
 
+NEEDS_AGENCY = "staff have no agency; officers, supervisors and coordinators need one"
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"role": "boss"}, "role must be one of officer, supervisor, staff"),
-        ({"role": "staff"}, "staff have no agency; officers and supervisors need one"),
-        ({"agency": None}, "staff have no agency; officers and supervisors need one"),
+        ({"role": "boss"}, "role must be one of officer, supervisor, staff, coordinator"),
+        ({"role": "staff"}, NEEDS_AGENCY),
+        ({"agency": None}, NEEDS_AGENCY),
+        ({"role": "coordinator", "agency": None}, NEEDS_AGENCY),
         ({"agency": "fire"}, "unknown agency 'fire'"),
         ({"password": "short"}, "a password needs at least 10 characters"),
         ({"username": "has space"}, "a username is 1-48 letters, digits, '.', '_' or '-'"),
@@ -96,6 +100,11 @@ def test_create_user_rejects_bad_values(
         create_user(session=session, **{**values, **changes})  # type: ignore[arg-type]
     assert str(info.value) == message
     assert session.scalars(select(AgencyUser)).all() == []
+
+
+def test_an_agency_has_coordinators_for_its_own_figures(session: Session) -> None:
+    user = _user(session, username="wang.coord", agency="water", role="coordinator")
+    assert (user.agency, user.role) == ("water", "coordinator")
 
 
 def test_usernames_are_unique(session: Session) -> None:
