@@ -105,16 +105,20 @@ def survey_results(
     margins: Mapping[str, Mapping[str, float]],
     post_strata: Sequence[str],
     campaign_id: int | None = None,
+    respondents: Mapping[str, str] | None = None,
 ) -> list[QuestionResult]:
     """Results by agency (city-wide questions first), then question in `questions` order.
 
     The index is weighted to the population `margins` (attribute -> value -> share, the
     profile's `Population.shares`) of the `post_strata`, most important first. With
     `campaign_id`, invited answers are the campaign's, and self-selected ones those begun
-    while it ran.
+    while it ran. With `respondents`, only the answers of invited respondents with these
+    attributes count (e.g. {"district": "xihu"}: the residents of one district).
     """
     groups: dict[tuple[str | None, str], list[_Answer]] = defaultdict(list)
     for answer in _answers(session, survey_key, list(questions), campaign_id):
+        if respondents and any(answer.attrs.get(k) != v for k, v in respondents.items()):
+            continue
         groups[(answer.agency, answer.question)].append(answer)
     order = {question: position for position, question in enumerate(questions)}
     results = []

@@ -131,7 +131,10 @@ def runs(session: Session) -> tuple[Campaign, Campaign]:
 
 
 def results(
-    session: Session, campaign_id: int | None = None, margins: dict = MARGINS
+    session: Session,
+    campaign_id: int | None = None,
+    margins: dict = MARGINS,
+    respondents: dict[str, str] | None = None,
 ) -> list[QuestionResult]:
     return survey_results(
         session=session,
@@ -139,8 +142,9 @@ def results(
         questions=QUESTIONS,
         scores=scores,
         margins=margins,
-        post_strata=["district"],
+        post_strata=[] if respondents else ["district"],
         campaign_id=campaign_id,
+        respondents=respondents,
     )
 
 
@@ -182,6 +186,20 @@ def test_survey_results_across_campaigns_by_agency(
         "dissatisfied": 0,
         "dont_know": 0,
     }
+
+
+def test_the_residents_of_one_district(session: Session, runs: tuple[Campaign, Campaign]) -> None:
+    [result] = results(session, runs[0].id, respondents={"district": "xihu"})
+    # Xihu's three answers of campaign one, from five households each: 100, 100 and 80;
+    # Binjiang's, the skipped ones and the open link's left out.
+    assert result.distribution == {
+        "satisfied": 10,
+        "basically_satisfied": 5,
+        "dissatisfied": 0,
+        "dont_know": 0,
+    }
+    assert (result.index.value, result.index.n) == (pytest.approx(280 / 3), 15)
+    assert result.self_selected == 0
 
 
 def test_without_population_shares_the_index_is_unweighted(
