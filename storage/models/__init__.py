@@ -6,6 +6,12 @@ from storage.models._campaigns import Campaign, FrameMember, Invitation
 from storage.models._channels import ButtonPayload, OutboundMessage, ProcessedUpdate
 from storage.models._citizens import ChannelAddress, Citizen, OfferedButton
 from storage.models._duty import DutyMessage, DutyPrompt
+from storage.models._evaluation import (
+    EvaluationAdjustment,
+    EvaluationAudit,
+    EvaluationSnapshot,
+    IndicatorEntry,
+)
 from storage.models._feedback import Feedback
 from storage.models._handoffs import Handoff, HandoffMessage
 from storage.models._notifications import Notification
@@ -28,11 +34,15 @@ __all__ = [
     "Citizen",
     "DutyMessage",
     "DutyPrompt",
+    "EvaluationAdjustment",
+    "EvaluationAudit",
+    "EvaluationSnapshot",
     "EventPhoto",
     "Feedback",
     "FrameMember",
     "Handoff",
     "HandoffMessage",
+    "IndicatorEntry",
     "Invitation",
     "Notification",
     "OfferedButton",
