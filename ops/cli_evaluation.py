@@ -10,6 +10,7 @@ import sys
 import unicodedata
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from civic.city import Profile, get_profile
 from civic.evaluation import (
@@ -39,7 +40,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     run.add_argument("--year", type=int, required=True)
     run.add_argument("--reason", help="why the figures are recomputed (needed after version 1)")
     run.add_argument("--by", default=None, help="who computes it (default: the login name)")
-    run.add_argument("--as-of", help="ISO date-time open tickets are judged late at (default: now)")
+    run.add_argument(
+        "--as-of", help="when open tickets are judged late: ISO date-time, city time if no zone"
+    )
     run.add_argument("--dry-run", action="store_true", help="print the result, freeze nothing")
     run.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANGUAGE)
     run.set_defaults(handler=cmd_evaluation_compute)
@@ -168,7 +171,7 @@ def cmd_evaluation_compute(args: argparse.Namespace, settings: Settings) -> int:
         print(t("evaluation.cli.scheme_missing", lang, year=args.year, path=path))
         return 1
     scheme = load_scheme(path, profile)
-    as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
+    as_of = _moment(args.as_of, profile.timezone) if args.as_of else None
     prepare(settings)
     with session_scope(settings.database_url) as session:
         try:
@@ -187,6 +190,12 @@ def cmd_evaluation_compute(args: argparse.Namespace, settings: Settings) -> int:
             print(t("evaluation.cli.dry_run", lang))
             return 0
         return _freeze(session, result, profile, args, lang)
+
+
+def _moment(text: str, timezone: str) -> datetime:
+    """An ISO date-time; city time when it names no zone."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
 
 
 def _print_result(result: EvaluationResult, profile: Profile, lang: str) -> None:

@@ -86,8 +86,11 @@ def test_compute_prints_the_ranking_and_freezes_version_1(
 
 def test_the_ranking_in_chinese(city: str, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
-    assert main([*COMPUTE, "--dry-run"]) == 0
+    # a moment without a zone is city time: 08:00 in Hangzhou is midnight UTC
+    city_time = ["evaluation", "compute", "--year", "2026", "--as-of", "2027-01-15T08:00"]
+    assert main([*city_time, "--dry-run"]) == 0
     out = capsys.readouterr().out.splitlines()
+    assert "样例市2026年度综合考评：3 个单位，数据截至 2027-01-15T00:00:00+00:00" in out
     water = (
         "1       水务局" + " " * 30 + "46.64      35.31       4.50       3.00       0.00      89.45"
     )
