@@ -14,6 +14,8 @@ from actions.context import buttons, citizen_of, db, gazetteer, language_of, pro
 from civic.city import load_site
 from civic.feedback import agency_by_topic, agency_named, record_feedback
 from civic.i18n import t
+from civic.routing import category_ranking
+from civic.settings import get_settings
 
 # Below this ResponseSelector confidence an FAQ answer is not given; the two closest
 # questions are offered instead. Set on the development set
@@ -106,13 +108,12 @@ class ActionAnswerFaq(Action):
 
 def _topic_agency(tracker: Tracker) -> str | None:
     """The agency of the complaint category the message is closest to in topic (a
-    suggestion about bins goes where complaints about bins go)."""
-    city = profile()
-    for entry in tracker.latest_message.get("intent_ranking") or []:
-        category = city.category_for_intent(entry.get("name"))
-        if category is not None and float(entry.get("confidence") or 0) >= 0.05:
-            return category.agency
-    return None
+    suggestion about bins goes where complaints about bins go), when the closest is clear."""
+    ranking = category_ranking(tracker.latest_message)
+    if not ranking or float(ranking[0].get("confidence") or 0) < get_settings().category_threshold:
+        return None
+    category = profile().category_for_intent(ranking[0].get("name"))
+    return category.agency if category is not None else None
 
 
 class _RecordFeedback:
