@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import buttons, db, gazetteer, language_of, profile
 from civic.i18n import t
-from civic.routing import is_unsure, route
+from civic.routing import category_ranking, is_unsure, route
 from civic.settings import get_settings
 from civic.tickets import find_duplicate
 
@@ -19,11 +19,11 @@ Slots = dict[str, Any]
 
 def route_text(tracker: Tracker, text: str) -> Slots:
     """Category (or the candidates to offer when unsure) and, if the text names one, the
-    place. The NLU ranking is used when the latest message is this text."""
+    place. The NLU's ranking of kinds is used when the latest message is this text."""
     latest = tracker.latest_message
-    ranking = latest.get("intent_ranking") or [] if latest.get("text") == text else []
+    ranking = category_ranking(latest) if latest.get("text") == text else []
     threshold = get_settings().category_threshold
-    decision = route(profile(), gazetteer(), text=text, intent_ranking=ranking, threshold=threshold)
+    decision = route(profile(), gazetteer(), text=text, ranking=ranking, threshold=threshold)
     slots: Slots = {"routing": {"confidence": decision.confidence, "by": "nlu"}}
     if is_unsure(decision, threshold):
         codes = [decision.category, *(a.category for a in decision.alternatives)][:3]

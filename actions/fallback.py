@@ -19,7 +19,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.assistant import search_or_none
 from actions.complaints import start_events
-from actions.context import buttons, language_of, profile
+from actions.context import buttons, language_of
+from civic.city import COMPLAINT_INTENT
 from civic.i18n import t
 
 # Intents worth offering as a guess, with the catalogue key of their button title.
@@ -44,7 +45,7 @@ def _ranking(tracker: Tracker) -> list[dict[str, Any]]:
 def _likely_complaint(ranking: list[dict[str, Any]]) -> bool:
     """Unsure, but most likely a complaint, and not likely out of scope: the complaint
     form then asks which kind of problem it is, with the likely ones as buttons."""
-    if not ranking or profile().category_for_intent(ranking[0].get("name")) is None:
+    if not ranking or ranking[0].get("name") != COMPLAINT_INTENT:
         return False
     return not any(r.get("name") == "out_of_scope" for r in ranking[:3])
 

@@ -1,8 +1,9 @@
 """Routing accuracy on the held-out set (benchmarks/data/routing_heldout.tsv, never used
-for training): category top-1, agency and district accuracy per language, and the most
-frequent confusions. Uses the same model and rules as the assistant (`civicbot route`).
+for training or tuning): category top-1, agency and district accuracy per language, and the
+most frequent confusions. Uses the same model and rules as the assistant (`civicbot route`).
+Tune on the development set (`--set dev`, benchmarks/data/routing_dev.tsv) instead.
 
-    .venv/bin/python benchmarks/routing.py [--chart docs/img/routing-confusion.png]
+    .venv/bin/python benchmarks/routing.py [--set dev] [--misses]
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ from civic.city import get_profile  # noqa: E402
 from civic.settings import get_settings  # noqa: E402
 from ops.route_command import route_lines  # noqa: E402
 
-HELDOUT = ROOT / "benchmarks" / "data" / "routing_heldout.tsv"
+SETS = {
+    "heldout": ROOT / "benchmarks" / "data" / "routing_heldout.tsv",
+    "dev": ROOT / "benchmarks" / "data" / "routing_dev.tsv",
+}
 
 
-def load_rows() -> list[dict[str, str]]:
-    with HELDOUT.open(encoding="utf-8") as fh:
+def load_rows(name: str = "heldout") -> list[dict[str, str]]:
+    with SETS[name].open(encoding="utf-8") as fh:
         return list(csv.DictReader(fh, delimiter="\t"))
 
 
@@ -66,10 +70,17 @@ def report(rows: list[dict[str, str]], predictions: list[dict[str, object]]) -> 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.parse_args()
-    rows = load_rows()
-    print(f"routing {len(rows)} held-out messages ...", file=sys.stderr)
-    summary = report(rows, predict(rows))
+    parser.add_argument("--set", choices=sorted(SETS), default="heldout", dest="which")
+    parser.add_argument("--misses", action="store_true", help="print every wrong category")
+    args = parser.parse_args()
+    rows = load_rows(args.which)
+    print(f"routing {len(rows)} {args.which} messages ...", file=sys.stderr)
+    predictions = predict(rows)
+    summary = report(rows, predictions)
+    if args.misses:
+        for row, p in zip(rows, predictions, strict=True):
+            if p["category"] != row["category"]:
+                print(f"  {row['lang']} {row['category']} -> {p['category']}: {row['text']}")
     for lang in ("zh", "en"):
         s = summary[lang]
         print(

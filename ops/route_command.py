@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from civic.city import get_profile
 from civic.i18n import detect_language
-from civic.routing import Gazetteer, route
+from civic.routing import Gazetteer, category_ranking, route
 from civic.settings import Settings
 from ops.rasa_server import rasa_for_parsing
 from ops.training import model_path
@@ -36,7 +36,7 @@ async def route_lines(
                 profile,
                 gazetteer,
                 text=text,
-                intent_ranking=parsed.get("intent_ranking") or [],
+                ranking=category_ranking(parsed),
                 threshold=settings.category_threshold,
             )
             result: dict[str, Any] = decision.as_dict()

@@ -61,12 +61,31 @@ def faq_training_data(profile_dir: Path | None) -> tuple[dict[str, Any], dict[st
     return {"version": "3.1", "nlu": nlu}, {"version": "3.1", "responses": responses}
 
 
+def complaint_kinds_domain(profile_dir: Path | None) -> dict[str, Any]:
+    """The domain part for the retrieval intent `complaint/<category>`: Rasa wants a
+    response per kind, though the assistant never says it (a complaint starts the form).
+    Without a profile, every kind in the training data gets a neutral one."""
+    from civic.city import load_profile
+
+    if profile_dir is None:
+        return {"version": "3.1", "responses": {}}
+    categories = load_profile(profile_dir).categories.values()
+    responses = {
+        f"utter_{category.intent}": [
+            {"condition": EN_CONDITION, "text": category.label("en")},
+            {"text": category.label("zh")},
+        ]
+        for category in categories
+    }
+    return {"version": "3.1", "responses": responses}
+
+
 def fingerprint(profile_dir: Path | None = None) -> str:
     digest = hashlib.sha256()
     for path in [CONFIG, DOMAIN, RASA_REQUIREMENTS, *training_files()]:
         digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
         digest.update(path.read_bytes())
-    for part in faq_training_data(profile_dir):
+    for part in [*faq_training_data(profile_dir), complaint_kinds_domain(profile_dir)]:
         digest.update(yaml.safe_dump(part, allow_unicode=True, sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
@@ -103,6 +122,8 @@ def _write_build(build_dir: Path, profile_dir: Path | None) -> tuple[Path, list[
         return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
 
     (build_dir / "domain" / "faq.yml").write_text(dump(domain), "utf-8")
+    complaints = complaint_kinds_domain(profile_dir)
+    (build_dir / "domain" / "complaint_kinds.yml").write_text(dump(complaints), "utf-8")
     faq_nlu = build_dir / "faq_nlu.yml"
     faq_nlu.write_text(dump(nlu), "utf-8")
     return build_dir / "domain", [*training_files(), faq_nlu]

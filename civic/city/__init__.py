@@ -3,6 +3,7 @@ population, office hours, the website's pages and their search."""
 
 from civic.city._population import load_population
 from civic.city._profiles import (
+    COMPLAINT_INTENT,
     Agency,
     Category,
     District,
@@ -15,6 +16,7 @@ from civic.city._search import MIN_SCORE, SiteSearch, words
 from civic.city._site import Page, Site, identity_by_reply, load_site
 
 __all__ = [
+    "COMPLAINT_INTENT",
     "MIN_SCORE",
     "Agency",
     "Category",

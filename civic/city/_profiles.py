@@ -22,6 +22,8 @@ from civic.i18n import LANGUAGES, localised
 from civic.identity import DEFAULT_COUNTED, parse_levels
 
 PLACE_KINDS = ("road", "landmark", "area")
+# The intent of every complaint; its kind is the retrieval intent `complaint/<category>`.
+COMPLAINT_INTENT = "complaint"
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,9 @@ class Category:
 
     @property
     def intent(self) -> str:
-        """The Rasa intent that stands for this category."""
-        return "complaint_" + self.code.replace("-", "_")
+        """The retrieval intent that stands for this category: `complaint/<code>`, chosen by
+        the ResponseSelector for complaints (the intent classifier only says `complaint`)."""
+        return COMPLAINT_INTENT + "/" + self.code.replace("-", "_")
 
 
 @dataclass(frozen=True)
@@ -120,9 +123,11 @@ class Profile:
     hotline: str | None = None
 
     def category_for_intent(self, intent: str | None) -> Category | None:
-        if not intent or not intent.startswith("complaint_"):
+        """The category of a `complaint/<code>` retrieval intent, None for anything else."""
+        prefix = COMPLAINT_INTENT + "/"
+        if not intent or not intent.startswith(prefix):
             return None
-        return self.categories.get(intent.removeprefix("complaint_").replace("_", "-"))
+        return self.categories.get(intent.removeprefix(prefix).replace("_", "-"))
 
     def district_at(self, lat: float, long: float) -> District | None:
         """The district whose boundary holds the point, or None outside the city."""

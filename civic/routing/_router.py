@@ -4,10 +4,11 @@ text itself) to a category, the responsible agency and the district."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from civic.city import Category, District, Profile
+from civic.city import COMPLAINT_INTENT, Category, District, Profile
 
 # Below this confidence the citizen is asked to pick among the top categories.
 DEFAULT_CONFIDENCE_THRESHOLD = 0.55
@@ -92,10 +93,22 @@ class Gazetteer:
         ]
 
 
-def rank_categories(profile: Profile, intent_ranking: list[dict[str, Any]]) -> list[Alternative]:
-    """The category intents of an NLU ranking, best first, as categories."""
+def category_ranking(parsed: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The complaint kinds of a Rasa parse result, best first, as `{"name":
+    "complaint/<category>", "confidence": …}`: the ranking of the ResponseSelector trained
+    on complaints alone. It scores every message, so a suggestion or an unsure message
+    also has a closest kind of problem."""
+    selector = (parsed.get("response_selector") or {}).get(COMPLAINT_INTENT) or {}
+    return [
+        {"name": item.get("intent_response_key"), "confidence": item.get("confidence")}
+        for item in selector.get("ranking") or []
+    ]
+
+
+def rank_categories(profile: Profile, ranking: list[dict[str, Any]]) -> list[Alternative]:
+    """The categories of a `category_ranking`, best first."""
     ranked = []
-    for item in intent_ranking:
+    for item in ranking:
         category = profile.category_for_intent(item.get("name"))
         if category is not None:
             ranked.append(Alternative(category.code, float(item.get("confidence") or 0.0)))
@@ -107,15 +120,16 @@ def route(
     gazetteer: Gazetteer,
     *,
     text: str,
-    intent_ranking: list[dict[str, Any]],
+    ranking: list[dict[str, Any]],
     threshold: float = DEFAULT_CONFIDENCE_THRESHOLD,
 ) -> RoutingDecision:
-    """Decide category, agency and district for one complaint message.
+    """Decide category, agency and district for one complaint message from its
+    `category_ranking`.
 
-    When no category intent is in the ranking the complaint goes to 'other', which the
+    When no category is in the ranking the complaint goes to 'other', which the
     evaluation office triages by hand.
     """
-    ranked = rank_categories(profile, intent_ranking)
+    ranked = rank_categories(profile, ranking)
     best = ranked[0] if ranked else Alternative("other", 0.0)
     category: Category = profile.categories[best.category]
     district = gazetteer.find_district(text)

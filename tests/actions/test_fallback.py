@@ -68,7 +68,7 @@ def test_a_miss_after_an_understood_message_starts_again_at_stage_one() -> None:
 
 
 def test_an_unsure_complaint_starts_the_complaint_form() -> None:
-    ranking = [("nlu_fallback", 0.25), ("complaint_water_quality", 0.2), ("greet", 0.1)]
+    ranking = [("nlu_fallback", 0.25), ("complaint", 0.2), ("greet", 0.1)]
     dispatcher = CollectingDispatcher()
     events = asyncio.run(
         ActionHandleFallback().run(

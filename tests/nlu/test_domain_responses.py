@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from civic.city import Profile
+from civic.city import COMPLAINT_INTENT, Profile
 from civic.settings import PROJECT_ROOT
 
 NLU_DIR = PROJECT_ROOT / "nlu"
@@ -109,18 +109,37 @@ def test_every_action_in_the_rules_is_declared(rules_file: str) -> None:
     assert _rule_actions(NLU_DIR / rules_file) - declared == set()
 
 
-def test_every_category_has_an_intent_in_the_domain(profile: Profile) -> None:
-    intents = {c.intent for c in profile.categories.values()}
-    assert intents - set(DOMAIN["intents"]) == set()
-    assert "complaint_garbage_collection" in intents
+def _trained_intents() -> set[str]:
+    intents = set()
+    for path in NLU_DIR.glob("*.yml"):
+        for item in _load(path).get("nlu") or []:
+            if "intent" in item:
+                intents.add(item["intent"])
+    return intents
 
 
-def test_every_category_has_a_rule_starting_a_complaint(profile: Profile) -> None:
+def test_every_category_has_training_examples_and_no_other_kind_does(profile: Profile) -> None:
+    kinds = {i for i in _trained_intents() if i.startswith(COMPLAINT_INTENT + "/")}
+    assert kinds == {c.intent for c in profile.categories.values()}
+    assert "complaint/garbage_collection" in kinds
+    assert COMPLAINT_INTENT in DOMAIN["intents"]
+    assert not [i for i in DOMAIN["intents"] if i.startswith("complaint_")]
+
+
+def test_a_complaint_of_any_kind_starts_a_report() -> None:
     rules = _load(NLU_DIR / "rules_complaints.yml")["rules"]
     started = {
         rule["steps"][0]["intent"]
         for rule in rules
         if {"action": "action_start_complaint"} in rule["steps"]
     }
-    expected = {"complaint_" + code.replace("-", "_") for code in profile.categories}
-    assert expected - started == set()
+    assert started == {COMPLAINT_INTENT}
+
+
+def test_every_category_gets_its_kind_response_when_training(profile: Profile) -> None:
+    from ops.training import complaint_kinds_domain
+
+    responses = complaint_kinds_domain(profile.path)["responses"]
+    assert set(responses) == {f"utter_{c.intent}" for c in profile.categories.values()}
+    street_light = responses["utter_complaint/street_light"]
+    assert [v["text"] for v in street_light] == ["Street lights", "路灯故障"]

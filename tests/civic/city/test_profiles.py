@@ -40,10 +40,10 @@ def test_labels_follow_the_language(profile: Profile) -> None:
 @pytest.mark.parametrize(
     ("intent", "expected"),
     [
-        ("complaint_street_light", "street-light"),
-        ("complaint_taxi_ride_hailing", "taxi-ride-hailing"),
-        ("complaint_other", "other"),
-        ("complaint_unknown_thing", None),
+        ("complaint/street_light", "street-light"),
+        ("complaint/taxi_ride_hailing", "taxi-ride-hailing"),
+        ("complaint/other", "other"),
+        ("complaint/unknown_thing", None),
         ("greet", None),
         (None, None),
     ],

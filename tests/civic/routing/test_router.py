@@ -12,13 +12,14 @@ from civic.routing import (
     Alternative,
     Gazetteer,
     RoutingDecision,
+    category_ranking,
     is_unsure,
     route,
 )
 
 STREET_LIGHT_RANKING: list[dict[str, Any]] = [
-    {"name": "complaint_street_light", "confidence": 0.9},
-    {"name": "complaint_property_management", "confidence": 0.05},
+    {"name": "complaint/street_light", "confidence": 0.9},
+    {"name": "complaint/property_management", "confidence": 0.05},
     {"name": "greet", "confidence": 0.05},
 ]
 
@@ -54,7 +55,7 @@ def test_find_places(gazetteer: Gazetteer) -> None:
 
 def test_route_with_a_category_intent(profile: Profile, gazetteer: Gazetteer) -> None:
     decision = route(
-        profile, gazetteer, text="滨江区江南大道路灯坏了三盏", intent_ranking=STREET_LIGHT_RANKING
+        profile, gazetteer, text="滨江区江南大道路灯坏了三盏", ranking=STREET_LIGHT_RANKING
     )
     assert decision == RoutingDecision(
         category="street-light",
@@ -69,24 +70,24 @@ def test_route_with_a_category_intent(profile: Profile, gazetteer: Gazetteer) ->
 def test_route_keeps_at_most_three_alternatives(profile: Profile, gazetteer: Gazetteer) -> None:
     codes = ["street-light", "road-damage", "pollution", "water-outage", "bus-service"]
     ranking = [
-        {"name": "complaint_" + code.replace("-", "_"), "confidence": 0.5 - i / 10}
+        {"name": "complaint/" + code.replace("-", "_"), "confidence": 0.5 - i / 10}
         for i, code in enumerate(codes)
     ]
-    decision = route(profile, gazetteer, text="", intent_ranking=ranking)
+    decision = route(profile, gazetteer, text="", ranking=ranking)
     assert [a.category for a in decision.alternatives] == codes[1:4]
 
 
 def test_route_without_a_category_intent(profile: Profile, gazetteer: Gazetteer) -> None:
     ranking = [{"name": "greet", "confidence": 0.8}, {"name": "thanks", "confidence": 0.2}]
-    decision = route(profile, gazetteer, text="小区垃圾三天没人收了", intent_ranking=ranking)
+    decision = route(profile, gazetteer, text="小区垃圾三天没人收了", ranking=ranking)
     assert (decision.category, decision.agency, decision.district) == ("other", None, None)
     assert (decision.confidence, decision.alternatives) == (0.0, [])
     assert decision.decided_by == "nlu-unsure"
 
 
 def test_route_below_the_threshold_is_unsure(profile: Profile, gazetteer: Gazetteer) -> None:
-    ranking = [{"name": "complaint_pollution", "confidence": 0.3}]
-    decision = route(profile, gazetteer, text="", intent_ranking=ranking)
+    ranking = [{"name": "complaint/pollution", "confidence": 0.3}]
+    decision = route(profile, gazetteer, text="", ranking=ranking)
     assert (decision.category, decision.agency) == ("pollution", "environment")
     assert (decision.decided_by, is_unsure(decision)) == ("nlu-unsure", True)
 
@@ -102,16 +103,16 @@ def test_is_unsure_at_the_threshold() -> None:
 
 
 def test_route_at_the_threshold_is_decided(profile: Profile, gazetteer: Gazetteer) -> None:
-    ranking = [{"name": "complaint_pollution", "confidence": DEFAULT_CONFIDENCE_THRESHOLD}]
-    assert route(profile, gazetteer, text="", intent_ranking=ranking).decided_by == "nlu"
+    ranking = [{"name": "complaint/pollution", "confidence": DEFAULT_CONFIDENCE_THRESHOLD}]
+    assert route(profile, gazetteer, text="", ranking=ranking).decided_by == "nlu"
 
 
 def test_as_dict(profile: Profile, gazetteer: Gazetteer) -> None:
     ranking = [
-        {"name": "complaint_street_light", "confidence": 0.912345678},
-        {"name": "complaint_road_damage", "confidence": 0.0123456},
+        {"name": "complaint/street_light", "confidence": 0.912345678},
+        {"name": "complaint/road_damage", "confidence": 0.0123456},
     ]
-    decision = route(profile, gazetteer, text="Binjiang", intent_ranking=ranking)
+    decision = route(profile, gazetteer, text="Binjiang", ranking=ranking)
     assert decision.as_dict() == {
         "category": "street-light",
         "agency": "urban-management",
@@ -119,3 +120,40 @@ def test_as_dict(profile: Profile, gazetteer: Gazetteer) -> None:
         "confidence": 0.9123,
         "alternatives": [{"category": "road-damage", "confidence": 0.0123}],
     }
+
+
+def test_category_ranking_reads_the_complaint_kinds_of_a_parse() -> None:
+    parsed = {
+        "intent": {"name": "suggestion", "confidence": 0.7},
+        "response_selector": {
+            "all_retrieval_intents": ["faq", "complaint"],
+            "faq": {"ranking": [{"intent_response_key": "faq/privacy", "confidence": 0.9}]},
+            "complaint": {
+                "ranking": [
+                    {"intent_response_key": "complaint/street_light", "confidence": 0.8},
+                    {"intent_response_key": "complaint/road_damage", "confidence": 0.1},
+                ]
+            },
+        },
+    }
+    assert category_ranking(parsed) == [
+        {"name": "complaint/street_light", "confidence": 0.8},
+        {"name": "complaint/road_damage", "confidence": 0.1},
+    ]
+    assert category_ranking({"intent": {"name": "greet"}}) == []
+
+
+def test_a_parse_routes_by_its_complaint_kinds(profile: Profile, gazetteer: Gazetteer) -> None:
+    parsed = {
+        "response_selector": {
+            "complaint": {
+                "ranking": [{"intent_response_key": "complaint/bus_service", "confidence": 0.7}]
+            }
+        }
+    }
+    decision = route(profile, gazetteer, text="", ranking=category_ranking(parsed))
+    assert (decision.category, decision.agency, decision.decided_by) == (
+        "bus-service",
+        "transport",
+        "nlu",
+    )
