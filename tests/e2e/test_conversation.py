@@ -76,11 +76,14 @@ def test_status_in_english_by_description_and_number_and_in_the_web_chat(
     light = file_complaint(
         citizen,
         "the street light outside no 5 has been dark for a week",
-        place="Binjiang",
+        place="Binjiang district",
         lang="en",
     )
     bins = file_complaint(
-        citizen, "nobody has emptied the bins in our compound for 4 days", place="Xihu", lang="en"
+        citizen,
+        "nobody has emptied the bins in our compound for 4 days",
+        place="Xihu district",
+        lang="en",
     )
     [described] = citizen.say("any news on the street light one?")
     assert light in described.text and bins not in described.text
