@@ -107,7 +107,7 @@ def test_a_pin_outside_the_city_gets_a_second_chance(stack: Stack) -> None:
 
 def test_unsure_category_offers_the_top_categories(stack: Stack) -> None:
     user = TelegramUser(stack, language_code="en")
-    [which] = user.say("water")
+    [which] = user.say("the water")
     assert which.text == "I am not sure which kind of problem this is. Please pick the closest one:"
     assert titles(which)[-1] == "Other" and "Water outage" in titles(which)
     [where] = user.tap("Water outage")
