@@ -70,6 +70,8 @@ class BulkLoad:
 
     def ids(self, model: type[Base], count: int) -> range:
         """`count` new primary keys for the model's table."""
+        if count <= 0:
+            return range(0)
         table = _table(model)
         if table.name not in self._next:
             self._next[table.name] = self._first_free(table)

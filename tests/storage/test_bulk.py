@@ -61,6 +61,15 @@ def test_the_next_insert_gets_an_id_after_the_load(session: Session) -> None:
     assert after.id > max(ids)
 
 
+def test_asking_for_no_ids_takes_none(session: Session) -> None:
+    with BulkLoad(session.connection()) as load:
+        assert list(load.ids(Citizen, 0)) == []
+        assert load.insert(Citizen, COLUMNS, []) == 0
+    session.add(Citizen(public_id="first"))
+    session.flush()
+    assert session.scalars(select(Citizen.id)).one() == 1
+
+
 def test_a_batch_that_fails_fails_the_load(session: Session) -> None:
     """On PostgreSQL the second batch fails in the background copier: the load raises
     its error all the same, at the latest when it ends."""
