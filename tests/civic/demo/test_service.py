@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from civic.city import Profile, load_profile
 from civic.demo import DatabaseNotEmpty, SeedOptions, SeedReport, seed_demo
+from civic.i18n import detect_language
 from civic.settings import PROJECT_ROOT
 from civic.surveys import get_survey, survey_report, sync_profile_surveys
 from civic.tickets import OVERDUE_NOTE, TRANSITIONS, Status
@@ -145,6 +146,19 @@ def test_ticket_fields_agree_with_the_history(db: Session) -> None:
         assert (ticket.satisfaction_assurance is not None) == rated
         if ticket.agency is None:
             assert ticket.status in {"submitted", "rerouted"}
+
+
+def test_texts_are_in_the_citizens_language(db: Session) -> None:
+    tickets = {t.id: t for t in db.scalars(select(Ticket))}
+    assert {t.language for t in tickets.values()} == {"zh", "en"}
+    for ticket in tickets.values():
+        assert detect_language(ticket.description) == ticket.language
+    # what the agencies and the office write; the system's own notes are English only
+    written = select(TicketEvent).where(
+        TicketEvent.note.is_not(None), TicketEvent.actor != "system"
+    )
+    for event in db.scalars(written):
+        assert detect_language(event.note) == tickets[event.ticket_id].language
 
 
 def test_positions_are_inside_the_tickets_districts(db: Session) -> None:
