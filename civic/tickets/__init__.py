@@ -3,7 +3,16 @@ route, accept, progress, rectify, reroute, close, reopen, follow), the citizen's
 confirmation and rating, the overdue check, the daily limit per citizen, and their
 scheduled jobs."""
 
-from civic.tickets._followups import SATISFACTION, answer_fixed, flag_overdue, rate
+from civic.tickets._followups import (
+    CLOSE_AFTER,
+    OVERDUE_NOTE,
+    REMIND_AFTER,
+    SATISFACTION,
+    UNCONFIRMED_NOTE,
+    answer_fixed,
+    flag_overdue,
+    rate,
+)
 from civic.tickets._quota import DailyTicketLimit, check_daily_limit
 from civic.tickets._scheduled import JOBS
 from civic.tickets._service import (
@@ -34,10 +43,14 @@ from civic.tickets._states import (
 )
 
 __all__ = [
+    "CLOSE_AFTER",
     "JOBS",
     "OPEN_STATUSES",
+    "OVERDUE_NOTE",
+    "REMIND_AFTER",
     "SATISFACTION",
     "TRANSITIONS",
+    "UNCONFIRMED_NOTE",
     "WAITING",
     "DailyTicketLimit",
     "Status",

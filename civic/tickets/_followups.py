@@ -19,6 +19,9 @@ from storage.models import Citizen, Ticket, TicketEvent, utcnow
 SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
 REMIND_AFTER = timedelta(days=3)
 CLOSE_AFTER = timedelta(days=7)
+# The internal notes the system itself writes in a ticket's history.
+UNCONFIRMED_NOTE = "closed unconfirmed: no answer from the citizen in 7 days"
+OVERDUE_NOTE = "overdue: escalated to the agency's supervisors"
 
 
 def _check_reporter(ticket: Ticket, citizen_id: int) -> None:
@@ -86,7 +89,7 @@ def follow_up_rectified(*, session: Session, now: datetime | None = None) -> tup
                 ticket=ticket,
                 to_status=Status.CLOSED,
                 actor="system",
-                note="closed unconfirmed: no answer from the citizen in 7 days",
+                note=UNCONFIRMED_NOTE,
             )
             closed += 1
         elif now - since >= REMIND_AFTER and ticket.reminded_at is None:
@@ -129,7 +132,7 @@ def flag_overdue(*, session: Session, now: datetime | None = None) -> int:
                 actor="system",
                 from_status=ticket.status,
                 to_status=ticket.status,
-                note="overdue: escalated to the agency's supervisors",
+                note=OVERDUE_NOTE,
                 public=False,
             )
         )
