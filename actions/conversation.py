@@ -11,6 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import buttons, citizen_of, db, gazetteer, language_of, profile
+from actions.fallback import not_understood
+from actions.vocabulary import unreadable
 from civic.city import load_site
 from civic.feedback import agency_by_topic, agency_named, record_feedback
 from civic.i18n import t
@@ -40,6 +42,9 @@ class ActionOutOfScope(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         lang = language_of(tracker)
+        if unreadable(tracker.latest_message.get("text") or ""):
+            not_understood(dispatcher, tracker, lang)  # keysmash is not a question
+            return []
         dispatcher.utter_message(text=t("conversation.out_of_scope", lang), buttons=_menu(lang))
         return []
 

@@ -2,7 +2,8 @@
 
 A message the model is unsure about but most likely a complaint (and not likely out of
 scope) starts the complaint form, which asks which kind of problem it is with the likely
-categories as buttons; likely out of scope gets the honest out-of-scope answer. Anything
+categories as buttons; likely out of scope gets the honest out-of-scope answer. A message
+with no word the assistant knows ("qwrtz zzkp") is not understood, whatever it ranked. Anything
 else is searched on the website; with no match the citizen is asked
 to rephrase, and the second miss in a row offers the best guesses as buttons together with
 the main menu: a two-stage fallback.
@@ -20,6 +21,7 @@ from rasa_sdk.types import DomainDict
 from actions.assistant import search_or_none
 from actions.complaints import start_events
 from actions.context import buttons, language_of
+from actions.vocabulary import unreadable
 from civic.city import COMPLAINT_INTENT
 from civic.i18n import t
 
@@ -70,12 +72,25 @@ def _menu_buttons(lang: str) -> list[dict[str, Any]]:
 
 
 def missed_before(tracker: Tracker) -> bool:
-    """Was the citizen's previous message not understood either?"""
+    """Was the citizen's previous message not understood either (unsure, or no words)?"""
     users = [e for e in tracker.events if e.get("event") == "user"]
     if len(users) < 2:
         return False
     previous = (users[-2].get("parse_data") or {}).get("intent") or {}
-    return previous.get("name") == "nlu_fallback"
+    return previous.get("name") == "nlu_fallback" or unreadable(users[-2].get("text") or "")
+
+
+def not_understood(dispatcher: CollectingDispatcher, tracker: Tracker, lang: str) -> None:
+    """Ask to rephrase; the second miss in a row offers the best guesses and the menu."""
+    if not missed_before(tracker):
+        dispatcher.utter_message(text=t("fallback.rephrase", lang))
+        return
+    guesses = [r["name"] for r in _ranking(tracker) if r.get("name") in GUESSES][:3]
+    options = [(t(GUESSES[g], lang), f"/{g}") for g in guesses]
+    dispatcher.utter_message(
+        text=t("fallback.guesses", lang),
+        buttons=buttons(*options, (t("fallback.main_menu", lang), "/menu")),
+    )
 
 
 class ActionHandleFallback(Action):
@@ -88,6 +103,9 @@ class ActionHandleFallback(Action):
         ranking = _ranking(tracker)
         text = tracker.latest_message.get("text") or ""
         lang = language_of(tracker)
+        if unreadable(text):
+            not_understood(dispatcher, tracker, lang)
+            return []
         feedback = _likely_feedback(ranking)
         if feedback is not None:
             return [FollowupAction(feedback)]
@@ -101,13 +119,6 @@ class ActionHandleFallback(Action):
         found = search_or_none(text, lang) if text else None
         if found:
             dispatcher.utter_message(text=found)
-        elif not missed_before(tracker):
-            dispatcher.utter_message(text=t("fallback.rephrase", lang))
         else:
-            guesses = [r["name"] for r in ranking if r.get("name") in GUESSES][:3]
-            options = [(t(GUESSES[g], lang), f"/{g}") for g in guesses]
-            dispatcher.utter_message(
-                text=t("fallback.guesses", lang),
-                buttons=buttons(*options, (t("fallback.main_menu", lang), "/menu")),
-            )
+            not_understood(dispatcher, tracker, lang)
         return []

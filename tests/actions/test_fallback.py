@@ -83,3 +83,27 @@ def test_an_unsure_complaint_starts_the_complaint_form() -> None:
         "name": "complaint_text",
         "value": "it smells bad",
     } in events
+
+
+KEYSMASH_AS_OUT_OF_SCOPE = [("out_of_scope", 0.2), ("nlu_fallback", 0.25), ("help", 0.1)]
+
+
+def test_keysmash_ranked_out_of_scope_is_not_understood_rather_than_refused() -> None:
+    [message] = run([user_event("qwrtz zzkp vvlm", "nlu_fallback", KEYSMASH_AS_OUT_OF_SCOPE)])
+    assert message["text"].startswith("Sorry, I did not understand. Could you put it")
+
+
+def test_a_real_question_ranked_out_of_scope_gets_the_out_of_scope_answer() -> None:
+    [message] = run(
+        [user_event("book me a table for two tonight", "nlu_fallback", KEYSMASH_AS_OUT_OF_SCOPE)]
+    )
+    assert message["text"].startswith("Sorry, that is not something I can help with")
+
+
+def test_a_confident_out_of_scope_on_keysmash_still_counts_as_the_first_miss() -> None:
+    events = [
+        user_event("qwrtz zzkp vvlm", "out_of_scope", [("out_of_scope", 0.9)]),
+        user_event("blorp fnord xyzzy", "nlu_fallback", GIBBERISH),
+    ]
+    [message] = run(events)
+    assert message["text"] == "I still did not understand. Did you mean one of these?"

@@ -154,7 +154,7 @@ def test_a_photo_with_its_caption_is_one_complaint_message(stack: Stack) -> None
     photo question is skipped and the summary shows the photo attached."""
     user = TelegramUser(stack, language_code="en")
     [contact] = user.send_photo(
-        caption="two street lights flicker all night on Jiangnan Avenue in Binjiang"
+        caption="two street lights flicker all night on Wensan Road in Xihu"
     )
     assert titles(contact) == ["Anonymous", "Contact me in this chat", "Share my phone number"]
     [summary] = user.tap("Contact me in this chat")
