@@ -68,7 +68,11 @@ def test_a_person_answers_from_the_desk(stack: Stack, web: httpx.Client) -> None
         data={"csrf": token, "text": "您好,我们已联系城管局加急处理。"},
     )
     assert sent.status_code == 303
-    [reply] = stack.telegram.wait_for_messages(user.id, before + 1, timeout=60)[before:]
+    try:
+        [reply] = stack.telegram.wait_for_messages(user.id, before + 1, timeout=120)[before:]
+    except AssertionError as late:  # say what the notifier was doing meanwhile
+        lines = [line for line in stack.log.splitlines() if "notification" in line][-30:]
+        raise AssertionError(f"{late}\nnotifier, last lines:\n" + "\n".join(lines)) from None
     assert reply.text == "考评办工作人员回复:您好,我们已联系城管局加急处理。"
 
     [back] = user.say("/bot")
