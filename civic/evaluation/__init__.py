@@ -38,7 +38,8 @@ Computing and freezing
     stores a new version only when inputs or figures changed (a reason is required
     after the first), with the diff from the version before; `pending_changes` shows
     that diff without storing; `snapshots`, `latest_snapshot` and `snapshot_result`
-    read versions back.
+    read versions back; `versions` lists them without their figures and `frozen_result`
+    loads one version's figures (the public pages).
 """
 
 from civic.evaluation._compute import STEPS, TREND_YEARS, Progress, compute
@@ -72,12 +73,15 @@ from civic.evaluation._result import (
 from civic.evaluation._scheme import Band, Scheme
 from civic.evaluation._snapshots import (
     Frozen,
+    Version,
     diff_results,
     freeze,
+    frozen_result,
     latest_snapshot,
     pending_changes,
     snapshot_result,
     snapshots,
+    versions,
 )
 from civic.evaluation._ticket_figures import Figure, TicketFigures, indicator_table
 
@@ -104,6 +108,7 @@ __all__ = [
     "SecondPersonRequired",
     "SourceFigure",
     "TicketFigures",
+    "Version",
     "adjustments",
     "approve_adjustment",
     "approve_indicator_value",
@@ -113,6 +118,7 @@ __all__ = [
     "enter_adjustment",
     "enter_indicator_value",
     "freeze",
+    "frozen_result",
     "indicator",
     "indicator_entries",
     "indicator_table",
@@ -122,5 +128,6 @@ __all__ = [
     "scheme_path",
     "snapshot_result",
     "snapshots",
+    "versions",
     "withdraw_adjustment",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -38,6 +39,43 @@ def snapshots(*, session: Session, year: int) -> list[EvaluationSnapshot]:
     """Every frozen version of the year, oldest first."""
     query = select(EvaluationSnapshot).where(EvaluationSnapshot.year == year)
     return list(session.scalars(query.order_by(EvaluationSnapshot.version)))
+
+
+@dataclass(frozen=True)
+class Version:
+    """What a public page lists about a frozen version, without loading its figures."""
+
+    id: int
+    year: int
+    version: int
+    created_at: datetime
+    reason: str | None
+
+
+def versions(*, session: Session, year: int | None = None) -> list[Version]:
+    """The frozen versions of a year (of every year with None), newest year first and each
+    year's versions oldest first."""
+    query = select(
+        EvaluationSnapshot.id,
+        EvaluationSnapshot.year,
+        EvaluationSnapshot.version,
+        EvaluationSnapshot.created_at,
+        EvaluationSnapshot.reason,
+    )
+    if year is not None:
+        query = query.where(EvaluationSnapshot.year == year)
+    rows = session.execute(
+        query.order_by(EvaluationSnapshot.year.desc(), EvaluationSnapshot.version)
+    )
+    return [Version(*row) for row in rows]
+
+
+def frozen_result(*, session: Session, snapshot_id: int) -> dict[str, Any] | None:
+    """The figures of one frozen version, as `EvaluationResult.as_json()` gave them."""
+    text = session.scalar(
+        select(EvaluationSnapshot.result).where(EvaluationSnapshot.id == snapshot_id)
+    )
+    return None if text is None else dict(json.loads(text))
 
 
 def latest_snapshot(*, session: Session, year: int) -> EvaluationSnapshot | None:

@@ -1,0 +1,139 @@
+"""Charts for the public results as inline SVG: drawn on the server, no script, readable
+without styles. Each chart is an image with a text alternative (`role="img"`, a title
+and a description); the page also shows the same figures in a table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from markupsafe import Markup
+
+# One colour per component, in the order they add up; dark enough on white (WCAG 3:1
+# for graphics) and told apart by position and the legend, not by colour alone.
+COLOURS = ("#1f5f99", "#2e7d32", "#8a4b08", "#6a3d9a", "#b3261e")
+WIDTH = 760
+
+
+@dataclass(frozen=True)
+class Segment:
+    label: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    segments: tuple[Segment, ...]
+    total_label: str
+
+
+def stacked_bars(
+    bars: Sequence[Bar],
+    legend: Sequence[str],
+    *,
+    maximum: float,
+    title: str,
+    description: str,
+    ident: str,
+) -> Markup:
+    """Horizontal bars, one per row, each the sum of its segments (negative segments are
+    not drawn: a penalty shows in the total and the table)."""
+    label_width, row = 280, 26
+    top = 18 * len(legend) + 12  # the legend, one line per component
+    plot = WIDTH - label_width - 70
+    height = top + row * len(bars) + 10
+    parts = [_open(ident, WIDTH, height, title, description, "chart")]
+    for index, name in enumerate(legend):
+        colour, y = COLOURS[index % len(COLOURS)], 6 + 18 * index
+        parts.append(f'<rect x="{label_width}" y="{y}" width="12" height="12" fill="{colour}"/>')
+        parts.append(
+            f'<text x="{label_width + 18}" y="{y + 10}" font-size="12">{escape(name)}</text>'
+        )
+    for number, bar in enumerate(bars):
+        y = top + number * row
+        parts.append(
+            f'<text x="{label_width - 6}" y="{y + 15}" font-size="12" '
+            f'text-anchor="end">{escape(bar.label)}</text>'
+        )
+        x0 = float(label_width)
+        for index, segment in enumerate(bar.segments):
+            if segment.value <= 0:
+                continue
+            width = plot * segment.value / maximum
+            colour = COLOURS[index % len(COLOURS)]
+            parts.append(
+                f'<rect x="{x0:.1f}" y="{y + 3}" width="{width:.1f}" height="16" '
+                f'fill="{colour}"><title>{escape(segment.label)}</title></rect>'
+            )
+            x0 += width
+        parts.append(
+            f'<text x="{x0 + 6:.1f}" y="{y + 15}" font-size="12">{escape(bar.total_label)}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def trend_line(
+    points: Sequence[tuple[int, float | None]],
+    *,
+    target: float | None,
+    title: str,
+    description: str,
+    ident: str,
+) -> Markup:
+    """A small line of a value over the years, with the target as a dashed line; a year
+    without a value leaves a gap."""
+    width, height, pad = 220, 64, 8
+    values = [v for _, v in points if v is not None]
+    scale = [*values, *([target] if target is not None else [])]
+    parts = [_open(ident, width, height, title, description, "trend")]
+    if not scale or not points:
+        parts.append("</svg>")
+        return Markup("".join(parts))
+    low, high = min(0.0, min(scale)), max(scale) or 1.0
+    step = (width - 2 * pad) / max(len(points) - 1, 1)
+
+    def at(index: int, value: float) -> tuple[float, float]:
+        y = height - pad - (height - 2 * pad) * (value - low) / ((high - low) or 1.0)
+        return pad + index * step, y
+
+    if target is not None:
+        _, y = at(0, target)
+        parts.append(
+            f'<line x1="{pad}" x2="{width - pad}" y1="{y:.1f}" y2="{y:.1f}" '
+            'stroke="#595959" stroke-dasharray="4 3"/>'
+        )
+    run: list[str] = []
+    for index, (_, value) in enumerate(points):
+        if value is None:
+            parts.append(_polyline(run))
+            run = []
+            continue
+        x, y = at(index, value)
+        run.append(f"{x:.1f},{y:.1f}")
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{COLOURS[0]}"/>')
+    parts.append(_polyline(run))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _polyline(points: list[str]) -> str:
+    if len(points) < 2:
+        return ""
+    return (
+        f'<polyline points="{" ".join(points)}" fill="none" stroke="{COLOURS[0]}" '
+        'stroke-width="2"/>'
+    )
+
+
+def _open(ident: str, width: int, height: int, title: str, description: str, css: str) -> str:
+    """The opening tag, named by its title and description (`ident` unique on the page)."""
+    return (
+        f'<svg class="{css}" role="img" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" aria-labelledby="{ident}t {ident}d" '
+        'xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{ident}t">{escape(title)}</title>'
+        f'<desc id="{ident}d">{escape(description)}</desc>'
+    )
