@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from civic.i18n import localised
+from civic.settings import get_settings
 
 QUESTION_TYPES = ("single", "multiple", "rating", "nps", "text", "scale")
 CHOICE = "choice"
@@ -191,8 +192,15 @@ class Survey:
         return (
             localised(texts, lang)
             .replace("{minutes}", str(self.minutes))
-            .replace("{results_url}", self.results_url)
+            .replace("{results_url}", self.results_address())
         )
+
+    def results_address(self) -> str:
+        """Where the results are published: `results_url` as written, or, when it is a
+        path ("/evaluation/"), that path on this server's public address."""
+        if self.results_url.startswith("/"):
+            return get_settings().public_url + self.results_url
+        return self.results_url
 
     def questions(self) -> Iterator[Question]:
         """Every question, in order; an agency block's choose question first."""
