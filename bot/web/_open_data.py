@@ -40,11 +40,12 @@ def _language(request: Request) -> str:
 
 
 def _size(size: int) -> str:
+    amount = float(size)
     for unit in ("B", "KB", "MB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size = size / 1024  # type: ignore[assignment]
-    return f"{size:.1f} GB"
+        if amount < 1024:
+            return f"{size} B" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return f"{amount:.1f} GB"
 
 
 def _page(package: dict[str, Any] | None, lang: str) -> dict[str, Any]:

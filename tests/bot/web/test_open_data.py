@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bot.web import open_data_router
+from civic.settings import get_settings
 from storage.db import migrate, session_factory
 from tests.civic.evaluation.fixture_year import fixture_profile
 from tests.civic.opendata.seed import publish_all, seed
@@ -68,6 +70,22 @@ def test_a_file_is_served_as_published(client: TestClient, folder: Path) -> None
     assert response.content.startswith(b"\xef\xbb\xbfservice_request_id,status,")
     package = client.get("/open-data/datapackage.json")
     assert package.json()["licenses"][0]["name"] == "CC-BY-4.0"
+
+
+def test_the_app_serves_the_var_folder_and_leads_to_the_index(folder: Path) -> None:
+    from bot.web import create_app
+
+    # the app's default folder is var/open-data, where the fixture published
+    assert folder == get_settings().var_dir / "open-data"
+    app = create_app(cast(Any, None))  # the chat's conversation is not used here
+    with TestClient(app) as client:
+        response = client.get("/open-data", follow_redirects=False)
+        assert response.status_code == 307
+        assert response.headers["location"].endswith("/open-data/")
+        assert (
+            client.get("/open-data/indicators.csv").content
+            == (folder / "indicators.csv").read_bytes()
+        )
 
 
 def test_an_unknown_file_is_404_with_a_message(client: TestClient) -> None:
