@@ -81,6 +81,15 @@ def _page(package: dict[str, Any] | None, lang: str) -> dict[str, Any]:
     }
 
 
+def _package(folder: Path) -> dict[str, Any] | None:
+    """The last dictionary; None before the first publication, or if it cannot be read
+    (the files are then listed as not published rather than the page failing)."""
+    try:
+        return opendata.read_package(folder)
+    except (ValueError, OSError):
+        return None
+
+
 def _missing(key: str, name: str, lang: str) -> PlainTextResponse:
     return PlainTextResponse(t(f"opendata.page.{key}", lang, name=name), 404)
 
@@ -93,7 +102,7 @@ def open_data_router(*, folder: Path, templates_dir: Path) -> APIRouter:
     @router.get("/open-data/", response_class=HTMLResponse, include_in_schema=False)
     async def index(request: Request) -> Response:
         lang = _language(request)
-        package = await run_in_threadpool(opendata.read_package, folder)
+        package = await run_in_threadpool(_package, folder)
         context = _page(package, lang)
         response = templates.TemplateResponse(request, "open_data.html", context)
         response.headers.update(PAGE_HEADERS)

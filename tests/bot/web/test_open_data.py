@@ -103,6 +103,14 @@ def test_a_file_not_yet_published_is_404(client: TestClient, folder: Path) -> No
     assert response.text == "文件“indicators.json”尚未发布。"
 
 
+def test_before_the_first_publication_the_index_says_so(client: TestClient, folder: Path) -> None:
+    (folder / "datapackage.json").write_text("{not json", "utf-8")
+    page = client.get("/open-data/?lang=en").text
+    assert "No files have been published yet." in page
+    (folder / "datapackage.json").unlink()
+    assert "尚未发布任何文件。" in client.get("/open-data/?lang=zh").text
+
+
 @pytest.mark.parametrize(
     "path",
     [
