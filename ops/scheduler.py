@@ -21,6 +21,7 @@ from bot.delivery import JOBS as DELIVERY_JOBS
 from bot.telegram import JOBS as TELEGRAM_JOBS
 from civic.identity import JOBS as IDENTITY_JOBS
 from civic.jobs import Job
+from civic.opendata import JOBS as OPENDATA_JOBS
 from civic.privacy import JOBS as PRIVACY_JOBS
 from civic.settings import Settings, get_settings
 from civic.tickets import JOBS as TICKET_JOBS
@@ -43,6 +44,7 @@ JOBS: dict[str, Job] = {
         *DELIVERY_JOBS,
         *TELEGRAM_JOBS,
         *CAMPAIGN_JOBS,
+        *OPENDATA_JOBS,
     ]
 }
 

@@ -1,13 +1,14 @@
 """Reading tickets and their events: the queries behind the citizen's "my tickets", the
-duplicate check, the desk's inbox and Open311's lists. Who may see what is decided above
-(`civic.agencies.ticket_scope`) and comes in as `scope`, a list of SQL conditions."""
+duplicate check, the desk's inbox, Open311's lists and the open-data files. Who may see
+what is decided above (`civic.agencies.ticket_scope`) and comes in as `scope`, a list of
+SQL conditions."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, not_, select, union
+from sqlalchemy import ColumnElement, Row, and_, func, not_, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import AgencyUpdate, EventPhoto, Ticket, TicketEvent, TicketFollower
@@ -145,6 +146,71 @@ def public_changes(
         .limit(limit)
     )
     return [(event, number, photo) for event, number, photo in session.execute(stmt)]
+
+
+# Rows fetched from the server at a time when streaming a whole table: on PostgreSQL
+# through a server-side cursor, so millions of tickets never sit in memory at once.
+STREAM_BATCH = 2000
+
+
+# number, status, category, agency, district, road, lat, long, created_at, updated_at, due_at
+PublicTicket = tuple[
+    str | None,
+    str,
+    str,
+    str | None,
+    str | None,
+    str | None,
+    float | None,
+    float | None,
+    datetime,
+    datetime,
+    datetime | None,
+]
+
+
+def stream_public_tickets(*, session: Session, batch: int = STREAM_BATCH) -> Iterator[PublicTicket]:
+    """Every numbered ticket, oldest first, as rows of the columns a public reader may
+    see (`PublicTicket`): never the citizen, the texts, the address or the photo."""
+    stmt = (
+        select(
+            Ticket.number,
+            Ticket.status,
+            Ticket.category,
+            Ticket.agency,
+            Ticket.district,
+            Ticket.road,
+            Ticket.lat,
+            Ticket.long,
+            Ticket.created_at,
+            Ticket.updated_at,
+            Ticket.due_at,
+        )
+        .where(Ticket.number.is_not(None))
+        .order_by(Ticket.id)
+        .execution_options(yield_per=batch)
+    )
+    for row in session.execute(stmt):
+        yield tuple(row)
+
+
+def stream_public_changes(
+    *, session: Session, batch: int = STREAM_BATCH
+) -> Iterator[Row[int, str | None, str, datetime]]:
+    """Every public status change of a numbered ticket (the filing is not one), oldest
+    first, as rows (event id, ticket number, to_status, at): never the note or actor."""
+    stmt = (
+        select(TicketEvent.id, Ticket.number, TicketEvent.to_status, TicketEvent.at)
+        .join(Ticket, TicketEvent.ticket_id == Ticket.id)
+        .where(
+            Ticket.number.is_not(None),
+            TicketEvent.public.is_(True),
+            TicketEvent.from_status.is_not(None),
+        )
+        .order_by(TicketEvent.id)
+        .execution_options(yield_per=batch)
+    )
+    yield from session.execute(stmt)
 
 
 def recorded_agency_update(

@@ -1,5 +1,5 @@
 """The web edge: the app, the chat page and widget with their API and signed sessions,
-the agency desk, Open311, opt-out links and the survey admin API."""
+the agency desk, Open311, the open-data files, opt-out links and the survey admin API."""
 
 from bot.web._app import create_app
 from bot.web._chat_sessions import chat_session_router
@@ -8,6 +8,7 @@ from bot.web._desk import desk_router
 from bot.web._desk.evaluation import evaluation_router
 from bot.web._desk.feedback import feedback_router
 from bot.web._open311 import open311_router
+from bot.web._open_data import open_data_router
 from bot.web._optout import optout_router
 from bot.web._survey_admin import survey_admin_router
 from bot.web._widget import widget_router
@@ -19,6 +20,7 @@ __all__ = [
     "evaluation_router",
     "feedback_router",
     "open311_router",
+    "open_data_router",
     "optout_router",
     "survey_admin_router",
     "web_updates_router",

@@ -21,6 +21,7 @@ from bot.web._desk.evaluation import evaluation_router
 from bot.web._desk.feedback import feedback_router
 from bot.web._limits import BodySizeLimit, WebLimits
 from bot.web._open311 import open311_router
+from bot.web._open_data import open_data_router
 from bot.web._optout import optout_router
 from bot.web._results import results_router
 from bot.web._survey_admin import survey_admin_router
@@ -28,6 +29,7 @@ from bot.web._widget import widget_router
 from civic.city import Profile
 from civic.i18n import t
 from civic.identity import SessionRefused, web_sessions
+from civic.opendata import default_folder
 from civic.settings import get_settings
 from storage.media import MediaStore
 
@@ -57,8 +59,8 @@ def create_app(
     profile: Profile | None = None,
     limits: WebLimits | None = None,
 ) -> FastAPI:
-    """The web app: the web chat always; the Open311 API when given the database and
-    the city profile."""
+    """The web app: the web chat and the open-data files always; the Open311 API when
+    given the database and the city profile."""
     app = FastAPI(title="Civic Feedback Assistant", docs_url=None, redoc_url=None)
     settings = get_settings()
     if settings.development:
@@ -88,6 +90,10 @@ def create_app(
             desk_router(sessions=sessions, profile=profile, media=media, limits=limits),
             prefix="/desk",
         )
+    # The open-data files need no database: they are what `civicbot opendata publish` wrote.
+    app.include_router(
+        open_data_router(folder=default_folder(settings.var_dir), templates_dir=HERE / "templates")
+    )
     # The demo page at / embeds the widget; /chat is the full-page chat.
     app.include_router(widget_router(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -2,8 +2,9 @@
 
 Text for citizens, duty officers and the agency desk never lives in Python: it is in
 `civic/i18n/locales/<lang>.yml` and, per feature, `civic/i18n/locales/<feature>.<lang>.yml`
-(`duty`, `invitations`, `surveys`, `verify`, `desk`, `sessions`, `evaluation`, `demo`),
-looked up by key. A test checks that both catalogues hold the same keys and placeholders.
+(`duty`, `invitations`, `surveys`, `verify`, `desk`, `sessions`, `evaluation`, `demo`,
+`opendata`), looked up by key. A test checks that both catalogues hold the same keys and
+placeholders.
 """
 
 from __future__ import annotations

@@ -40,11 +40,13 @@ from civic.surveys._statistics import (
     mean,
     satisfaction_index,
 )
+from civic.surveys._weighting import MIN_CELL
 
 __all__ = [
     "CSV_COLUMNS",
     "DONT_KNOW",
     "HANGZHOU_SCALE",
+    "MIN_CELL",
     "QUESTION_TYPES",
     "AgencyBlock",
     "Condition",

@@ -26,6 +26,7 @@ def test_every_declared_job_is_registered_once_with_its_interval(tmp_path: Path)
         "campaign-invitations",
         "duty-messages",
         "overdue-check",
+        "publish-open-data",
         "purge-expired-personal-data",
         "purge-idle-conversations",
         "purge-offered-buttons",
@@ -37,6 +38,7 @@ def test_every_declared_job_is_registered_once_with_its_interval(tmp_path: Path)
     assert jobs["duty-messages"].trigger.interval == timedelta(seconds=5)
     assert jobs["purge-processed-updates"].args == ("purge-processed-updates",)
     assert jobs["purge-expired-personal-data"].trigger.interval == timedelta(hours=6)
+    assert jobs["publish-open-data"].trigger.interval == timedelta(days=1)
 
 
 def test_a_job_runs_with_a_session_that_is_committed() -> None:

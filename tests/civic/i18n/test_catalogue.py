@@ -25,7 +25,8 @@ def test_every_text_is_written(lang: str) -> None:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize(
-    "feature", ["duty", "invitations", "survey", "desk", "web_session", "evaluation", "demo"]
+    "feature",
+    ["duty", "invitations", "survey", "desk", "web_session", "evaluation", "demo", "opendata"],
 )
 def test_the_features_texts_are_in_the_catalogue(lang: str, feature: str) -> None:
     assert any(key.startswith(f"{feature}.") for key in catalogue(lang))
