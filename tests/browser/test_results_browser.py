@@ -20,6 +20,7 @@ from bot.web import create_app
 from civic.city import Profile, load_profile
 from civic.demo import SeedOptions, seed_demo
 from civic.evaluation import compute, freeze, load_scheme, scheme_path
+from civic.opendata import BOM, publish, validate
 from civic.settings import PROJECT_ROOT
 from civic.surveys import sync_profile_surveys
 from storage.db import engine_for, migrate, session_factory
@@ -167,3 +168,16 @@ def test_axe_finds_no_accessibility_violations(chromium: Any, demo_site: Site, l
         found[path] = page.evaluate(AXE_RUN)
     context.close()
     assert found == {path: [] for path in paths}
+
+
+def test_the_demo_years_open_data_validates_against_its_dictionary(
+    demo_site: Site, tmp_path: Path
+) -> None:
+    """Not a browser test, but the same demo year: its bulk files check out."""
+    profile = load_profile(PROJECT_ROOT / "profiles" / "hangzhou")
+    with demo_site.sessions() as session:
+        published = publish(session=session, profile=profile, out_dir=tmp_path, now=NOW)
+    assert validate(tmp_path) == []
+    rows = {w.table: w.rows for w in published.written}
+    assert rows["tickets"] >= 3000 and rows["indicators"] > 0
+    assert (tmp_path / "tickets.csv").read_text("utf-8").startswith(BOM)
