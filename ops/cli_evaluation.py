@@ -1,6 +1,9 @@
 """`civicbot evaluation compute --year 2026`: score every department as the year's scheme
 says (`profiles/<city>/evaluation/<year>.yml`), print the ranking and the district
-scorecards, and freeze the result as a new version when it changed (with a reason)."""
+scorecards, and freeze the result as a new version when it changed (with a reason).
+
+`civicbot evaluation report --year 2026 [--format pdf|html]`: the annual social evaluation
+report of a frozen version, in Chinese and English."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import getpass
 import sys
 import unicodedata
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,9 +24,11 @@ from civic.evaluation import (
     ReasonRequired,
     compute,
     freeze,
+    frozen_result,
     load_scheme,
     pending_changes,
     scheme_path,
+    versions,
 )
 from civic.i18n import DEFAULT_LANGUAGE, LANGUAGES, localised, t
 from civic.settings import Settings
@@ -46,6 +52,19 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     run.add_argument("--dry-run", action="store_true", help="print the result, freeze nothing")
     run.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANGUAGE)
     run.set_defaults(handler=cmd_evaluation_compute)
+    report = cmds.add_parser(
+        "report",
+        help="the annual social evaluation report of a frozen version, as HTML or PDF",
+        description="From the latest frozen version of the year (or --version), one file "
+        "per language: report-YEAR-vN-LANG.html or .pdf. PDF is printed by a headless "
+        "Chromium (apt-get install chromium fonts-wqy-microhei).",
+    )
+    report.add_argument("--year", type=int, required=True)
+    report.add_argument("--format", choices=("html", "pdf"), default="pdf")
+    report.add_argument("--version", type=int, help="a frozen version (default: the latest)")
+    report.add_argument("--lang", choices=[*LANGUAGES, "both"], default="both")
+    report.add_argument("--out", type=Path, help="folder (default: var/reports/)")
+    report.set_defaults(handler=cmd_evaluation_report)
 
 
 def _width(text: str) -> int:
@@ -190,6 +209,44 @@ def cmd_evaluation_compute(args: argparse.Namespace, settings: Settings) -> int:
             print(t("evaluation.cli.dry_run", lang))
             return 0
         return _freeze(session, result, profile, args, lang)
+
+
+def cmd_evaluation_report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.web import ReportError, print_pdf, render_report
+
+    profile = get_profile(settings.profiles_dir, settings.profile)
+    languages = LANGUAGES if args.lang == "both" else (args.lang,)
+    say = languages[0]
+    path = scheme_path(profile, args.year)
+    if not path.is_file():
+        print(t("evaluation.cli.scheme_missing", say, year=args.year, path=path))
+        return 1
+    scheme = load_scheme(path, profile)
+    with session_scope(settings.database_url) as session:
+        frozen = versions(session=session, year=args.year)
+        chosen = [v for v in frozen if args.version in (None, v.version)][-1:]
+        if not chosen:
+            print(t("evaluation.cli.no_version", say, year=args.year, version=args.version or 1))
+            return 1
+        version = chosen[0]
+        result = frozen_result(session=session, snapshot_id=version.id)
+    assert result is not None
+    out = args.out or settings.var_dir / "reports"
+    out.mkdir(parents=True, exist_ok=True)
+    for lang in languages:
+        html = render_report(result=result, scheme=scheme, version=version, lang=lang)
+        target = out / f"report-{args.year}-v{version.version}-{lang}.{args.format}"
+        if args.format == "html":
+            target.write_text(html, "utf-8")
+        else:
+            try:
+                print_pdf(html, target)
+            except ReportError as exc:
+                key = "no_chromium" if str(exc) == "chromium" else "print_failed"
+                print(t(f"evaluation.cli.{key}", lang, detail=exc))
+                return 1
+        print(t("evaluation.cli.report_written", lang, path=target))
+    return 0
 
 
 def _moment(text: str, timezone: str) -> datetime:

@@ -1,5 +1,6 @@
 """The web edge: the app, the chat page and widget with their API and signed sessions,
-the agency desk, Open311, the open-data files, opt-out links and the survey admin API."""
+the agency desk, Open311, the open-data files, the public evaluation results and the
+annual report, opt-out links and the survey admin API."""
 
 from bot.web._app import create_app
 from bot.web._chat_sessions import chat_session_router
@@ -10,10 +11,12 @@ from bot.web._desk.feedback import feedback_router
 from bot.web._open311 import open311_router
 from bot.web._open_data import open_data_router
 from bot.web._optout import optout_router
+from bot.web._results import ReportError, print_pdf, render_report, results_router
 from bot.web._survey_admin import survey_admin_router
 from bot.web._widget import widget_router
 
 __all__ = [
+    "ReportError",
     "chat_session_router",
     "create_app",
     "desk_router",
@@ -22,6 +25,9 @@ __all__ = [
     "open311_router",
     "open_data_router",
     "optout_router",
+    "print_pdf",
+    "render_report",
+    "results_router",
     "survey_admin_router",
     "web_updates_router",
     "widget_router",

@@ -16,15 +16,22 @@ from typing import Any
 import pytest
 import uvicorn
 
-from bot.web import create_app
+from bot.web import create_app, print_pdf, render_report
 from civic.city import Profile, load_profile
 from civic.demo import SeedOptions, seed_demo
-from civic.evaluation import compute, freeze, load_scheme, scheme_path
+from civic.evaluation import (
+    compute,
+    freeze,
+    frozen_result,
+    load_scheme,
+    scheme_path,
+    versions,
+)
 from civic.opendata import BOM, publish, validate
 from civic.settings import PROJECT_ROOT
 from civic.surveys import sync_profile_surveys
 from storage.db import engine_for, migrate, session_factory
-from tests.browser.conftest import STARTUP_SECONDS, Site, _free_port, unavailable
+from tests.browser.conftest import CHROMIUM, STARTUP_SECONDS, Site, _free_port, unavailable
 from tests.browser.test_desk_browser import AXE, AXE_RUN
 
 with contextlib.suppress(ImportError):
@@ -181,3 +188,36 @@ def test_the_demo_years_open_data_validates_against_its_dictionary(
     rows = {w.table: w.rows for w in published.written}
     assert rows["tickets"] >= 3000 and rows["indicators"] > 0
     assert (tmp_path / "tickets.csv").read_text("utf-8").startswith(BOM)
+
+
+@pytest.mark.parametrize(
+    ("lang", "title"), [("zh", "2026 年度社会评价报告"), ("en", "Social evaluation report 2026")]
+)
+def test_the_annual_report_prints_to_pdf_with_a_page_per_department(
+    demo_site: Site, artifacts: Path, lang: str, title: str
+) -> None:
+    """The PDF from the frozen version; its pages rendered to PNG and kept as artefacts."""
+    import pypdfium2 as pdfium
+
+    profile = load_profile(PROJECT_ROOT / "profiles" / "hangzhou")
+    scheme = load_scheme(scheme_path(profile, YEAR), profile)
+    with demo_site.sessions() as session:
+        [version] = versions(session=session, year=YEAR)
+        result = frozen_result(session=session, snapshot_id=version.id)
+    assert result is not None
+    html = render_report(result=result, scheme=scheme, version=version, lang=lang)
+    target = artifacts / f"report-{YEAR}-{lang}.pdf"
+    print_pdf(html, target, browser=str(CHROMIUM))
+    document = pdfium.PdfDocument(str(target))
+    # cover, summary and ranking, a page (or more) per department, districts, method
+    assert len(document) >= len(result["agencies"]) + 4
+    first = document[0].get_textpage().get_text_range()
+    assert title in first
+    leader = next(a for a in result["agencies"] if a["rank"] == 1)
+    text = "".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+    assert leader["name"][lang] in text and f"{leader['total']:.2f}" in text
+    for number in range(len(document)):
+        image = document[number].render(scale=1).to_pil()
+        assert image.width > 500 and image.getextrema() != ((255, 255),) * 3
+        image.save(artifacts / f"report-{YEAR}-{lang}-page{number + 1:02d}.png")
+    document.close()

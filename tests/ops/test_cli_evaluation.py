@@ -5,6 +5,8 @@ reason before it becomes version 2."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
@@ -135,3 +137,36 @@ def test_a_year_without_a_scheme(city: str, capsys: pytest.CaptureFixture[str]) 
     assert capsys.readouterr().out.strip() == (
         f"No evaluation scheme for 2030: expected {CITY / 'evaluation' / '2030.yml'}."
     )
+
+
+def test_the_report_of_a_frozen_version_as_html_in_both_languages(
+    city: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main([*COMPUTE, "--by", "zhang"]) == 0
+    capsys.readouterr()
+    assert (
+        main(["evaluation", "report", "--year", "2026", "--format", "html", "--out", str(tmp_path)])
+        == 0
+    )
+    said = capsys.readouterr().out
+    zh, en = tmp_path / "report-2026-v1-zh.html", tmp_path / "report-2026-v1-en.html"
+    assert f"已写入：{zh}" in said and f"Written: {en}" in said
+    english = en.read_text("utf-8")
+    assert "<h1>Social evaluation report 2026</h1>" in english
+    # the ranking as frozen, the same figures as the public pages (test_compute.py)
+    assert english.index("Water Affairs Bureau") < english.index("City Management Bureau")
+    assert "89.45" in english and "84.28" in english and "66.55" in english
+    assert "2026 年度社会评价报告" in zh.read_text("utf-8")
+
+
+def test_the_report_needs_a_frozen_version(
+    city: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    capsys.readouterr()
+    out = tmp_path / "reports"
+    code = main(["evaluation", "report", "--year", "2026", "--lang", "en", "--out", str(out)])
+    assert code == 1
+    assert capsys.readouterr().out.strip() == (
+        "No frozen version 1 of 2026: run civicbot evaluation compute --year 2026 first."
+    )
+    assert not out.exists()
