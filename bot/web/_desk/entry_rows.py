@@ -107,7 +107,9 @@ class Names:
 
     def what(self, kind: str, item: str | None) -> str:
         named = self.item(kind, item)
-        return f"{self.kind(kind)}: {named}" if named else self.kind(kind)
+        if not named:
+            return self.kind(kind)
+        return self.page.t("entries.kind_item", kind=self.kind(kind), item=named)
 
 
 def choices(names: Names, user: AgencyUser) -> dict[str, Any]:

@@ -291,14 +291,14 @@ def test_the_office_approves_a_coordinators_value_and_the_audit_log_lists_everyt
         "(time) water.coord entered Water Affairs Bureau "
         "Annual functional targets completed, 2026-03: 92.5",
         "(time) zhang entered Water Affairs Bureau "
-        "Bonus: Innovation and excellence project: 1.5 points",
-        "(time) zhang entered Water Affairs Bureau Leaders' evaluation: 4.5 points",
+        "Bonus: Innovation and excellence project, 1.5 points",
+        "(time) zhang entered Water Affairs Bureau Leaders' evaluation, 4.5 points",
         "(time) li approved Water Affairs Bureau "
         "Annual functional targets completed, 2026-03: 92.5",
         "(time) li approved Water Affairs Bureau "
-        "Bonus: Innovation and excellence project: 1.5 points",
-        "(time) li approved Water Affairs Bureau Leaders' evaluation: 4.5 points",
-        "(time) li withdrew Water Affairs Bureau Leaders' evaluation: 4.5 points "
+        "Bonus: Innovation and excellence project, 1.5 points",
+        "(time) li approved Water Affairs Bureau Leaders' evaluation, 4.5 points",
+        "(time) li withdrew Water Affairs Bureau Leaders' evaluation, 4.5 points "
         "Reason: the minutes were not final",
     ]
 
