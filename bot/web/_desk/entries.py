@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
@@ -151,7 +152,7 @@ class EntryPages:
     ) -> Response:
         agency = None if reader.office else reader.user.agency
         found = indicator_entries(session=session, year=reader.year, agency=agency)
-        now = utcnow().strftime("%Y-%m")
+        now = utcnow().astimezone(ZoneInfo(self.profile.timezone)).strftime("%Y-%m")
         default_period = now if now.startswith(str(reader.year)) else f"{reader.year}-12"
         return self.renderer.render(
             reader.page,

@@ -347,7 +347,7 @@ def test_a_wrong_value_is_refused_with_the_reason_and_the_form_kept(
     [
         ({"points": "9"}, "The points must be above 0 and at most 1.5 for this item."),
         ({"points": "abc"}, "The value must be a number."),
-        ({"what": "leaders", "points": "6"}, "The points must be from 0 to 5.0."),
+        ({"what": "leaders", "points": "6"}, "The points must be from 0 to 5."),
         ({"evidence": "   "}, "Give the evidence (at most 4000 characters)."),
         ({"what": "bonus:lottery"}, "'lottery' is not a bonus item of this year's scheme."),
         ({"what": "prize"}, "'prize' is not a kind of entry (leaders, bonus or penalty)."),
