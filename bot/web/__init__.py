@@ -6,6 +6,7 @@ from bot.web._app import create_app
 from bot.web._chat_sessions import chat_session_router
 from bot.web._chat_updates import web_updates_router
 from bot.web._desk import desk_router
+from bot.web._desk.entries import entries_router
 from bot.web._desk.evaluation import evaluation_router
 from bot.web._desk.feedback import feedback_router
 from bot.web._open311 import open311_router
@@ -20,6 +21,7 @@ __all__ = [
     "chat_session_router",
     "create_app",
     "desk_router",
+    "entries_router",
     "evaluation_router",
     "feedback_router",
     "open311_router",

@@ -17,6 +17,7 @@ from bot.assistant import Conversation, Incoming
 from bot.web._chat_sessions import chat_session_router, open_session, refused
 from bot.web._chat_updates import web_updates_router
 from bot.web._desk import desk_router
+from bot.web._desk.entries import entries_router
 from bot.web._desk.evaluation import evaluation_router
 from bot.web._desk.feedback import feedback_router
 from bot.web._limits import BodySizeLimit, WebLimits
@@ -85,6 +86,7 @@ def create_app(
         media = MediaStore(get_settings().var_dir / "media")
         # before the desk's own router, which ends in a catch-all
         app.include_router(evaluation_router(sessions=sessions, profile=profile), prefix="/desk")
+        app.include_router(entries_router(sessions=sessions, profile=profile), prefix="/desk")
         app.include_router(feedback_router(sessions=sessions, profile=profile), prefix="/desk")
         app.include_router(
             desk_router(sessions=sessions, profile=profile, media=media, limits=limits),

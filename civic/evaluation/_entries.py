@@ -217,7 +217,7 @@ def _checked_points(
     if kind == LEADERS:
         most = scheme.leaders.max_points
         if not 0 <= number <= most:
-            raise EntryRefused("points_range", least=0, most=most)
+            raise EntryRefused("points_range", least=0, most=f"{most:g}")
         if _active_leaders(session, agency, scheme.year) is not None:
             raise EntryRefused("leaders_entered", agency=agency, year=scheme.year)
     elif kind in (BONUS, PENALTY):
@@ -225,7 +225,7 @@ def _checked_points(
         if spec is None:
             raise EntryRefused("unknown_item", kind=kind, item=item or "")
         if not 0 < number <= spec.max_points:
-            raise EntryRefused("points_above", most=spec.max_points)
+            raise EntryRefused("points_above", most=f"{spec.max_points:g}")
     else:
         raise EntryRefused("unknown_kind", kind=kind)
     return number

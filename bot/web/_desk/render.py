@@ -40,6 +40,7 @@ class Page:
     csrf: str
     staff: bool = False
     unread: int | None = None  # suggestions waiting for the reader, shown in the menu
+    figures: bool = False  # enters or approves the evaluation's figures
 
     @property
     def lang(self) -> str:
@@ -68,7 +69,10 @@ class Renderer:
             where = labels.agency(user.agency) if user.agency else labels.t("nav.office")
             shown = labels.t("nav.user", name=user.display_name, agency=where)
         staff = user is not None and user.agency is None
-        return Page(request, labels, shown, csrf, staff=staff, unread=_unread(user))
+        figures = user is not None and user.role in ("staff", "coordinator")
+        return Page(
+            request, labels, shown, csrf, staff=staff, unread=_unread(user), figures=figures
+        )
 
     def render(
         self, page: Page, template: str, *, here: str, status: int = 200, **context: Any
@@ -87,7 +91,7 @@ class Renderer:
             csrf=page.csrf,
             flash=flash,
             lang_links={code: f"{here}{separator}lang={code}" for code in HTML_LANG},
-            **{"staff": page.staff, "unread": page.unread, **context},
+            **{"staff": page.staff, "unread": page.unread, "figures": page.figures, **context},
         )
         response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
         if requested_language(request):

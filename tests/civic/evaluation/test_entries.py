@@ -181,11 +181,11 @@ def test_an_indicator_value_is_checked(
 @pytest.mark.parametrize(
     ("values", "key", "english"),
     [
-        ({"kind": "leaders", "points": 5.5}, "points_range", "The points must be from 0 to 5.0."),
+        ({"kind": "leaders", "points": 5.5}, "points_range", "The points must be from 0 to 5."),
         (
             {"kind": "bonus", "item": "innovation", "points": 2.5},
             "points_above",
-            "The points must be above 0 and at most 2.0 for this item.",
+            "The points must be above 0 and at most 2 for this item.",
         ),
         (
             {"kind": "bonus", "item": "accountability", "points": 1},
