@@ -99,6 +99,13 @@ def test_the_annual_survey_is_bilingual_and_names_agencies(annual: Survey) -> No
         "住房保障和房产管理局",
         "人力资源和社会保障局",
         "市场监督管理局",
+        "城乡建设委员会",
+        "公安局",
+        "公安交警支队",
+        "水务局",
+        "卫生健康委员会",
+        "生态环境局",
+        "教育局",
     ]
     improve = annual.step("agency_improve@transport")
     assert improve is not None
@@ -150,8 +157,8 @@ def test_the_follow_up_is_asked_only_for_the_agency_rated_dissatisfied(annual: S
 
 
 def test_a_follow_up_waits_for_the_answer_it_depends_on(annual: Survey) -> None:
-    answers: dict[str, str | None] = {"overall": "satisfied", "agencies": "water,transport"}
-    # water is not in the block: only transport is asked about.
+    answers: dict[str, str | None] = {"overall": "satisfied", "agencies": "tourism,transport"}
+    # tourism is not in the block: only transport is asked about.
     assert ids(annual, answers) == [
         "overall",
         "agencies",
@@ -203,7 +210,7 @@ def test_the_block_expands_for_assigned_agencies() -> None:
 def test_step_looks_up_chosen_agency_steps(annual: Survey) -> None:
     step = annual.step("agency_satisfaction@housing")
     assert step is not None and step.agency == "housing"
-    assert annual.step("agency_satisfaction@water") is None
+    assert annual.step("agency_satisfaction@tourism") is None
     assert annual.step("nonsense") is None
 
 
@@ -267,7 +274,7 @@ def test_answers_are_checked_against_the_question(surveys: dict[str, Survey]) ->
     assert choose is not None and ease is not None
     accepted = [
         choose.question.accepts(value)
-        for value in ("transport,housing", "transport,transport", "water", None)
+        for value in ("transport,housing", "transport,transport", "tourism", None)
     ]
     assert accepted == [True, False, False, True]
     assert ease.question.option_codes() == ("1", "2", "3", "4", "5", "dont_know")
@@ -289,6 +296,13 @@ def test_parse_survey_reads_text_with_a_set_of_agencies() -> None:
             "housing",
             "human-resources",
             "market-regulation",
+            "construction",
+            "public-security",
+            "traffic-police",
+            "water",
+            "health",
+            "environment",
+            "education",
         },
     )
     choose = survey.step("agencies")
