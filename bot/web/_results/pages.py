@@ -40,6 +40,13 @@ from civic.i18n import LANGUAGES, normalise_language, t
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "results"
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
+# Public pages load nothing but their own stylesheet; no script, no form, no frame.
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 # Frozen versions never change: their parsed figures are kept for the next reader.
 CACHED_VERSIONS = 16
 
@@ -303,4 +310,4 @@ class ResultPages:
             lang_links=links,
             **context,
         )
-        return HTMLResponse(html, status_code=status)
+        return HTMLResponse(html, status_code=status, headers=HEADERS)

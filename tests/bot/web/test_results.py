@@ -118,6 +118,9 @@ def test_the_overview_ranks_with_the_hand_worked_points(site: TestClient) -> Non
     ]
     words = text(page.text)
     assert "第 1 版" in words
+    assert page.headers["content-security-policy"].startswith(
+        "default-src 'none'; style-src 'self'"
+    )
     assert 'href="/evaluation/2026/agencies/water?lang=zh"' in page.text
     chart = "按名次的总分：1. 水务局 89.45；2. 城市管理局 84.28；3. 交通运输局 66.55。"
     assert chart in page.text  # the chart's text alternative
