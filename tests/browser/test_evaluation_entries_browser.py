@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from civic.agencies import _service as agencies
 from civic.agencies import create_user
 from civic.city import Profile
+from civic.evaluation import indicator_entries
 from tests.bot.web.desk.test_router import PASSWORD
 from tests.browser.conftest import Site, unavailable
 from tests.browser.test_desk_browser import AXE, AXE_RUN
@@ -202,3 +203,31 @@ def test_a_value_and_a_bonus_are_entered_approved_and_audited(
     assert [row.split(" ", 2)[2] for row in rows] == text["audit_rows"]
     flow.check(li, "audit")
     assert flow.violations == {name: [] for name in flow.violations}
+
+
+def test_a_coordinator_cannot_enter_another_agencys_figures(
+    chromium: Any, site: Site, people: None, artifacts: Path
+) -> None:
+    """The form offers only the coordinator's own agency; a form altered in the browser to
+    send another agency's figure is refused with the reason, and nothing is stored."""
+    flow = Flow(chromium, site, "en", artifacts)
+    text = flow.text
+    page = flow.sign_in("water.coord")
+    agency = page.get_by_label(text["agency"], exact=True)
+    assert agency.locator("option").all_inner_texts() == ["Water Affairs Bureau"]
+    agency.evaluate(
+        "select => { select.add(new Option('Transport Bureau', 'transport')); "
+        "select.value = 'transport'; }"
+    )
+    page.get_by_label(text["indicator"], exact=True).select_option("key_tasks_completion")
+    page.get_by_label(text["month"], exact=True).select_option("2026-03")
+    page.get_by_label(text["value"], exact=True).fill("99")
+    with page.expect_response(lambda r: r.request.method == "POST") as sent:
+        page.get_by_role("button", name=text["save_value"]).click()
+    assert sent.value.status == 403
+    expect(page.locator("main")).to_contain_text(
+        "Only the coordinator of Transport Bureau or the evaluation office may enter its figures."
+    )
+    page.screenshot(path=str(artifacts / "desk-entries-en-other-agency.png"), full_page=True)
+    with site.sessions() as session:
+        assert indicator_entries(session=session, year=2026, agency="transport") == []
