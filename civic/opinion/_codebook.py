@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,11 @@ class Rule:
     code: str
     zh: tuple[str, ...]
     en: tuple[str, ...]
+
+    @cached_property
+    def english(self) -> re.Pattern[str]:
+        """Any English keyword at the start of a word."""
+        return re.compile(rf"(?<![a-z])(?:{'|'.join(re.escape(word) for word in self.en)})")
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,7 @@ class Codebook:
 def _matches(rule: Rule, lowered: str) -> bool:
     if any(keyword in lowered for keyword in rule.zh):
         return True
-    return any(re.search(rf"(?<![a-z]){re.escape(keyword)}", lowered) for keyword in rule.en)
+    return rule.english.search(lowered) is not None
 
 
 def codebook_path(profile: Profile) -> Path:

@@ -103,11 +103,11 @@ def _store(session: Session, codebook: Codebook, source: str, row: Any, zone: Zo
         language=detect_language(text) or row.language,
         assurance=row.assurance or ANONYMOUS,
         text=text,
+        codes=[
+            CommentCode(kind=SUGGESTED, code=code) for code in codebook.suggest(text, row.category)
+        ],
     )
     session.add(comment)
-    session.flush()
-    for code in codebook.suggest(text, row.category):
-        session.add(CommentCode(comment_id=comment.id, kind=SUGGESTED, code=code))
 
 
 def _id_of(source: str) -> Any:

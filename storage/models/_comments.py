@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models._base import Base, utcnow
 
@@ -34,6 +34,10 @@ class Comment(Base):
     assurance: Mapped[str] = mapped_column(String(16), default="anonymous")
     text: Mapped[str] = mapped_column(Text, info={"personal": "redact"})
     collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    codes: Mapped[list[CommentCode]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class CommentCode(Base):
