@@ -58,7 +58,15 @@ def cmd_collect(args: argparse.Namespace, settings: Settings) -> int:
     counts = ", ".join(
         f"{_source(source, lang)} {count}" for source, count in collected.counts.items()
     )
-    print(t("opinion.cli.collected", lang, total=collected.total, counts=counts))
+    print(
+        t(
+            "opinion.cli.collected",
+            lang,
+            total=collected.total,
+            counts=counts,
+            moved=collected.moved,
+        )
+    )
     return 0
 
 

@@ -6,6 +6,10 @@ keeps `source` and `source_id`, unique together), so running again adds only wha
     survey      an answer to a text question    survey_answers (with survey_responses)
     window      a window rating's comment       window_ratings (not while held for review)
     reopen      the reason a ticket reopened    ticket_events (to "reopened", with a note)
+
+A complaint's or reopen reason's agency, category and district follow its ticket: when
+the ticket was rerouted after its comment was collected, the next collection moves the
+comment too, with the codes its new category suggests (an analyst's accepted codes stay).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from civic.city import Profile
 from civic.errors import InvalidInput
@@ -53,6 +57,7 @@ class Collected:
     """How many new comments each source gave."""
 
     counts: dict[str, int]
+    moved: int = 0  # comments whose ticket was rerouted since
 
     @property
     def total(self) -> int:
@@ -86,7 +91,52 @@ def collect_comments(
             counts[source] += len(rows)
             if progress is not None:
                 progress(source, counts[source])
-    return Collected(counts=counts)
+    return Collected(counts=counts, moved=_follow_tickets(session, codebook))
+
+
+_ROUTING = ("agency", "category", "district")
+
+
+def _follow_tickets(session: Session, codebook: Codebook) -> int:
+    """Give the comments of rerouted tickets their ticket's agency, category and district
+    again, and the codes the new category suggests; returns how many moved."""
+    event = aliased(TicketEvent)
+    joins: dict[str, tuple[Any, ColumnElement[bool]]] = {
+        "complaint": (Ticket, and_(Comment.source == "complaint", Ticket.id == Comment.source_id)),
+        "reopen": (event, and_(Comment.source == "reopen", event.id == Comment.source_id)),
+    }
+    moved = 0
+    for source, (target, on) in joins.items():
+        query = select(Comment, Ticket.agency, Ticket.category, Ticket.district).join(target, on)
+        if source == "reopen":
+            query = query.join(Ticket, Ticket.id == event.ticket_id)
+        query = query.where(
+            or_(*(getattr(Comment, f).is_distinct_from(getattr(Ticket, f)) for f in _ROUTING))
+        )
+        for comment, agency, category, district in session.execute(query).all():
+            _move(comment, codebook, agency, category, district)
+            moved += 1
+    session.flush()
+    return moved
+
+
+def _move(
+    comment: Comment,
+    codebook: Codebook,
+    agency: str | None,
+    category: str | None,
+    district: str | None,
+) -> None:
+    comment.agency, comment.district = agency, district
+    if category == comment.category:
+        return
+    comment.category = category
+    wanted = set(codebook.suggest(comment.text, category))
+    kept = [c for c in comment.codes if c.kind != SUGGESTED or c.code in wanted]
+    have = {c.code for c in kept if c.kind == SUGGESTED}
+    comment.codes = kept + [
+        CommentCode(kind=SUGGESTED, code=code) for code in sorted(wanted - have)
+    ]
 
 
 def _store(session: Session, codebook: Codebook, source: str, row: Any, zone: ZoneInfo) -> None:

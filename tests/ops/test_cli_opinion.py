@@ -57,11 +57,12 @@ def test_collect_prints_progress_and_adds_nothing_the_second_time(
     assert main(["opinion", "collect", "--lang", "en"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "complaints: 6 collected",
-        "6 new comments (complaints 6, survey answers 0, window comments 0, reopen reasons 0)",
+        "6 new comments (complaints 6, survey answers 0, window comments 0, reopen reasons 0);"
+        " 0 moved with their rerouted ticket",
     ]
     assert main(["opinion", "collect", "--lang", "zh"]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "新增 0 条意见（投诉 0, 问卷回答 0, 窗口评价留言 0, 重新办理理由 0）"
+        "新增 0 条意见（投诉 0, 问卷回答 0, 窗口评价留言 0, 重新办理理由 0）；0 条随工单改派更新"
     ]
     with session_factory(seeded)() as session:
         texts = session.scalars(select(Comment.text).order_by(Comment.id)).all()

@@ -273,3 +273,32 @@ def test_erasure_leaves_the_comments_redacted_and_leading_to_no_one(
     )
     # and collecting again does not bring anything back in
     assert collect_comments(session=session, profile=profile, codebook=codebook).total == 0
+
+
+def test_comments_follow_their_rerouted_ticket(
+    session: Session, profile: Profile, codebook: Codebook
+) -> None:
+    _seed(session, profile)
+    collect_comments(session=session, profile=profile, codebook=codebook)
+    session.commit()
+    ticket = session.scalars(select(Ticket).where(Ticket.agency == "health")).one()
+    ticket.agency, ticket.category, ticket.district = "transport", "bus-service", "xihu"
+    session.commit()
+    again = collect_comments(session=session, profile=profile, codebook=codebook)
+    session.commit()
+    assert (again.total, again.moved) == (0, 2)
+    moved = session.execute(
+        select(Comment.source, Comment.agency, Comment.category, Comment.district)
+        .where(Comment.source.in_(["complaint", "reopen"]), Comment.agency.is_not(None))
+        .order_by(Comment.source)
+    ).all()
+    assert [tuple(row) for row in moved] == [
+        ("complaint", "transport", "bus-service", "xihu"),
+        ("reopen", "transport", "bus-service", "xihu"),
+    ]
+    assert _suggested(session)["医院挂号排队三个小时，电话***"] == [
+        "hospital-registration",
+        "public-transport",
+    ]
+    assert _suggested(session)["Still not fixed, ***"] == ["public-transport", "slow-response"]
+    assert collect_comments(session=session, profile=profile, codebook=codebook).moved == 0
