@@ -20,6 +20,7 @@ from civic.opinion._collect import (
     accept_codes,
     collect_comments,
 )
+from civic.opinion._scheduled import JOBS
 from civic.opinion._trends import (
     DIMENSIONS,
     GRAINS,
@@ -36,6 +37,7 @@ __all__ = [
     "ACCEPTED",
     "DIMENSIONS",
     "GRAINS",
+    "JOBS",
     "SOURCES",
     "SUGGESTED",
     "Code",
