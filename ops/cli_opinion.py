@@ -1,7 +1,8 @@
 """`civicbot opinion collect`: put the citizens' free texts not yet in the comment store
 there, redacted and with their suggested codes, printing the progress of each source.
-`civicbot opinion trends --year 2026 [--lang zh|en] [--limit 10] [--agency A]`: the
-year's top problems, each with its change on the year before and the p-value."""
+`civicbot opinion trends --year 2026 [--lang zh|en] [--limit 10] [--agency A]
+[--level code|theme]`: the year's top problems, each with its change on the year before
+and the p-value."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from civic.city import Profile, get_profile
 from civic.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from civic.opinion import (
+    LEVELS,
     Codebook,
     YearOverYear,
     codebook_path,
@@ -32,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     trends.add_argument("--year", type=int, required=True)
     trends.add_argument("--limit", type=int, default=10, help="how many (default 10)")
     trends.add_argument("--agency", help="only the comments about this agency")
+    trends.add_argument(
+        "--level", choices=LEVELS, default="code", help="codes as coded, or their themes"
+    )
     trends.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANGUAGE)
     trends.set_defaults(handler=cmd_trends)
 
@@ -86,6 +91,7 @@ def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
             year=args.year,
             limit=args.limit,
             agency=args.agency,
+            level=args.level,
         )
     if not top:
         print(t("opinion.cli.none", args.lang, year=args.year))

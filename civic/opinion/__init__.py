@@ -24,6 +24,7 @@ from civic.opinion._scheduled import JOBS
 from civic.opinion._trends import (
     DIMENSIONS,
     GRAINS,
+    LEVELS,
     TrendRow,
     YearOverYear,
     normal_cdf,
@@ -38,6 +39,7 @@ __all__ = [
     "DIMENSIONS",
     "GRAINS",
     "JOBS",
+    "LEVELS",
     "SOURCES",
     "SUGGESTED",
     "Code",

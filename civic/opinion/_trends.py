@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, distinct, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from civic.opinion._codebook import Codebook
@@ -24,6 +24,7 @@ from storage.models import Comment, CommentCode
 
 DIMENSIONS = ("code", "agency", "district", "source", "category")
 GRAINS = ("month", "year")
+LEVELS = ("code", "theme")  # a code as coded, or rolled up to its theme
 
 
 @dataclass(frozen=True)
@@ -105,24 +106,32 @@ def trend_table(
     grain: str = "month",
     agency: str | None = None,
     district: str | None = None,
+    level: str = "code",
 ) -> list[TrendRow]:
     """The year's counts and shares per period and cell of `by` (which holds "code"),
-    ordered by period, then cell."""
+    ordered by period, then cell. At `level` "theme" a code counts as its theme, and a
+    comment with two codes of one theme once."""
     if "code" not in by or any(dim not in DIMENSIONS for dim in by) or len(set(by)) != len(by):
         raise ValueError(f"'by' must hold 'code' and only {', '.join(DIMENSIONS)}: {by}")
     if grain not in GRAINS:
         raise ValueError(f"'grain' must be one of {', '.join(GRAINS)}: {grain}")
+    if level not in LEVELS:
+        raise ValueError(f"'level' must be one of {', '.join(LEVELS)}: {level}")
     counted = _counted()
+    code = _theme_of(counted.c.code, codebook) if level == "theme" else counted.c.code
     period = Comment.month if grain == "month" else func.substr(Comment.month, 1, 4)
     others = [dim for dim in by if dim != "code"]
-    columns = {dim: counted.c.code if dim == "code" else getattr(Comment, dim) for dim in by}
+    columns = {dim: code if dim == "code" else getattr(Comment, dim) for dim in by}
     where = _filters(year, agency, district)
     counts = session.execute(
         select(
             period.label("period"),
             *(column.label(dim) for dim, column in columns.items()),
-            func.count().label("n"),
-            func.sum(case((counted.c.kind == ACCEPTED, 1), else_=0)).label("accepted"),
+            func.count(distinct(counted.c.comment_id)).label("n"),
+            # a comment's counted codes are all accepted or all suggested
+            func.count(distinct(case((counted.c.kind == ACCEPTED, counted.c.comment_id)))).label(
+                "accepted"
+            ),
         )
         .join(counted, counted.c.comment_id == Comment.id)
         .where(*where)
@@ -149,6 +158,11 @@ def trend_table(
     return sorted(rows, key=lambda r: (r.period, [str(r.cell[d] or "") for d in by]))
 
 
+def _theme_of(code: Any, codebook: Codebook) -> Any:
+    parents = {c.code: c.parent for c in codebook.codes.values() if c.parent is not None}
+    return case(parents, value=code, else_=code) if parents else code
+
+
 def normal_cdf(z: float) -> float:
     return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
@@ -173,9 +187,10 @@ def year_over_year(
     year: int,
     agency: str | None = None,
     district: str | None = None,
+    level: str = "code",
 ) -> list[YearOverYear]:
-    """Each code with comments in `year` or the year before: its count and share in both,
-    and the p-value of the change in share. Ordered by code."""
+    """Each code (or theme) with comments in `year` or the year before: its count and
+    share in both, and the p-value of the change in share. Ordered by code."""
     years = {}
     for which in (year, year - 1):
         rows = trend_table(
@@ -186,6 +201,7 @@ def year_over_year(
             grain="year",
             agency=agency,
             district=district,
+            level=level,
         )
         years[which] = {str(row.cell["code"]): row for row in rows}
     totals = {which: _comments_in(session, which, agency, district) for which in (year, year - 1)}
@@ -224,10 +240,17 @@ def top_problems(
     limit: int = 10,
     agency: str | None = None,
     district: str | None = None,
+    level: str = "code",
 ) -> list[YearOverYear]:
-    """The codes with the most comments in `year`, most first, with their change."""
+    """The codes (or themes) with the most comments in `year`, most first, with their
+    change."""
     changes = year_over_year(
-        session=session, codebook=codebook, year=year, agency=agency, district=district
+        session=session,
+        codebook=codebook,
+        year=year,
+        agency=agency,
+        district=district,
+        level=level,
     )
     ranked = sorted((c for c in changes if c.count), key=lambda c: (-c.count, c.code))
     return ranked[:limit]

@@ -90,6 +90,13 @@ def test_trends_print_the_top_problems_with_their_change(
         "1. 挂号排队时间长（hospital-registration）：3 条（75.0%）；2025 年：1 条（50.0%）；"
         "变化 +2，+25.0 个百分点，p = 0.540；其中 0 条为已确认编码",
     ]
+    assert main(["opinion", "trends", "--year", "2026", "--level", "theme", "--lang", "en"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:3] == [
+        "1. Health care (health): 3 (75.0%); 2025: 1 (50.0%);"
+        " change +2, +25.0 points, p = 0.540; 0 on accepted codes",
+        "2. Public transport (public-transport): 1 (25.0%); 2025: 0 (0.0%);"
+        " change +1, +25.0 points, p = 0.439; 0 on accepted codes",
+    ]
     assert main(["opinion", "trends", "--year", "2024", "--lang", "en"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "No coded comments in 2024: run `civicbot opinion collect` first."

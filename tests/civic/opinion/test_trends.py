@@ -41,7 +41,8 @@ from civic.opinion import (
 )
 from storage.models import Comment, CommentCode
 
-SPEC = [
+Spec = tuple[str, str, str, int, list[str], list[str]]
+SPEC: list[Spec] = [
     # (agency, district, month, how many, suggested, accepted)
     ("health", "shangcheng", "2026-01", 20, ["hospital-registration"], []),
     ("health", "shangcheng", "2026-01", 20, ["medical-cost"], []),
@@ -59,13 +60,11 @@ def codebook(profile: Profile) -> Codebook:
     return load_codebook(codebook_path(profile), profile)
 
 
-@pytest.fixture
-def comments(session: Session) -> Session:
-    source_id = 0
-    for agency, district, month, count, suggested, accepted in SPEC:
+def _add(session: Session, spec: list[Spec], first_id: int = 1) -> None:
+    source_id = first_id
+    for agency, district, month, count, suggested, accepted in spec:
         year, number = (int(part) for part in month.split("-"))
         for _ in range(count):
-            source_id += 1
             comment = Comment(
                 source="complaint",
                 source_id=source_id,
@@ -77,6 +76,7 @@ def comments(session: Session) -> Session:
                 assurance="anonymous",
                 text="…",
             )
+            source_id += 1
             session.add(comment)
             session.flush()
             session.add_all(
@@ -84,6 +84,11 @@ def comments(session: Session) -> Session:
                 + [CommentCode(comment_id=comment.id, kind="accepted", code=c) for c in accepted]
             )
     session.commit()
+
+
+@pytest.fixture
+def comments(session: Session) -> Session:
+    _add(session, SPEC)
     return session
 
 
@@ -176,3 +181,32 @@ def test_the_z_test_and_normal_cdf() -> None:
 def test_by_must_hold_the_code(comments: Session, codebook: Codebook) -> None:
     with pytest.raises(ValueError, match="'by' must hold 'code'"):
         trend_table(session=comments, codebook=codebook, year=2026, by=("agency",))
+
+
+def test_rolled_up_to_themes_a_comment_counts_once_per_theme(
+    comments: Session, codebook: Codebook
+) -> None:
+    # five more 2026 comments, each under two codes of the health theme
+    _add(
+        comments,
+        [("health", "xihu", "2026-02", 5, ["hospital-registration", "medical-cost"], [])],
+        first_id=1000,
+    )
+    codes = trend_table(session=comments, codebook=codebook, year=2026, by=("code",), grain="year")
+    assert [(r.cell["code"], r.count) for r in codes] == [
+        ("bus-frequency", 100),
+        ("hospital-registration", 45),
+        ("medical-cost", 25),
+    ]
+    themes = trend_table(
+        session=comments, codebook=codebook, year=2026, by=("code",), grain="year", level="theme"
+    )
+    assert _rows(themes) == [
+        ("2026", "health", 65, 10, 205, 0.3171),
+        ("2026", "public-transport", 100, 0, 205, 0.4878),
+    ]
+    top = top_problems(session=comments, codebook=codebook, year=2026, level="theme")
+    assert [(c.code, c.count, c.last_count, c.label["en"]) for c in top] == [
+        ("public-transport", 100, 90, "Public transport"),
+        ("health", 65, 10, "Health care"),
+    ]
