@@ -20,7 +20,7 @@ from datetime import UTC
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from civic.city import Profile
@@ -28,25 +28,12 @@ from civic.errors import InvalidInput
 from civic.i18n import detect_language
 from civic.identity import ANONYMOUS
 from civic.opinion._codebook import Codebook
+from civic.opinion._sources import id_of, new_rows
 from civic.privacy import redact_text
-from civic.surveys import get_survey
-from civic.tickets import Status
-from storage.models import (
-    Citizen,
-    Comment,
-    CommentCode,
-    ServiceWindow,
-    SurveyAnswer,
-    SurveyDefinition,
-    SurveyResponse,
-    Ticket,
-    TicketEvent,
-    WindowRating,
-)
+from storage.models import Comment, CommentCode, Ticket, TicketEvent
 
 SOURCES = ("complaint", "survey", "window", "reopen")
 SUGGESTED, ACCEPTED = "suggested", "accepted"
-STAFF = "staff"  # the assurance of a reason staff gave, not a citizen
 BATCH = 500
 
 Progress = Callable[[str, int], None]
@@ -77,11 +64,11 @@ def collect_comments(
     zone = ZoneInfo(profile.timezone)
     counts: dict[str, int] = {}
     for source in SOURCES:
-        query = _new_rows(session, profile, source)
+        query = new_rows(session, profile, source)
         counts[source] = 0
         after = 0
         while True:
-            rows = session.execute(query.where(_id_of(source) > after).limit(batch)).all()
+            rows = session.execute(query.where(id_of(source) > after).limit(batch)).all()
             if not rows:
                 break
             for row in rows:
@@ -158,107 +145,6 @@ def _store(session: Session, codebook: Codebook, source: str, row: Any, zone: Zo
         ],
     )
     session.add(comment)
-
-
-def _id_of(source: str) -> Any:
-    return {
-        "complaint": Ticket.id,
-        "survey": SurveyAnswer.id,
-        "window": WindowRating.id,
-        "reopen": TicketEvent.id,
-    }[source]
-
-
-def _not_collected(source: str) -> ColumnElement[bool]:
-    return ~exists().where(Comment.source == source, Comment.source_id == _id_of(source))
-
-
-def _new_rows(session: Session, profile: Profile, source: str) -> Select[Any]:
-    """The source's rows with a text and no comment yet, oldest first, each labelled
-    id, text, agency, category, district, created_at, language, assurance."""
-    none = literal(None)
-    query: Any  # one of four selects of the same labelled columns
-    if source == "complaint":
-        query = (
-            select(
-                Ticket.id,
-                Ticket.description.label("text"),
-                Ticket.agency,
-                Ticket.category,
-                Ticket.district,
-                Ticket.created_at,
-                Ticket.language,
-                Citizen.assurance,
-            )
-            .outerjoin(Citizen, Citizen.id == Ticket.citizen_id)
-            .where(_has_text(Ticket.description))
-        )
-    elif source == "reopen":
-        query = (
-            select(
-                TicketEvent.id,
-                TicketEvent.note.label("text"),
-                Ticket.agency,
-                Ticket.category,
-                Ticket.district,
-                TicketEvent.at.label("created_at"),
-                Ticket.language,
-                case((TicketEvent.actor == "citizen", Citizen.assurance), else_=STAFF).label(
-                    "assurance"
-                ),
-            )
-            .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-            .outerjoin(Citizen, Citizen.id == Ticket.citizen_id)
-            .where(TicketEvent.to_status == Status.REOPENED.value, _has_text(TicketEvent.note))
-        )
-    elif source == "survey":
-        query = (
-            select(
-                SurveyAnswer.id,
-                SurveyAnswer.value.label("text"),
-                SurveyAnswer.agency,
-                none.label("category"),
-                none.label("district"),
-                SurveyAnswer.answered_at.label("created_at"),
-                SurveyResponse.language,
-                SurveyResponse.assurance,
-            )
-            .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
-            .where(_text_questions(session, profile), _has_text(SurveyAnswer.value))
-        )
-    else:
-        query = (
-            select(
-                WindowRating.id,
-                WindowRating.comment.label("text"),
-                ServiceWindow.agency,
-                none.label("category"),
-                none.label("district"),
-                WindowRating.created_at,
-                none.label("language"),
-                WindowRating.assurance,
-            )
-            .join(ServiceWindow, ServiceWindow.id == WindowRating.window_id)
-            .where(WindowRating.held.is_(False), _has_text(WindowRating.comment))
-        )
-    return query.where(_not_collected(source)).order_by(_id_of(source))
-
-
-def _has_text(column: Any) -> ColumnElement[bool]:
-    return and_(column.is_not(None), func.length(func.trim(column)) > 0)
-
-
-def _text_questions(session: Session, profile: Profile) -> ColumnElement[bool]:
-    """Answers to the text questions of each survey, as its current definition has them."""
-    wanted = []
-    for key in session.scalars(select(SurveyDefinition.key)):
-        survey = get_survey(session=session, key=key, agencies=profile.agencies)
-        questions = {q.id for q in survey.questions() if q.type == "text"} if survey else set()
-        if questions:
-            wanted.append(
-                and_(SurveyResponse.survey_key == key, SurveyAnswer.question.in_(questions))
-            )
-    return or_(*wanted) if wanted else false()
 
 
 def accept_codes(
