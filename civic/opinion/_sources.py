@@ -26,6 +26,7 @@ from storage.models import (
 )
 
 STAFF = "staff"  # the assurance of a reason staff gave, not a citizen
+SYSTEM = "system"  # the actor of the notes the system writes in a ticket's history
 _NONE = literal(None)
 
 
@@ -78,7 +79,14 @@ def _reopen_reasons(session: Session, profile: Profile) -> Any:
         )
         .join(Ticket, Ticket.id == TicketEvent.ticket_id)
         .outerjoin(Citizen, Citizen.id == Ticket.citizen_id)
-        .where(TicketEvent.to_status == Status.REOPENED.value, _has_text(TicketEvent.note))
+        .where(
+            TicketEvent.to_status == Status.REOPENED.value,
+            # the move into "reopened", not a note the system adds to a reopened ticket
+            # (overdue: from and to the same status)
+            TicketEvent.from_status.is_distinct_from(Status.REOPENED.value),
+            TicketEvent.actor != SYSTEM,
+            _has_text(TicketEvent.note),
+        )
     )
 
 

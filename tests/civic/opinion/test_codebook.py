@@ -53,6 +53,10 @@ def test_every_code_has_a_rule_or_is_a_theme(codebook: Codebook) -> None:
         ("The registration queue at the hospital took hours", None, ("hospital-registration",)),
         ("Scans booked weeks out; MRI waits are absurd", None, ("scan-appointments",)),
         ("看病太贵了，医保报销比例低", None, ("medical-cost",)),
+        ("办事流程太复杂，希望简化。", None, ("red-tape",)),
+        ("希望老旧小区改造能加快进度。", None, ("old-compound-renovation",)),
+        ("排队时间太长，窗口开得太少。", None, ("hall-waiting",)),
+        ("The procedures are too complicated; please simplify them.", None, ("red-tape",)),
         # the category's theme, dropped when one of its own codes is suggested
         ("医生很好", "hospital-service", ("health",)),
         ("挂号难", "hospital-service", ("hospital-registration",)),
@@ -115,7 +119,7 @@ def _unknown_category(data: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("spoil", "entry", "problem"),
     [
-        (_duplicate, "codes[37] (medical-cost)", "duplicate code"),
+        (_duplicate, "codes[38] (medical-cost)", "duplicate code"),
         (_no_english, "codes[2] (scan-appointments)", "'label' needs a non-empty 'en' text"),
         (_unknown_parent, "codes[3] (medical-cost)", "unknown parent 'healthcare'"),
         (
@@ -123,7 +127,7 @@ def _unknown_category(data: dict[str, Any]) -> None:
             "codes[3] (medical-cost)",
             "parent 'scan-appointments' is not a theme (two levels only)",
         ),
-        (_unknown_rule_code, "rules[26]", "unknown code 'parking-fees'"),
+        (_unknown_rule_code, "rules[27]", "unknown code 'parking-fees'"),
         (_rule_without_chinese, "rules[0] (hospital-registration)", "needs keywords in 'zh'"),
         (_unknown_category, "codes[0] (health)", "unknown category 'hospitals'"),
     ],

@@ -71,6 +71,15 @@ def _seed(session: Session, profile: Profile) -> Citizen:
         )
     )
     ticket.events.append(TicketEvent(actor="user:li", to_status="accepted", note="accepted"))
+    # the overdue flag on a reopened ticket: a system note, not a reason
+    ticket.events.append(
+        TicketEvent(
+            actor="system",
+            from_status="reopened",
+            to_status="reopened",
+            note="overdue: escalated to the agency's supervisors",
+        )
+    )
     sync_profile_surveys(
         session=session, directory=profile.path / "surveys", agencies=profile.agencies
     )
