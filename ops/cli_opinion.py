@@ -1,8 +1,8 @@
 """`civicbot opinion collect`: put the citizens' free texts not yet in the comment store
 there, redacted and with their suggested codes, printing the progress of each source.
 `civicbot opinion trends --year 2026 [--lang zh|en] [--limit 10] [--agency A]
-[--level code|theme]`: the year's top problems, each with its change on the year before
-and the p-value."""
+[--level code|theme] [--assurance LEVEL ...]`: the year's top problems, each with its
+change on the year before and the p-value."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from typing import Any
 
 from civic.city import Profile, get_profile
 from civic.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from civic.identity import LEVELS as ASSURANCE_LEVELS
 from civic.opinion import (
     LEVELS,
+    STAFF,
     Codebook,
     YearOverYear,
     codebook_path,
@@ -34,6 +36,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     trends.add_argument("--year", type=int, required=True)
     trends.add_argument("--limit", type=int, default=10, help="how many (default 10)")
     trends.add_argument("--agency", help="only the comments about this agency")
+    trends.add_argument(
+        "--assurance",
+        action="append",
+        choices=[*ASSURANCE_LEVELS, STAFF],
+        help="only comments written at this assurance level (repeat for several)",
+    )
     trends.add_argument(
         "--level", choices=LEVELS, default="code", help="codes as coded, or their themes"
     )
@@ -92,6 +100,7 @@ def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
             limit=args.limit,
             agency=args.agency,
             level=args.level,
+            assurance=args.assurance,
         )
     if not top:
         print(t("opinion.cli.none", args.lang, year=args.year))

@@ -21,6 +21,7 @@ from civic.opinion._collect import (
     collect_comments,
 )
 from civic.opinion._scheduled import JOBS
+from civic.opinion._sources import STAFF
 from civic.opinion._trends import (
     DIMENSIONS,
     GRAINS,
@@ -41,6 +42,7 @@ __all__ = [
     "JOBS",
     "LEVELS",
     "SOURCES",
+    "STAFF",
     "SUGGESTED",
     "Code",
     "Codebook",

@@ -2,10 +2,13 @@
 category) per month or year, grouped in the database; each code's change on the year
 before, with a two-proportion z-test; and the year's top problems.
 
-A comment counts under its accepted codes, or under its suggested codes when none was
-accepted; every figure says how many of its comments were counted on accepted codes. A
-share is of all comments in the same period and cell (the same agency, district, ...),
-coded or not, so one comment under two codes adds to both shares.
+Every figure may be limited to an agency, a district, and comments written at given
+assurance levels (civic.identity; "staff" for reasons staff gave), so that a flood of
+anonymous texts can be looked at apart. A comment counts under its accepted codes, or
+under its suggested codes when none was accepted; every figure says how many of its
+comments were counted on accepted codes. A share is of all comments in the same period
+and cell (the same agency, district, ...), coded or not, so one comment under two codes
+adds to both shares.
 """
 
 from __future__ import annotations
@@ -88,8 +91,12 @@ def _counted() -> Any:
     )
 
 
-def _filters(year: int, agency: str | None, district: str | None) -> list[ColumnElement[bool]]:
+def _filters(
+    year: int, agency: str | None, district: str | None, assurance: Sequence[str] | None
+) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [Comment.month.like(f"{year:04d}-%")]
+    if assurance is not None:
+        where.append(Comment.assurance.in_(list(assurance)))
     if agency is not None:
         where.append(Comment.agency == agency)
     if district is not None:
@@ -106,6 +113,7 @@ def trend_table(
     grain: str = "month",
     agency: str | None = None,
     district: str | None = None,
+    assurance: Sequence[str] | None = None,
     level: str = "code",
 ) -> list[TrendRow]:
     """The year's counts and shares per period and cell of `by` (which holds "code"),
@@ -122,7 +130,7 @@ def trend_table(
     period = Comment.month if grain == "month" else func.substr(Comment.month, 1, 4)
     others = [dim for dim in by if dim != "code"]
     columns = {dim: code if dim == "code" else getattr(Comment, dim) for dim in by}
-    where = _filters(year, agency, district)
+    where = _filters(year, agency, district, assurance)
     counts = session.execute(
         select(
             period.label("period"),
@@ -187,6 +195,7 @@ def year_over_year(
     year: int,
     agency: str | None = None,
     district: str | None = None,
+    assurance: Sequence[str] | None = None,
     level: str = "code",
 ) -> list[YearOverYear]:
     """Each code (or theme) with comments in `year` or the year before: its count and
@@ -201,10 +210,14 @@ def year_over_year(
             grain="year",
             agency=agency,
             district=district,
+            assurance=assurance,
             level=level,
         )
         years[which] = {str(row.cell["code"]): row for row in rows}
-    totals = {which: _comments_in(session, which, agency, district) for which in (year, year - 1)}
+    totals = {
+        which: _comments_in(session, which, agency, district, assurance)
+        for which in (year, year - 1)
+    }
     now, before = years[year], years[year - 1]
     changes = []
     for code in sorted(set(now) | set(before)):
@@ -226,10 +239,15 @@ def year_over_year(
     return changes
 
 
-def _comments_in(session: Session, year: int, agency: str | None, district: str | None) -> int:
-    return int(
-        session.scalar(select(func.count(Comment.id)).where(*_filters(year, agency, district))) or 0
-    )
+def _comments_in(
+    session: Session,
+    year: int,
+    agency: str | None,
+    district: str | None,
+    assurance: Sequence[str] | None,
+) -> int:
+    where = _filters(year, agency, district, assurance)
+    return int(session.scalar(select(func.count(Comment.id)).where(*where)) or 0)
 
 
 def top_problems(
@@ -240,6 +258,7 @@ def top_problems(
     limit: int = 10,
     agency: str | None = None,
     district: str | None = None,
+    assurance: Sequence[str] | None = None,
     level: str = "code",
 ) -> list[YearOverYear]:
     """The codes (or themes) with the most comments in `year`, most first, with their
@@ -250,6 +269,7 @@ def top_problems(
         year=year,
         agency=agency,
         district=district,
+        assurance=assurance,
         level=level,
     )
     ranked = sorted((c for c in changes if c.count), key=lambda c: (-c.count, c.code))

@@ -97,6 +97,11 @@ def test_trends_print_the_top_problems_with_their_change(
         "2. Public transport (public-transport): 1 (25.0%); 2025: 0 (0.0%);"
         " change +1, +25.0 points, p = 0.439; 0 on accepted codes",
     ]
+    only_verified = ["opinion", "trends", "--year", "2026", "--assurance", "verified_phone"]
+    assert main([*only_verified, "--lang", "en"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "No coded comments in 2026: run `civicbot opinion collect` first."
+    ]
     assert main(["opinion", "trends", "--year", "2024", "--lang", "en"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "No coded comments in 2024: run `civicbot opinion collect` first."

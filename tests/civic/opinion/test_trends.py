@@ -25,6 +25,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civic.city import Profile
@@ -209,4 +210,27 @@ def test_rolled_up_to_themes_a_comment_counts_once_per_theme(
     assert [(c.code, c.count, c.last_count, c.label["en"]) for c in top] == [
         ("public-transport", 100, 90, "Public transport"),
         ("health", 65, 10, "Health care"),
+    ]
+
+
+def test_limited_to_assurance_levels(comments: Session, codebook: Codebook) -> None:
+    # ten 2026 comments from verified phones; everything else is anonymous
+    _add(comments, [("environment", "xihu", "2026-03", 10, ["noise"], [])], first_id=2000)
+    verified = comments.scalars(select(Comment).where(Comment.source_id >= 2000)).all()
+    for comment in verified:
+        comment.assurance = "verified_phone"
+    comments.commit()
+    top = top_problems(
+        session=comments, codebook=codebook, year=2026, assurance=["verified_phone", "invited"]
+    )
+    assert [(c.code, c.count, c.total, c.last_total, c.p_value) for c in top] == [
+        ("noise", 10, 10, 0, None)
+    ]
+    anonymous = top_problems(
+        session=comments, codebook=codebook, year=2026, assurance=["anonymous"]
+    )
+    assert [(c.code, c.count, c.total) for c in anonymous] == [
+        ("bus-frequency", 100, 200),
+        ("hospital-registration", 40, 200),
+        ("medical-cost", 20, 200),
     ]
