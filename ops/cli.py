@@ -155,13 +155,21 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "route":
             command.add_argument("text", help="the message, or '-' to read one per line")
             command.add_argument("--lang", choices=["zh", "en"], help="the message language")
-    from ops import cli_agency, cli_campaigns, cli_demo, cli_evaluation, cli_opendata
+    from ops import (
+        cli_agency,
+        cli_campaigns,
+        cli_demo,
+        cli_evaluation,
+        cli_opendata,
+        cli_opinion,
+    )
 
     cli_agency.register(sub)
     cli_campaigns.register(sub)
     cli_evaluation.register(sub)
     cli_demo.register(sub)
     cli_opendata.register(sub)
+    cli_opinion.register(sub)
     return parser
 
 

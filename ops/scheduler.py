@@ -22,6 +22,7 @@ from bot.telegram import JOBS as TELEGRAM_JOBS
 from civic.identity import JOBS as IDENTITY_JOBS
 from civic.jobs import Job
 from civic.opendata import JOBS as OPENDATA_JOBS
+from civic.opinion import JOBS as OPINION_JOBS
 from civic.privacy import JOBS as PRIVACY_JOBS
 from civic.settings import Settings, get_settings
 from civic.tickets import JOBS as TICKET_JOBS
@@ -45,6 +46,7 @@ JOBS: dict[str, Job] = {
         *TELEGRAM_JOBS,
         *CAMPAIGN_JOBS,
         *OPENDATA_JOBS,
+        *OPINION_JOBS,
     ]
 }
 

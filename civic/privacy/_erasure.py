@@ -9,7 +9,8 @@ are found through. A test walks the models and fails when a marked column has no
 
 What stays is anonymous and is what the city's statistics need: a ticket's category,
 agency, district, road, status, dates and satisfaction, with its description redacted and
-its position rounded to about 100 m; survey answers and window ratings, unlinked.
+its position rounded to about 100 m; survey answers and window ratings, unlinked; the
+comment store's redacted texts, whose source rows no longer lead to anyone.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, select
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from civic.privacy._redaction import coarse_position, redact_text
@@ -27,6 +28,7 @@ from storage.models import (
     Base,
     ChannelAddress,
     Citizen,
+    Comment,
     Feedback,
     FrameMember,
     Handoff,
@@ -100,7 +102,27 @@ def _their_tickets(citizen_id: int) -> ColumnElement[bool]:
     return TicketEvent.ticket_id.in_(select(Ticket.id).where(Ticket.citizen_id == citizen_id))
 
 
+def _their_comments(citizen_id: int) -> ColumnElement[bool]:
+    """Comments found through their source rows, which still name the citizen."""
+    tickets = select(Ticket.id).where(Ticket.citizen_id == citizen_id)
+    sources = {
+        "complaint": tickets,
+        "reopen": select(TicketEvent.id).where(TicketEvent.ticket_id.in_(tickets)),
+        "survey": select(SurveyAnswer.id).where(_their_responses(citizen_id)),
+        "window": select(WindowRating.id).where(WindowRating.citizen_id == citizen_id),
+    }
+    return or_(
+        *(
+            and_(Comment.source == source, Comment.source_id.in_(ids))
+            for source, ids in sources.items()
+        )
+    )
+
+
 RULES: tuple[Rule, ...] = (
+    # Comments are found through their sources, so they go before those are unlinked;
+    # they were stored redacted and stay so, like the tickets' descriptions.
+    Rule(Comment, _their_comments, changes={"text": REDACTED}),
     # Web-chat messages waiting at the citizen's sessions, found before the addresses go.
     Rule(OutboundMessage, _at_their_addresses, delete=True),
     Rule(Notification, lambda c: Notification.citizen_id == c, delete=True),

@@ -5,6 +5,7 @@ from storage.models._base import PERSONAL_KINDS, Base, utcnow
 from storage.models._campaigns import Campaign, FrameMember, Invitation
 from storage.models._channels import ButtonPayload, OutboundMessage, ProcessedUpdate
 from storage.models._citizens import ChannelAddress, Citizen, OfferedButton
+from storage.models._comments import Comment, CommentCode
 from storage.models._duty import DutyMessage, DutyPrompt
 from storage.models._evaluation import (
     EvaluationAdjustment,
@@ -32,6 +33,8 @@ __all__ = [
     "Campaign",
     "ChannelAddress",
     "Citizen",
+    "Comment",
+    "CommentCode",
     "DutyMessage",
     "DutyPrompt",
     "EvaluationAdjustment",

@@ -24,6 +24,7 @@ def test_every_declared_job_is_registered_once_with_its_interval(tmp_path: Path)
     assert sorted(jobs) == [
         "agency-webhooks",
         "campaign-invitations",
+        "collect-comments",
         "duty-messages",
         "overdue-check",
         "publish-open-data",
@@ -39,6 +40,7 @@ def test_every_declared_job_is_registered_once_with_its_interval(tmp_path: Path)
     assert jobs["purge-processed-updates"].args == ("purge-processed-updates",)
     assert jobs["purge-expired-personal-data"].trigger.interval == timedelta(hours=6)
     assert jobs["publish-open-data"].trigger.interval == timedelta(days=1)
+    assert jobs["collect-comments"].trigger.interval == timedelta(days=1)
 
 
 def test_a_job_runs_with_a_session_that_is_committed() -> None:

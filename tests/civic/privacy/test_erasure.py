@@ -102,6 +102,7 @@ def test_known_personal_columns_are_marked() -> None:
         ("survey_answers", "value"): "redact",
         ("window_ratings", "comment"): "redact",
         ("ticket_followers", "citizen_id"): "unlink",
+        ("comments", "text"): "redact",
     }
     assert {where: marked.get(where) for where in expected} == expected
 

@@ -1,0 +1,146 @@
+"""`civicbot opinion collect`: put the citizens' free texts not yet in the comment store
+there, redacted and with their suggested codes, printing the progress of each source.
+`civicbot opinion trends --year 2026 [--lang zh|en] [--limit 10] [--agency A]
+[--level code|theme] [--assurance LEVEL ...]`: the year's top problems, each with its
+change on the year before and the p-value."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from civic.city import Profile, get_profile
+from civic.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from civic.identity import LEVELS as ASSURANCE_LEVELS
+from civic.opinion import (
+    LEVELS,
+    STAFF,
+    Codebook,
+    YearOverYear,
+    codebook_path,
+    collect_comments,
+    load_codebook,
+    top_problems,
+)
+from civic.settings import Settings
+from storage.db import session_scope
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    opinion = subparsers.add_parser("opinion", help="the public-opinion analysis of free texts")
+    cmds = opinion.add_subparsers(dest="opinion_command", required=True)
+    collect = cmds.add_parser("collect", help="store new free texts, redacted, with codes")
+    collect.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANGUAGE)
+    collect.set_defaults(handler=cmd_collect)
+    trends = cmds.add_parser("trends", help="the year's top problems and their change")
+    trends.add_argument("--year", type=int, required=True)
+    trends.add_argument("--limit", type=int, default=10, help="how many (default 10)")
+    trends.add_argument("--agency", help="only the comments about this agency")
+    trends.add_argument(
+        "--assurance",
+        action="append",
+        choices=[*ASSURANCE_LEVELS, STAFF],
+        help="only comments written at this assurance level (repeat for several)",
+    )
+    trends.add_argument(
+        "--level", choices=LEVELS, default="code", help="codes as coded, or their themes"
+    )
+    trends.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANGUAGE)
+    trends.set_defaults(handler=cmd_trends)
+
+
+def _codebook(settings: Settings) -> tuple[Profile, Codebook]:
+    profile = get_profile(settings.profiles_dir, settings.profile)
+    return profile, load_codebook(codebook_path(profile), profile)
+
+
+def cmd_collect(args: argparse.Namespace, settings: Settings) -> int:
+    from ops.startup import prepare
+
+    profile, codebook = _codebook(settings)
+    prepare(settings)
+    lang = args.lang
+
+    def progress(source: str, rows: int) -> None:
+        print(t("opinion.cli.progress", lang, source=_source(source, lang), rows=rows), flush=True)
+
+    with session_scope(settings.database_url) as session:
+        collected = collect_comments(
+            session=session, profile=profile, codebook=codebook, progress=progress
+        )
+    counts = ", ".join(
+        f"{_source(source, lang)} {count}" for source, count in collected.counts.items()
+    )
+    print(
+        t(
+            "opinion.cli.collected",
+            lang,
+            total=collected.total,
+            counts=counts,
+            moved=collected.moved,
+        )
+    )
+    return 0
+
+
+def _source(source: str, lang: str) -> str:
+    return t(f"opinion.source.{source}", lang)
+
+
+def cmd_trends(args: argparse.Namespace, settings: Settings) -> int:
+    from ops.startup import prepare
+
+    _, codebook = _codebook(settings)
+    prepare(settings)
+    with session_scope(settings.database_url) as session:
+        top = top_problems(
+            session=session,
+            codebook=codebook,
+            year=args.year,
+            limit=args.limit,
+            agency=args.agency,
+            level=args.level,
+            assurance=args.assurance,
+        )
+    if not top:
+        print(t("opinion.cli.none", args.lang, year=args.year))
+        return 0
+    print(
+        t(
+            "opinion.cli.heading",
+            args.lang,
+            year=args.year,
+            total=top[0].total,
+            last=args.year - 1,
+            last_total=top[0].last_total,
+        )
+    )
+    for rank, change in enumerate(top, start=1):
+        print(_line(rank, change, codebook, args.year, args.lang))
+    print(t("opinion.cli.basis", args.lang))
+    return 0
+
+
+def _line(rank: int, change: YearOverYear, codebook: Codebook, year: int, lang: str) -> str:
+    return t(
+        "opinion.cli.problem",
+        lang,
+        rank=rank,
+        label=codebook.label(change.code, lang),
+        code=change.code,
+        count=change.count,
+        share=f"{change.share:.1%}",
+        last=year - 1,
+        last_count=change.last_count,
+        last_share=f"{change.last_share:.1%}",
+        change=f"{change.change:+d}",
+        points=f"{change.share_change * 100:+.1f}",
+        p=_p(change.p_value),
+        accepted=change.accepted,
+    )
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
