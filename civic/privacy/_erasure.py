@@ -33,6 +33,7 @@ from storage.models import (
     FrameMember,
     Handoff,
     HandoffMessage,
+    NoticeLink,
     Notification,
     OfferedButton,
     OutboundMessage,
@@ -133,6 +134,8 @@ RULES: tuple[Rule, ...] = (
     # a number being verified; its HMAC stays a day, so erasing resets no limit on codes
     Rule(PhoneCode, lambda c: PhoneCode.citizen_id == c, changes={"phone": ERASED}),
     Rule(FrameMember, lambda c: FrameMember.citizen_id == c, delete=True),
+    # their answers about an improvement notice still count, no longer theirs
+    Rule(NoticeLink, lambda c: NoticeLink.citizen_id == c, changes={"citizen_id": UNLINKED}),
     Rule(SurveyAnswer, _their_responses, changes={"value": REDACTED}),
     Rule(
         SurveyResponse, lambda c: SurveyResponse.citizen_id == c, changes={"citizen_id": UNLINKED}

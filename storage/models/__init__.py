@@ -5,7 +5,15 @@ from storage.models._base import PERSONAL_KINDS, Base, utcnow
 from storage.models._campaigns import Campaign, FrameMember, Invitation
 from storage.models._channels import ButtonPayload, OutboundMessage, ProcessedUpdate
 from storage.models._citizens import ChannelAddress, Citizen, OfferedButton
-from storage.models._comments import Comment, CommentCode
+from storage.models._comments import (
+    CodingSample,
+    CodingSampleItem,
+    Comment,
+    CommentCode,
+    CommentCoding,
+    Topic,
+    TopicRun,
+)
 from storage.models._duty import DutyMessage, DutyPrompt
 from storage.models._evaluation import (
     EvaluationAdjustment,
@@ -15,6 +23,7 @@ from storage.models._evaluation import (
 )
 from storage.models._feedback import Feedback
 from storage.models._handoffs import Handoff, HandoffMessage
+from storage.models._notices import Notice, NoticeEvent, NoticeLink, NoticeMilestone
 from storage.models._notifications import Notification
 from storage.models._phone_codes import PhoneCode
 from storage.models._surveys import SurveyAnswer, SurveyDefinition, SurveyResponse
@@ -33,8 +42,11 @@ __all__ = [
     "Campaign",
     "ChannelAddress",
     "Citizen",
+    "CodingSample",
+    "CodingSampleItem",
     "Comment",
     "CommentCode",
+    "CommentCoding",
     "DutyMessage",
     "DutyPrompt",
     "EvaluationAdjustment",
@@ -47,6 +59,10 @@ __all__ = [
     "HandoffMessage",
     "IndicatorEntry",
     "Invitation",
+    "Notice",
+    "NoticeEvent",
+    "NoticeLink",
+    "NoticeMilestone",
     "Notification",
     "OfferedButton",
     "OutboundMessage",
@@ -60,6 +76,8 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketFollower",
+    "Topic",
+    "TopicRun",
     "WindowRating",
     "utcnow",
 ]

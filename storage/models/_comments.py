@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models._base import Base, utcnow
@@ -34,6 +34,10 @@ class Comment(Base):
     assurance: Mapped[str] = mapped_column(String(16), default="anonymous")
     text: Mapped[str] = mapped_column(Text, info={"personal": "redact"})
     collected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The topic the latest grouping put it in (civic.opinion topics); NULL when not grouped.
+    topic_id: Mapped[int | None] = mapped_column(
+        ForeignKey("topics.id", ondelete="SET NULL"), index=True, default=None
+    )
 
     codes: Mapped[list[CommentCode]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True
@@ -51,3 +55,89 @@ class CommentCode(Base):
     )
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # suggested | accepted
     code: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class CommentCoding(Base):
+    """One coder's codes for one comment, kept per coder so that two coders of a
+    double-coded sample can be compared (Cohen's kappa). `codes` is a comma-separated
+    list of codebook codes; the comment's accepted codes are written from it."""
+
+    __tablename__ = "comment_codings"
+
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    coder_id: Mapped[int] = mapped_column(
+        ForeignKey("agency_users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    codes: Mapped[str] = mapped_column(String(512))
+    coded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CodingSample(Base):
+    """A random sample of comments drawn for double coding: two coders code each
+    comment of it without seeing the other's codes, and their agreement is measured."""
+
+    __tablename__ = "coding_samples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    seed: Mapped[int] = mapped_column(Integer)
+    # The filter it was drawn from, as JSON (year, source, agency, ...).
+    drawn_from: Mapped[str] = mapped_column(Text, default="{}")
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("agency_users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CodingSampleItem(Base):
+    __tablename__ = "coding_sample_items"
+
+    sample_id: Mapped[int] = mapped_column(
+        ForeignKey("coding_samples.id", ondelete="CASCADE"), primary_key=True
+    )
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class TopicRun(Base):
+    """One grouping of uncoded comments into topics (TF-IDF and NMF): what it grouped,
+    with which parameters, and how long it took."""
+
+    __tablename__ = "topic_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("agency_users.id", ondelete="SET NULL"), default=None
+    )
+    comments: Mapped[int] = mapped_column(Integer, default=0)
+    # The parameters and the filter, as JSON.
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    seconds: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+class Topic(Base):
+    """A group of comments found by a run, shown with its top terms in each language and
+    sample comments. Staff accept it (as a codebook code: its comments get that code),
+    rename it, merge it into another or split it; `status` says which."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("topic_runs.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # its place in the run, from 1
+    # proposed | accepted | merged | split
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    label_zh: Mapped[str | None] = mapped_column(String(128), default=None)
+    label_en: Mapped[str | None] = mapped_column(String(128), default=None)
+    # Top terms per language, as JSON: {"zh": [...], "en": [...]}.
+    terms: Mapped[str] = mapped_column(Text, default="{}")
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    code: Mapped[str | None] = mapped_column(String(64), default=None)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("topics.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
