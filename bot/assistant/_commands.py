@@ -32,10 +32,12 @@ UNKNOWN_COMMAND = "/help"
 DEEP_LINK = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEEP_LINK_LIMIT = 64
 # Payloads that carry their own proof or choose nothing a citizen could abuse: an
-# invitation's start button (its token is signed and checked) and the widget's own
-# language switch.
+# invitation's start button and a notice follow-up's answer (their tokens are signed and
+# checked) and the widget's own language switch.
 _SELF_AUTHENTICATING = (
     re.compile(r"^sv:i:[A-Za-z0-9_-]{1,64}$"),
+    # a notice follow-up's one-tap answer: signed, and checked against the citizen
+    re.compile(r"^nt:[A-Za-z0-9_-]{1,64}:(?:better|same|worse)$"),
     re.compile(r'^/switch_language\{"language":"(?:zh|en)"\}$'),
 )
 _TYPED_COMMAND = re.compile(r"^/([A-Za-z_]{1,32})(?:@\w+)?(?:\s+(\S.*))?$", re.DOTALL)

@@ -35,8 +35,23 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class NoticeText:
+    """A notice's follow-up instead of a survey invitation: the problem the citizen
+    raised, the agency and its commitment, the notice's public page, and the page where
+    an SMS reader answers with one tap."""
+
+    stage: str  # committed | verified
+    topic: str
+    agency: str
+    commitment: str
+    page_url: str
+    answer_url: str
+
+
+@dataclass(frozen=True)
 class Delivery:
-    """One message to send: the invitation (round 0) or a reminder (round 1, 2)."""
+    """One message to send: the invitation (round 0) or a reminder (round 1, 2), or a
+    notice's follow-up (`notice`)."""
 
     invitation_id: int
     round: int
@@ -50,6 +65,7 @@ class Delivery:
     unsubscribe_url: str
     # attempts made before this one: with the round, it names this very send
     attempt: int = 0
+    notice: NoticeText | None = None
 
     @property
     def key(self) -> tuple[int, int, int]:
@@ -73,6 +89,35 @@ class Channel(Protocol):
     async def aclose(self) -> None: ...
 
 
+ANSWERS = ("better", "same", "worse")
+
+
+def notice_chat_text(delivery: Delivery, notice: NoticeText) -> str:
+    """A follow-up in a chat: what happened, the page, the question, the opt-out hint."""
+    return "\n".join(
+        (
+            t(
+                f"notices_citizen.{notice.stage}",
+                delivery.language,
+                topic=notice.topic,
+                agency=notice.agency,
+                commitment=notice.commitment,
+            ),
+            t("notices_citizen.more", delivery.language, url=notice.page_url),
+            t("notices_citizen.question", delivery.language),
+            t("invitations.stop_hint", delivery.language),
+        )
+    )
+
+
+def notice_buttons(delivery: Delivery) -> list[tuple[str, str]]:
+    """The one-tap answers as (title, payload); the payload carries the signed token."""
+    return [
+        (t(f"notices_citizen.answer_{answer}", delivery.language), f"nt:{delivery.token}:{answer}")
+        for answer in ANSWERS
+    ]
+
+
 class TelegramChannel:
     name = "telegram"
     # its transport (bot/telegram/_transport.py) calls the journal's marker as a request leaves
@@ -87,15 +132,18 @@ class TelegramChannel:
 
     async def send(self, delivery: Delivery) -> Outcome:
         lang = delivery.language
-        key = "invitations.chat" if delivery.round == 0 else "invitations.chat_reminder"
-        text = t(key, lang, title=delivery.title, minutes=delivery.minutes)
-        stop = t("invitations.stop_hint", lang)
-        start = {
-            "text": t("invitations.start_button", lang),
-            "callback_data": f"sv:i:{delivery.token}",
-        }
+        if delivery.notice is not None:
+            text = notice_chat_text(delivery, delivery.notice)
+            answers = notice_buttons(delivery)
+            row = [{"text": title, "callback_data": data} for title, data in answers]
+        else:
+            key = "invitations.chat" if delivery.round == 0 else "invitations.chat_reminder"
+            text = t(key, lang, title=delivery.title, minutes=delivery.minutes)
+            text += "\n" + t("invitations.stop_hint", lang)
+            start = t("invitations.start_button", lang)
+            row = [{"text": start, "callback_data": f"sv:i:{delivery.token}"}]
         # plain data: one small keyboard does not need python-telegram-bot's objects
-        markup = {"inline_keyboard": [[start]]}
+        markup = {"inline_keyboard": [row]}
         try:
             # The raw Bot API call: the Message it returns is not needed, and parsing
             # it into objects would cost more than sending it.
@@ -104,7 +152,7 @@ class TelegramChannel:
                 RequestData(
                     [
                         RequestParameter.from_input("chat_id", delivery.address),
-                        RequestParameter.from_input("text", f"{text}\n{stop}"),
+                        RequestParameter.from_input("text", text),
                         RequestParameter.from_input("reply_markup", markup),
                     ]
                 ),
@@ -132,14 +180,22 @@ class WebChannel:
 
     async def send(self, delivery: Delivery) -> Outcome:
         lang = delivery.language
-        key = "invitations.chat" if delivery.round == 0 else "invitations.chat_reminder"
-        text = t(key, lang, title=delivery.title, minutes=delivery.minutes)
-        body: dict[str, object] = {
-            "text": f"{text}\n{t('invitations.stop_hint', lang)}",
-            "buttons": [
-                {"title": t("invitations.start_button", lang), "payload": f"sv:i:{delivery.token}"}
-            ],
-        }
+        if delivery.notice is not None:
+            body: dict[str, object] = {
+                "text": notice_chat_text(delivery, delivery.notice),
+                "buttons": [
+                    {"title": title, "payload": payload}
+                    for title, payload in notice_buttons(delivery)
+                ],
+            }
+        else:
+            key = "invitations.chat" if delivery.round == 0 else "invitations.chat_reminder"
+            text = t(key, lang, title=delivery.title, minutes=delivery.minutes)
+            start = t("invitations.start_button", lang)
+            body = {
+                "text": f"{text}\n{t('invitations.stop_hint', lang)}",
+                "buttons": [{"title": start, "payload": f"sv:i:{delivery.token}"}],
+            }
         await asyncio.to_thread(self._store, delivery.address, body)
         return Outcome("sent")
 
@@ -165,16 +221,25 @@ class SmsChannel:
         await self._gateway.aclose()
 
     async def send(self, delivery: Delivery) -> Outcome:
-        key = "invitations.sms" if delivery.round == 0 else "invitations.sms_reminder"
-        body = t(
-            key,
-            delivery.language,
-            title=delivery.title,
-            minutes=delivery.minutes,
-            link=delivery.telegram_link,
-            web_link=delivery.web_link,
-            unsubscribe_url=delivery.unsubscribe_url,
-        )
+        if delivery.notice is not None:
+            body = t(
+                f"notices_citizen.sms_{delivery.notice.stage}",
+                delivery.language,
+                agency=delivery.notice.agency,
+                link=delivery.notice.answer_url,
+                unsubscribe_url=delivery.unsubscribe_url,
+            )
+        else:
+            key = "invitations.sms" if delivery.round == 0 else "invitations.sms_reminder"
+            body = t(
+                key,
+                delivery.language,
+                title=delivery.title,
+                minutes=delivery.minutes,
+                link=delivery.telegram_link,
+                web_link=delivery.web_link,
+                unsubscribe_url=delivery.unsubscribe_url,
+            )
         try:
             await self._gateway.send(delivery.address, body)
         except SmsRetryLater as err:

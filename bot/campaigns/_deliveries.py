@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.campaigns._channels import Delivery
+from bot.campaigns._channels import Delivery, NoticeText
 from civic.campaigns import invitation_links, sign
 from civic.i18n import normalise_language
+from civic.notices import FollowupMessage, followup_of
 from civic.surveys import Survey
 from storage.models import Campaign, ChannelAddress, Citizen, FrameMember, Invitation
 
 SurveyLookup = Callable[[Session, str], Survey]
+# (session, follow-up campaign, language) → its message, for a notice's follow-up
+NoticeLookup = Callable[[Session, Campaign, str], FollowupMessage | None]
 
 
 @dataclass
@@ -24,6 +27,7 @@ class DeliveryFactory:
     bot_username: str
     public_url: str
     survey: SurveyLookup
+    notice: NoticeLookup | None = None
 
     def token(self, invitation: Invitation) -> str:
         return sign(secret=self.secret, nonce=invitation.nonce)
@@ -33,6 +37,8 @@ class DeliveryFactory:
     ) -> list[tuple[str, Delivery]]:
         if not rows:
             return []
+        if followup_of(campaign) is not None:
+            return self._followups(session, campaign, rows)
         survey = self.survey(session, campaign.survey_key)
         members = {
             m.id: m
@@ -59,6 +65,53 @@ class DeliveryFactory:
                 web_link=web_link,
                 unsubscribe_url=f"{self.public_url.rstrip('/')}/u/{token}",
                 attempt=row.attempts,
+            )
+            out.append((row.channel, delivery))
+        return out
+
+    def _followups(
+        self, session: Session, campaign: Campaign, rows: list[Invitation]
+    ) -> list[tuple[str, Delivery]]:
+        """A notice's follow-up: the message in each person's language, with the one-tap
+        answers (buttons in a chat, a link to the answer page in an SMS)."""
+        members = {
+            m.id: m
+            for m in session.scalars(
+                select(FrameMember).where(FrameMember.id.in_([r.member_id for r in rows]))
+            )
+        }
+        chats = self._chats(session, [m.citizen_id for m in members.values() if m.citizen_id])
+        base = self.public_url.rstrip("/")
+        out = []
+        for row in rows:
+            member = members[row.member_id or 0]
+            address, language = self._address(row.channel, member, chats)
+            message = self.notice(session, campaign, language) if self.notice else None
+            if message is None:  # no notice texts to hand: say no more than its number
+                number = campaign.name.split(" ")[0]
+                message = FollowupMessage(number, campaign.name.split(" ")[-1], number, "", "")
+            token = self.token(row)
+            notice = NoticeText(
+                stage=message.stage,
+                topic=message.topic,
+                agency=message.agency,
+                commitment=message.commitment,
+                page_url=f"{base}/notices/{message.number}?lang={language}",
+                answer_url=f"{base}/n/{token}",
+            )
+            delivery = Delivery(
+                invitation_id=row.id,
+                round=row.sending_round,
+                address=address,
+                language=language,
+                title=message.number,
+                minutes=1,
+                token=token,
+                telegram_link="",
+                web_link=notice.answer_url,
+                unsubscribe_url=f"{base}/u/{token}",
+                attempt=row.attempts,
+                notice=notice,
             )
             out.append((row.channel, delivery))
         return out

@@ -15,10 +15,13 @@ from bot.delivery import EmailSender, Journal, SendMeter, SmsGateway
 from bot.telegram import AiohttpRequest, make_bot
 from civic.city import get_profile
 from civic.errors import CivicError
+from civic.notices import FollowupMessage, followup_message, followup_of
+from civic.opinion import codebook_path, load_codebook
 from civic.settings import Settings
 from civic.surveys import Survey, get_survey
 from storage.db import session_factory
 from storage.locks import Lock, make_lock
+from storage.models import Campaign, Notice
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +86,30 @@ def make_sender(
             raise CivicError(f"campaign survey {key!r} is not defined")
         return found
 
+    codebook = load_codebook(codebook_path(profile), profile)
+
+    def notice(session: Session, campaign: Campaign, lang: str) -> FollowupMessage | None:
+        """A notice's follow-up in `lang`, with the agency's and the code's names."""
+        followup = followup_of(campaign)
+        found = session.get(Notice, followup.notice_id) if followup else None
+        if found is None:
+            return None
+        agency = profile.agencies.get(found.agency)
+        code = codebook.codes.get(found.subject)
+        return followup_message(
+            session=session,
+            campaign=campaign,
+            lang=lang,
+            agency_name=agency.label(lang) if agency else found.agency,
+            code_label=code.name(lang) if code else None,
+        )
+
     deliveries = DeliveryFactory(
         secret=settings.secret_key,
         bot_username=settings.telegram_bot_username,
         public_url=settings.public_url,
         survey=survey,
+        notice=notice,
     )
     return CampaignSender(
         sessions=sessions,

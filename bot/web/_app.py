@@ -21,6 +21,7 @@ from bot.web._desk.entries import entries_router
 from bot.web._desk.evaluation import evaluation_router
 from bot.web._desk.feedback import feedback_router
 from bot.web._limits import BodySizeLimit, WebLimits
+from bot.web._notice_answers import notice_answers_router
 from bot.web._open311 import open311_router
 from bot.web._open_data import open_data_router
 from bot.web._optout import optout_router
@@ -81,6 +82,7 @@ def create_app(
         )
         app.include_router(web_updates_router(sessions, chat_sessions))
         app.include_router(optout_router(sessions, get_settings().secret_key))
+        app.include_router(notice_answers_router(sessions, get_settings().secret_key))
         app.include_router(survey_admin_router(sessions=sessions, profile=profile))
         app.include_router(results_router(sessions=sessions, profile=profile))
         media = MediaStore(get_settings().var_dir / "media")

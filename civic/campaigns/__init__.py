@@ -2,6 +2,7 @@
 invitation tokens and QR links, and campaign progress."""
 
 from civic.campaigns._frame import (
+    CONTACT,
     attributes,
     eligible_members,
     erase_household,
@@ -33,6 +34,7 @@ from civic.campaigns._tokens import TOKEN_LENGTH, looks_like_token, new_nonce, s
 from civic.campaigns._window_codes import WindowCode, sign_window_code, verify_window_code
 
 __all__ = [
+    "CONTACT",
     "KEY_SEPARATORS",
     "TOKEN_LENGTH",
     "Design",

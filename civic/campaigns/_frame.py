@@ -233,6 +233,11 @@ def _apply(member: FrameMember, household: _Household) -> bool:
     return changed
 
 
+# A citizen linked to an improvement notice, told about it through the campaign sender but
+# never sampled for a survey (they did not subscribe): civic.notices makes these.
+CONTACT = "contact"
+
+
 def subscribe(
     *,
     session: Session,
@@ -249,6 +254,7 @@ def subscribe(
     if member is None:
         member = FrameMember(kind="subscriber", citizen_id=citizen_id)
         session.add(member)
+    member.kind = "subscriber"  # a contact who subscribes joins the sample frame
     member.district = district
     member.strata = json.dumps(dict(strata), ensure_ascii=False, sort_keys=True)
     member.consent_at = now
@@ -293,6 +299,7 @@ def eligible_members(
     not opted out, not sampled since `quiet_since`, whose attributes (district and strata)
     take one of the allowed values of each attribute in `population` ({} = everyone)."""
     query = select(FrameMember).where(
+        FrameMember.kind != CONTACT,
         FrameMember.opted_out_at.is_(None),
         or_(
             FrameMember.last_sampled_at.is_(None),

@@ -1,8 +1,9 @@
 """Surveys, window ratings and survey subscriptions in chat, ahead of Rasa.
 
 `SurveyChat.handle` looks at one incoming text or payload and answers it when it belongs
-here (a survey button, `/start <token>`, `/start w_<signed window code>`, `/subscribe`,
-`/stop`, `/survey`, a free-text answer the current question waits for); otherwise it
+here (a survey button, a notice follow-up's answer, `/start <token>`, `/start w_<signed
+window code>`, `/subscribe`, `/stop`, `/survey`, a free-text answer the current question
+waits for); otherwise it
 returns None and the message goes to the assistant as usual, so whatever else the
 citizen was doing (a complaint half filed, say) is left as it was.
 """
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from civic.campaigns import looks_like_token
 from civic.city import Profile
 from civic.i18n import t
+from civic.notices import ANSWER_PREFIX, answer_in_chat
 from civic.replies import BotMessage
 from civic.surveys._chat.engine import SurveyContext, SurveyEngine
 from civic.surveys._chat.subscriptions import Subscriptions
@@ -37,6 +39,7 @@ class SurveyChat:
         subscribe_per_day: int = 0,
     ) -> None:
         self._sessions = sessions
+        self._secret = secret
         self.engine = SurveyEngine(secret=secret, agencies=profile.agencies)
         self.windows = WindowRatings(profile, secret)
         self.subscriptions = Subscriptions(profile, limiter, subscribe_per_day)
@@ -62,6 +65,15 @@ class SurveyChat:
         argument = argument.strip()
         if text.startswith("sv:"):
             return self.engine.on_button(ctx, text)
+        if text.startswith(ANSWER_PREFIX):
+            return answer_in_chat(
+                session=ctx.session,
+                citizen=ctx.citizen,
+                payload=text,
+                secret=self._secret,
+                now=ctx.now,
+                lang=ctx.language,
+            )
         if text.startswith("wr:"):
             return self.windows.on_button(ctx, text)
         if text.startswith("sub:"):
