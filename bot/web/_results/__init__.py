@@ -1,8 +1,10 @@
 """The public results of the annual evaluation, without login, in Chinese and English
-(`pages`: /evaluation/...), and the annual social evaluation report from the same figures
-(`report`: HTML, and PDF printed by a headless Chromium)."""
+(`pages`: /evaluation/...), the public improvement notices (`notices`: /notices/...), the
+annual social evaluation report from the same figures (`report`: HTML, and PDF printed by
+a headless Chromium) and the annual public-opinion analysis (`opinion_report`)."""
 
+from bot.web._results.notices import notices_router
 from bot.web._results.pages import results_router
 from bot.web._results.report import ReportError, print_pdf, render_report
 
-__all__ = ["ReportError", "print_pdf", "render_report", "results_router"]
+__all__ = ["ReportError", "notices_router", "print_pdf", "render_report", "results_router"]
