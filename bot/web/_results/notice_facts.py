@@ -138,9 +138,7 @@ def answer_counts(
     return found
 
 
-def _facts(
-    notice: Notice, answers: tuple[dict[str, dict[str, int]], int] | None
-) -> NoticeFacts:
+def _facts(notice: Notice, answers: tuple[dict[str, dict[str, int]], int] | None) -> NoticeFacts:
     counted, asked = answers or ({stage: {} for stage in STAGES}, 0)
     return NoticeFacts(
         number=notice.number,

@@ -173,7 +173,9 @@ class NoticeWords:
     def evidence(self, facts: NoticeFacts) -> list[tuple[str, str, str]]:
         found, number = facts.evidence, self.reader
         share = found.get("share", _ratio(found.get("count"), found.get("total")))
-        last_share = found.get("last_share", _ratio(found.get("last_count"), found.get("last_total")))
+        last_share = found.get(
+            "last_share", _ratio(found.get("last_count"), found.get("last_total"))
+        )
         unit = str(found.get("unit") or BUILTIN.get(facts.subject, ("score", ""))[0])
         rows = [
             ("count", number.count(found.get("count")), number.count(found.get("last_count"))),
@@ -299,7 +301,7 @@ def _last_period(period: str) -> str:
 
 def _months(raw: Any) -> list[tuple[str, float]]:
     """Comments per month from either shape the evidence may hold, in month order."""
-    pairs: list[tuple[str, Any]] = []
+    pairs: list[tuple[Any, Any]] = []
     if isinstance(raw, Mapping):
         pairs = list(raw.items())
     elif isinstance(raw, list):

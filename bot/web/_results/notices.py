@@ -98,7 +98,9 @@ class NoticePages:
             agencies=[(code, words.agency(code)) for code in agencies],
             statuses=[(code, reader.t(f"status.{code}")) for code in PUBLIC_STATUSES],
             filters=reader.t("list_separator").join(chosen),
-            link=lambda **change: _list_link(reader.lang, {"agency": agency, "status": status}, change),
+            link=lambda **change: _list_link(
+                reader.lang, {"agency": agency, "status": status}, change
+            ),
         )
 
     def _notice(self, request: Request, number: str) -> Response:

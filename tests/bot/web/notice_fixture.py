@@ -46,9 +46,7 @@ def at(day: str, hour: int = 2) -> datetime:
 
 
 def build_notices(session: Session) -> dict[str, Notice]:
-    officer = AgencyUser(
-        username="wang.xm", password_hash="x", display_name=OFFICER, role="office"
-    )
+    officer = AgencyUser(username="wang.xm", password_hash="x", display_name=OFFICER, role="office")
     session.add(officer)
     secret = Comment(
         source="complaint",
@@ -85,9 +83,11 @@ def build_notices(session: Session) -> dict[str, Notice]:
         status="committed",
         evidence=json.dumps(evidence, ensure_ascii=False),
         problem_zh="市民反映医院挂号排队时间长，2025 年相关意见占比翻倍。",
-        problem_en="Citizens report long waits to register at hospitals; the share doubled in 2025.",
+        problem_en="Citizens report long waits to register at hospitals; "
+        "the share doubled in 2025.",
         commitment_zh="推行分时段预约挂号，三月底前覆盖全部市属医院。",
-        commitment_en="Timed appointments for registration at every city hospital by the end of March.",
+        commitment_en="Timed appointments for registration at every city hospital "
+        "by the end of March.",
         response_due=date(2026, 1, 25),
         proposed_at=at("2026-01-05"),
         issued_at=at("2026-01-10"),
