@@ -212,7 +212,7 @@ class NoticeWords:
             period=_last_period(facts.period),
             change=f"{int(change):+d}",
             points=NO_VALUE if share_change is None else f"{100 * share_change:+.1f}",
-            p=p_text(p),
+            p=p_clause(p),
             significance=self.reader.t(
                 "detail.significant" if significant else "detail.not_significant"
             ),
@@ -287,6 +287,12 @@ def p_text(value: Any) -> str:
     if not isinstance(value, int | float):
         return NO_VALUE
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def p_clause(value: Any) -> str:
+    """The p-value as a sentence says it: "p = 0.028", "p < 0.001"."""
+    shown = p_text(value)
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
 
 
 def _ratio(count: Any, total: Any) -> float | None:
