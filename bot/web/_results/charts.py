@@ -125,7 +125,7 @@ def column_bars(
     """Vertical bars, one per column (a month), each with its value above it and its
     label below."""
     height, bottom, top, gap = 200, 24, 18, 6
-    step = (WIDTH - 20) / max(len(columns), 1)
+    step = (WIDTH - 20) / max(len(columns), 12)  # a year of months fills the width
     highest = max((value for _, value in columns), default=0.0) or 1.0
     parts = [_open(ident, WIDTH, height, title, description, "chart")]
     for index, (label, value) in enumerate(columns):
