@@ -3,7 +3,8 @@ says (`profiles/<city>/evaluation/<year>.yml`), print the ranking and the distri
 scorecards, and freeze the result as a new version when it changed (with a reason).
 
 `civicbot evaluation report --year 2026 [--format pdf|html]`: the annual social evaluation
-report of a frozen version, in Chinese and English."""
+report of a frozen version, in Chinese and English, ending with the year's top problems
+and improvement notices when the city has a codebook."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import sys
 import unicodedata
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from civic.city import Profile, get_profile
@@ -31,8 +32,12 @@ from civic.evaluation import (
     versions,
 )
 from civic.i18n import DEFAULT_LANGUAGE, LANGUAGES, localised, t
+from civic.opinion import CodebookError, codebook_path, load_codebook
 from civic.settings import Settings
 from storage.db import session_scope
+
+if TYPE_CHECKING:
+    from bot.web import OpinionYear
 
 COLUMNS = ("rank", "agency", "public", "targets", "leaders", "bonus", "penalty", "total", "band")
 WIDTHS = {"rank": 6, "agency": 30, "band": 0}
@@ -230,11 +235,14 @@ def cmd_evaluation_report(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         version = chosen[0]
         result = frozen_result(session=session, snapshot_id=version.id)
+        opinion = _opinion(session, profile, args.year)
     assert result is not None
     out = args.out or settings.var_dir / "reports"
     out.mkdir(parents=True, exist_ok=True)
     for lang in languages:
-        html = render_report(result=result, scheme=scheme, version=version, lang=lang)
+        html = render_report(
+            result=result, scheme=scheme, version=version, lang=lang, opinion=opinion
+        )
         target = out / f"report-{args.year}-v{version.version}-{lang}.{args.format}"
         if args.format == "html":
             target.write_text(html, "utf-8")
@@ -247,6 +255,18 @@ def cmd_evaluation_report(args: argparse.Namespace, settings: Settings) -> int:
                 return 1
         print(t("evaluation.cli.report_written", lang, path=target))
     return 0
+
+
+def _opinion(session: Any, profile: Profile, year: int) -> OpinionYear | None:
+    """The year's top problems and notices for the report's last section; a city without
+    a codebook has no such section."""
+    from bot.web import gather_opinion
+
+    try:
+        codebook = load_codebook(codebook_path(profile), profile)
+    except CodebookError:
+        return None
+    return gather_opinion(session=session, profile=profile, codebook=codebook, year=year)
 
 
 def _moment(text: str, timezone: str) -> datetime:

@@ -2,11 +2,14 @@
 there, redacted and with their suggested codes, printing the progress of each source.
 `civicbot opinion trends --year 2026 [--lang zh|en] [--limit 10] [--agency A]
 [--level code|theme] [--assurance LEVEL ...]`: the year's top problems, each with its
-change on the year before and the p-value."""
+change on the year before and the p-value.
+`civicbot opinion report --year 2026 [--format pdf|html] [--lang zh|en|both] [--out DIR]`:
+the annual public-opinion analysis, one file per language."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from civic.city import Profile, get_profile
@@ -16,6 +19,7 @@ from civic.opinion import (
     LEVELS,
     STAFF,
     Codebook,
+    CodebookError,
     YearOverYear,
     codebook_path,
     collect_comments,
@@ -47,6 +51,58 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     trends.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANGUAGE)
     trends.set_defaults(handler=cmd_trends)
+    report = cmds.add_parser(
+        "report",
+        help="the annual public-opinion analysis, as HTML or PDF",
+        description="Top problems, their change on the year before, the sources of the "
+        "comments and the improvement notices issued in the year, one file per language: "
+        "opinion-YEAR-LANG.html or .pdf. PDF is printed by a headless Chromium "
+        "(apt-get install chromium fonts-wqy-microhei).",
+    )
+    report.add_argument("--year", type=int, required=True)
+    report.add_argument("--format", choices=("html", "pdf"), default="pdf")
+    report.add_argument("--lang", choices=[*LANGUAGES, "both"], default="both")
+    report.add_argument("--out", type=Path, help="folder (default: var/reports/)")
+    report.set_defaults(handler=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.web import ReportError, gather_opinion, print_pdf, render_opinion
+    from ops.startup import prepare
+
+    languages = LANGUAGES if args.lang == "both" else (args.lang,)
+    say = languages[0]
+    try:
+        profile, codebook = _codebook(settings)
+    except CodebookError as exc:
+        print(t("opinion_report.cli.no_codebook", say, detail=exc))
+        return 1
+    prepare(settings)
+
+    def progress(step: str) -> None:
+        key = f"opinion_report.cli.step.{step}"
+        print(t(key, say, year=args.year, last=args.year - 1), flush=True)
+
+    with session_scope(settings.database_url) as session:
+        opinion = gather_opinion(
+            session=session, profile=profile, codebook=codebook, year=args.year, progress=progress
+        )
+    out = args.out or settings.var_dir / "reports"
+    out.mkdir(parents=True, exist_ok=True)
+    for lang in languages:
+        html = render_opinion(opinion, lang)
+        target = out / f"opinion-{args.year}-{lang}.{args.format}"
+        if args.format == "html":
+            target.write_text(html, "utf-8")
+        else:
+            try:
+                print_pdf(html, target)
+            except ReportError as exc:
+                key = "no_chromium" if str(exc) == "chromium" else "print_failed"
+                print(t(f"opinion_report.cli.{key}", lang, detail=exc))
+                return 1
+        print(t("opinion_report.cli.written", lang, path=target))
+    return 0
 
 
 def _codebook(settings: Settings) -> tuple[Profile, Codebook]:

@@ -1,6 +1,7 @@
 """The web edge: the app, the chat page and widget with their API and signed sessions,
-the agency desk, Open311, the open-data files, the public evaluation results and the
-annual report, opt-out links and the survey admin API."""
+the agency desk, Open311, the open-data files, the public evaluation results and
+improvement notices, the annual report and the opinion report, opt-out links and the
+survey admin API."""
 
 from bot.web._app import create_app
 from bot.web._chat_sessions import chat_session_router
@@ -12,11 +13,22 @@ from bot.web._desk.feedback import feedback_router
 from bot.web._open311 import open311_router
 from bot.web._open_data import open_data_router
 from bot.web._optout import optout_router
-from bot.web._results import ReportError, print_pdf, render_report, results_router
+from bot.web._results import (
+    OpinionYear,
+    ReportError,
+    gather_opinion,
+    notices_router,
+    print_pdf,
+    render_opinion,
+    render_opinion_report,
+    render_report,
+    results_router,
+)
 from bot.web._survey_admin import survey_admin_router
 from bot.web._widget import widget_router
 
 __all__ = [
+    "OpinionYear",
     "ReportError",
     "chat_session_router",
     "create_app",
@@ -24,10 +36,14 @@ __all__ = [
     "entries_router",
     "evaluation_router",
     "feedback_router",
+    "gather_opinion",
+    "notices_router",
     "open311_router",
     "open_data_router",
     "optout_router",
     "print_pdf",
+    "render_opinion",
+    "render_opinion_report",
     "render_report",
     "results_router",
     "survey_admin_router",

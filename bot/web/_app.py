@@ -25,7 +25,7 @@ from bot.web._notice_answers import notice_answers_router
 from bot.web._open311 import open311_router
 from bot.web._open_data import open_data_router
 from bot.web._optout import optout_router
-from bot.web._results import results_router
+from bot.web._results import notices_router, results_router
 from bot.web._survey_admin import survey_admin_router
 from bot.web._widget import widget_router
 from civic.city import Profile
@@ -85,6 +85,7 @@ def create_app(
         app.include_router(notice_answers_router(sessions, get_settings().secret_key))
         app.include_router(survey_admin_router(sessions=sessions, profile=profile))
         app.include_router(results_router(sessions=sessions, profile=profile))
+        app.include_router(notices_router(sessions=sessions, profile=profile))
         media = MediaStore(get_settings().var_dir / "media")
         # before the desk's own router, which ends in a catch-all
         app.include_router(evaluation_router(sessions=sessions, profile=profile), prefix="/desk")

@@ -119,6 +119,36 @@ def trend_line(
     return Markup("".join(parts))
 
 
+def column_bars(
+    columns: Sequence[tuple[str, float]], *, title: str, description: str, ident: str
+) -> Markup:
+    """Vertical bars, one per column (a month), each with its value above it and its
+    label below."""
+    height, bottom, top, gap = 200, 24, 18, 6
+    step = (WIDTH - 20) / max(len(columns), 12)  # a year of months fills the width
+    highest = max((value for _, value in columns), default=0.0) or 1.0
+    parts = [_open(ident, WIDTH, height, title, description, "chart")]
+    for index, (label, value) in enumerate(columns):
+        x = 10 + index * step
+        bar = (height - bottom - top) * value / highest
+        y = height - bottom - bar
+        middle = x + step / 2
+        parts.append(
+            f'<rect x="{x + gap / 2:.1f}" y="{y:.1f}" width="{step - gap:.1f}" '
+            f'height="{bar:.1f}" fill="{COLOURS[0]}"/>'
+        )
+        parts.append(
+            f'<text x="{middle:.1f}" y="{y - 4:.1f}" font-size="12" '
+            f'text-anchor="middle">{value:g}</text>'
+        )
+        parts.append(
+            f'<text x="{middle:.1f}" y="{height - 8}" font-size="11" '
+            f'text-anchor="middle">{escape(label)}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
 def _polyline(points: list[str]) -> str:
     if len(points) < 2:
         return ""

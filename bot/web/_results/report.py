@@ -4,7 +4,8 @@ districts and the method, in one language. `civicbot evaluation report` writes i
 for PDF, prints it with a headless Chromium, which embeds the fonts.
 
 The figures and their wording are those of the public pages (`figures`), so the report
-and the website never disagree.
+and the website never disagree. Given the year's public-opinion figures (`gather_opinion`),
+it ends with the top problems and the improvement notices issued in the year.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from bot.web._results import figures
 from bot.web._results.figures import Reader
+from bot.web._results.opinion_figures import OpinionYear, opinion_view
 from bot.web._results.pages import template_environment
 from civic.evaluation import Scheme, Version
 from civic.i18n import t
@@ -33,7 +35,14 @@ def reader_for(lang: str) -> Reader:
     return Reader(lang, lambda key, **params: t(f"results.{key}", lang, **params))
 
 
-def render_report(*, result: dict[str, Any], scheme: Scheme, version: Version, lang: str) -> str:
+def render_report(
+    *,
+    result: dict[str, Any],
+    scheme: Scheme,
+    version: Version,
+    lang: str,
+    opinion: OpinionYear | None = None,
+) -> str:
     """The whole report as a standalone HTML document (styles inline, charts inline)."""
     reader = reader_for(lang)
     rows = figures.ranking(result, scheme, reader)
@@ -98,6 +107,7 @@ def render_report(*, result: dict[str, Any], scheme: Scheme, version: Version, l
             agencies=agencies,
             districts=districts,
             method=figures.method(result, scheme, reader),
+            op=opinion_view(opinion, lang) if opinion is not None else None,
         )
     )
 

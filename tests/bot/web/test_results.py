@@ -122,6 +122,7 @@ def test_the_overview_ranks_with_the_hand_worked_points(site: TestClient) -> Non
         "default-src 'none'; style-src 'self'"
     )
     assert 'href="/evaluation/2026/agencies/water?lang=zh"' in page.text
+    assert '<a href="/notices/?lang=zh">绩效整改通知</a>' in page.text  # the notices' pages
     chart = "按名次的总分：1. 水务局 89.45；2. 城市管理局 84.28；3. 交通运输局 66.55。"
     assert chart in page.text  # the chart's text alternative
 
