@@ -26,13 +26,15 @@ Steps (each returns a `Step`: the notice, the stage it reached, its event)
     (`_published.py`), the one place where the citizens concerned are to be told.
 
 Reading
-    `list_notices(session=, user=)`, `may_read(user, notice)`.
+    `list_notices(session=, user=)`, `may_read(user, notice)`; `subject_label`,
+    `evidence_of`, `late_milestones` describe one.
 
 Escalation
     `escalate_overdue(session=, now=, timezone=, grace_days=)`; the daily job
     `escalate-notices` (`JOBS`).
 """
 
+from civic.notices._describe import evidence_of, late_milestones, subject_label
 from civic.notices._errors import NoticeClosed, NoticeRefused, NotPermitted
 from civic.notices._escalate import Escalation, escalate_overdue
 from civic.notices._lifecycle import (
@@ -94,9 +96,11 @@ __all__ = [
     "commit",
     "dismiss",
     "escalate_overdue",
+    "evidence_of",
     "is_coordinator_of",
     "is_office",
     "issue",
+    "late_milestones",
     "list_notices",
     "load_notice_rules",
     "may_read",
@@ -106,5 +110,6 @@ __all__ = [
     "report_progress",
     "report_rectified",
     "return_rectification",
+    "subject_label",
     "verify",
 ]
