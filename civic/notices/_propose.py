@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, distinct, exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from civic.city import Profile
@@ -118,8 +118,9 @@ def _code_growth(
     session: Session, codebook: Codebook, rule: NoticeRule, year: int
 ) -> Iterator[Finding]:
     agencies = session.scalars(
-        select(distinct(Comment.agency))
+        select(Comment.agency)
         .where(Comment.agency.is_not(None), Comment.month.like(f"{year:04d}-%"))
+        .distinct()
         .order_by(Comment.agency)
     )
     for agency in list(agencies):
