@@ -109,7 +109,12 @@ def _chart(page: Page, notice: Notice, evidence: dict[str, Any], year: int) -> M
         return None
     most = max((int(m["count"]) for m in months), default=0) or 1
     bars = [
-        Bar(m["month"], (Segment(m["month"], float(m["count"])),), str(m["count"])) for m in months
+        Bar(
+            m["month"],
+            (Segment(f"{m['month']}: {m['count']}", float(m["count"])),),
+            str(m["count"]),
+        )
+        for m in months
     ]
     code = subject_label(notice, page.lang)
     return stacked_bars(
