@@ -160,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         cli_campaigns,
         cli_demo,
         cli_evaluation,
+        cli_notices,
         cli_opendata,
         cli_opinion,
     )
@@ -170,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_demo.register(sub)
     cli_opendata.register(sub)
     cli_opinion.register(sub)
+    cli_notices.register(sub)
     return parser
 
 

@@ -21,6 +21,7 @@ from bot.delivery import JOBS as DELIVERY_JOBS
 from bot.telegram import JOBS as TELEGRAM_JOBS
 from civic.identity import JOBS as IDENTITY_JOBS
 from civic.jobs import Job
+from civic.notices import JOBS as NOTICE_JOBS
 from civic.opendata import JOBS as OPENDATA_JOBS
 from civic.opinion import JOBS as OPINION_JOBS
 from civic.privacy import JOBS as PRIVACY_JOBS
@@ -47,6 +48,7 @@ JOBS: dict[str, Job] = {
         *CAMPAIGN_JOBS,
         *OPENDATA_JOBS,
         *OPINION_JOBS,
+        *NOTICE_JOBS,
     ]
 }
 

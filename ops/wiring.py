@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,9 +11,12 @@ from bot.assistant import Conversation, PhoneVerification, RasaClient, sqlite_tr
 from bot.delivery import SmsGateway
 from civic.city import get_profile
 from civic.identity import PhoneCodes
+from civic.notices import ANSWER_PREFIX, answer_in_chat
+from civic.replies import BotMessage
 from civic.settings import Settings
-from civic.surveys import SurveyChat
+from civic.surveys import ButtonHandler, SurveyChat
 from storage.db import session_factory
+from storage.models import Citizen
 from storage.ratelimit import RateLimiter, make_store
 from storage.updates import DatabaseLedger, RedisLedger, UpdateLedger
 
@@ -47,6 +51,19 @@ def make_verification(settings: Settings, sessions: sessionmaker[Session]) -> Ph
     )
 
 
+def notice_answers(secret: str) -> ButtonHandler:
+    """A notice follow-up's one-tap answers, checked against the signed token."""
+
+    def answer(
+        session: Session, citizen: Citizen, payload: str, lang: str, now: datetime
+    ) -> list[BotMessage]:
+        return answer_in_chat(
+            session=session, citizen=citizen, payload=payload, secret=secret, now=now, lang=lang
+        )
+
+    return answer
+
+
 def make_conversation(settings: Settings) -> tuple[Conversation, sessionmaker[Session]]:
     sessions = session_factory(settings.database_url, writes=True)
     rasa = RasaClient(settings.rasa_url, token=settings.rasa_auth_token)
@@ -59,6 +76,7 @@ def make_conversation(settings: Settings) -> tuple[Conversation, sessionmaker[Se
         secret=settings.secret_key,
         limiter=RateLimiter(make_store(settings.redis_url)),
         subscribe_per_day=settings.subscribe_per_day,
+        buttons={ANSWER_PREFIX: notice_answers(settings.secret_key)},
     )
     conversation = Conversation(
         rasa=rasa,

@@ -1,5 +1,6 @@
 """Delivering the duty outbox: new tickets to the agencies' duty groups (with Accept /
-Reroute buttons) and overdue escalations to the groups and to supervisors' private chats.
+Reroute buttons) and overdue escalations (of tickets and of improvement notices) to the
+groups and to supervisors' private chats.
 
 Run by the scheduler's `duty-messages` job. Each row is recorded in its own commit as soon
 as Telegram has answered. A 429 postpones the row by Telegram's `retry_after` (not counted
@@ -23,7 +24,13 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bot.telegram._duty_texts import buttons, escalation_text, post_text, stale_post
+from bot.telegram._duty_texts import (
+    buttons,
+    escalation_text,
+    notice_late_text,
+    post_text,
+    stale_post,
+)
 from bot.telegram._transport import AiohttpRequest, make_bot, retry_after_seconds
 from civic.city import Profile, get_profile
 from civic.duty import (
@@ -36,7 +43,7 @@ from civic.duty import (
 )
 from civic.settings import Settings
 from civic.tickets import Status
-from storage.models import AgencyChannel, DutyMessage, Ticket, utcnow
+from storage.models import AgencyChannel, DutyMessage, Notice, Ticket, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +85,18 @@ async def _send_one(
     session: Session, bot: Bot, row: DutyMessage, profile: Profile, now: datetime, token: str
 ) -> str:
     """Send one row and record what happened; returns the outcome's name."""
-    ticket = session.get(Ticket, row.ticket_id)
-    if ticket is None:
-        mark_failed_attempt(message=row, error="the ticket is gone", now=now, permanent=True)
-        return "failed"
-    text, markup = render(row, ticket, profile)
+    if row.notice_id is not None:
+        notice = session.get(Notice, row.notice_id)
+        if notice is None:
+            mark_failed_attempt(message=row, error="the notice is gone", now=now, permanent=True)
+            return "failed"
+        text, markup = notice_late_text(notice, profile, now), None
+    else:
+        ticket = session.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
+        if ticket is None:
+            mark_failed_attempt(message=row, error="the ticket is gone", now=now, permanent=True)
+            return "failed"
+        text, markup = render(row, ticket, profile)
     chat: int | str = int(row.chat_id) if row.chat_id.lstrip("-").isdigit() else row.chat_id
     try:
         sent = await bot.send_message(

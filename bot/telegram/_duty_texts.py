@@ -16,7 +16,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from civic.city import Profile
 from civic.i18n import DEFAULT_LANGUAGE, localised, t
-from storage.models import Ticket
+from civic.notices import ISSUED, late_milestones, subject_label
+from storage.models import Notice, Ticket
 
 CALLBACK_PREFIX = "duty:"
 ACCEPT, REROUTE = "accept", "reroute"
@@ -116,6 +117,37 @@ def _shortened(text: str, limit: int = MAX_QUOTED) -> str:
 
 def escalation_text(ticket: Ticket, profile: Profile, lang: str = DUTY_LANGUAGE) -> str:
     return t("duty.escalation", lang, **_fields(ticket, profile, lang))
+
+
+def notice_late_text(
+    notice: Notice, profile: Profile, now: datetime, lang: str = DUTY_LANGUAGE
+) -> str:
+    """A late improvement notice, as escalated: what is late now (the answer, or the
+    milestones past their date)."""
+    today = now.astimezone(ZoneInfo(profile.timezone)).date()
+    if notice.status == ISSUED:
+        due = notice.response_due.isoformat() if notice.response_due else ""
+        late = [t("notices.duty.late_response", lang, due=due)]
+    else:
+        late = [
+            t(
+                "notices.duty.late_milestone",
+                lang,
+                position=m.position,
+                due=m.due.isoformat(),
+                text=escape(localised({"zh": m.text_zh, "en": m.text_en}, lang)),
+            )
+            for m in late_milestones(notice, today)
+        ]
+    return t(
+        "notices.duty.late",
+        lang,
+        number=escape(notice.number),
+        agency=escape(agency_label(profile, notice.agency, lang)),
+        subject=escape(subject_label(notice, lang)),
+        status=escape(t(f"notices.status.{notice.status}", lang)),
+        late="\n".join(late),
+    )
 
 
 def accepted_post(

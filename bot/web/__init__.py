@@ -10,6 +10,7 @@ from bot.web._desk import desk_router
 from bot.web._desk.entries import entries_router
 from bot.web._desk.evaluation import evaluation_router
 from bot.web._desk.feedback import feedback_router
+from bot.web._desk.notices import notices_router
 from bot.web._open311 import open311_router
 from bot.web._open_data import open_data_router
 from bot.web._optout import optout_router
@@ -17,8 +18,8 @@ from bot.web._results import (
     OpinionYear,
     ReportError,
     gather_opinion,
-    notices_router,
     print_pdf,
+    public_notices_router,
     render_opinion,
     render_opinion_report,
     render_report,
@@ -42,6 +43,7 @@ __all__ = [
     "open_data_router",
     "optout_router",
     "print_pdf",
+    "public_notices_router",
     "render_opinion",
     "render_opinion_report",
     "render_report",

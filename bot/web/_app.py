@@ -20,12 +20,13 @@ from bot.web._desk import desk_router
 from bot.web._desk.entries import entries_router
 from bot.web._desk.evaluation import evaluation_router
 from bot.web._desk.feedback import feedback_router
+from bot.web._desk.notices import notices_router
 from bot.web._limits import BodySizeLimit, WebLimits
 from bot.web._notice_answers import notice_answers_router
 from bot.web._open311 import open311_router
 from bot.web._open_data import open_data_router
 from bot.web._optout import optout_router
-from bot.web._results import notices_router, results_router
+from bot.web._results import public_notices_router, results_router
 from bot.web._survey_admin import survey_admin_router
 from bot.web._widget import widget_router
 from civic.city import Profile
@@ -85,12 +86,13 @@ def create_app(
         app.include_router(notice_answers_router(sessions, get_settings().secret_key))
         app.include_router(survey_admin_router(sessions=sessions, profile=profile))
         app.include_router(results_router(sessions=sessions, profile=profile))
-        app.include_router(notices_router(sessions=sessions, profile=profile))
+        app.include_router(public_notices_router(sessions=sessions, profile=profile))
         media = MediaStore(get_settings().var_dir / "media")
         # before the desk's own router, which ends in a catch-all
         app.include_router(evaluation_router(sessions=sessions, profile=profile), prefix="/desk")
         app.include_router(entries_router(sessions=sessions, profile=profile), prefix="/desk")
         app.include_router(feedback_router(sessions=sessions, profile=profile), prefix="/desk")
+        app.include_router(notices_router(sessions=sessions, profile=profile), prefix="/desk")
         app.include_router(
             desk_router(sessions=sessions, profile=profile, media=media, limits=limits),
             prefix="/desk",

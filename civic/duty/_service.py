@@ -1,7 +1,7 @@
 """The agency's people on Telegram: desk users linked to Telegram accounts, the duty
-outbox (new tickets posted to the agency's duty group, overdue tickets escalated to the
-group and to its supervisors), and the questions asking a duty officer why a ticket
-should go back to triage.
+outbox (new tickets posted to the agency's duty group, overdue tickets and late
+improvement notices escalated to the group and to its supervisors), and the questions
+asking a duty officer why a ticket should go back to triage.
 
 Linking. `issue_link_code` gives a desk user a one-time code (only its digest is kept);
 the officer sends "/link CODE" to the bot in a private chat, which both links the account
@@ -39,6 +39,7 @@ RETRIES = outbox.RetryPolicy(
 )
 NEW_TICKET = "new_ticket"
 ESCALATION = "escalation"
+NOTICE_LATE = "notice_late"
 
 
 # --- Linking desk users to Telegram accounts ---
@@ -121,19 +122,21 @@ def agency_of_chat(*, session: Session, chat_id: str) -> str | None:
 
 def _enqueue(
     session: Session,
-    ticket: Ticket,
     agency: str,
     *,
     kind: str,
     chat_id: str,
     key: str,
     recipient: int | None,
+    ticket_id: int | None = None,
+    notice_id: int | None = None,
 ) -> DutyMessage | None:
     if outbox.queued(session=session, model=DutyMessage, keys=[key]):
         return None
     message = DutyMessage(
         agency=agency,
-        ticket_id=ticket.id,
+        ticket_id=ticket_id,
+        notice_id=notice_id,
         kind=kind,
         chat_id=chat_id,
         recipient_id=recipient,
@@ -154,12 +157,12 @@ def enqueue_new_ticket_post(
         return None
     return _enqueue(
         session,
-        ticket,
         channel.agency,
         kind=NEW_TICKET,
         chat_id=channel.telegram_chat_id,
         key=f"duty:routed:{event_id}",
         recipient=None,
+        ticket_id=ticket.id,
     )
 
 
@@ -178,29 +181,56 @@ def supervisors_on_telegram(*, session: Session, agency: str) -> list[AgencyUser
     )
 
 
+def _escalation_targets(session: Session, agency: str) -> list[tuple[str, str, int | None]]:
+    """(chat id, who, supervisor's user id) of the agency's linked supervisors and its
+    duty group."""
+    targets: list[tuple[str, str, int | None]] = [
+        (str(user.telegram_user_id), f"user:{user.id}", user.id)
+        for user in supervisors_on_telegram(session=session, agency=agency)
+    ]
+    channel = session.get(AgencyChannel, agency)
+    if channel is not None and channel.telegram_chat_id:
+        targets.append((channel.telegram_chat_id, "group", None))
+    return targets
+
+
 def enqueue_escalation(*, session: Session, ticket: Ticket) -> list[DutyMessage]:
     """Tell the agency's linked supervisors (privately) and its duty group that the ticket
     is overdue; once per ticket and recipient."""
     if ticket.agency is None:
         return []
-    targets: list[tuple[str, str, int | None]] = [
-        (str(user.telegram_user_id), f"user:{user.id}", user.id)
-        for user in supervisors_on_telegram(session=session, agency=ticket.agency)
-    ]
-    channel = session.get(AgencyChannel, ticket.agency)
-    if channel is not None and channel.telegram_chat_id:
-        targets.append((channel.telegram_chat_id, "group", None))
     queued = []
-    for chat_id, who, recipient in targets:
-        key = f"duty:overdue:{ticket.id}:{who}"
+    for chat_id, who, recipient in _escalation_targets(session, ticket.agency):
         message = _enqueue(
             session,
-            ticket,
             ticket.agency,
             kind=ESCALATION,
             chat_id=chat_id,
-            key=key,
+            key=f"duty:overdue:{ticket.id}:{who}",
             recipient=recipient,
+            ticket_id=ticket.id,
+        )
+        if message is not None:
+            queued.append(message)
+    return queued
+
+
+def enqueue_notice_escalation(
+    *, session: Session, notice_id: int, agency: str, lateness: str
+) -> list[DutyMessage]:
+    """Tell the agency's linked supervisors and its duty group that an improvement notice
+    is late (`lateness`: "response", or "milestone:<id>"); once per notice, lateness and
+    recipient."""
+    queued = []
+    for chat_id, who, recipient in _escalation_targets(session, agency):
+        message = _enqueue(
+            session,
+            agency,
+            kind=NOTICE_LATE,
+            chat_id=chat_id,
+            key=f"duty:notice:{notice_id}:{lateness}:{who}",
+            recipient=recipient,
+            notice_id=notice_id,
         )
         if message is not None:
             queued.append(message)

@@ -4,7 +4,7 @@ staff), checked on load, and walked step by step with skip logic and agency bloc
 The file format is described in `profiles/hangzhou/surveys/README.md`.
 """
 
-from civic.surveys._chat import SurveyChat
+from civic.surveys._chat import ButtonHandler, SurveyChat
 from civic.surveys._loader import load_survey, load_surveys, parse_survey
 from civic.surveys._model import (
     DONT_KNOW,
@@ -49,6 +49,7 @@ __all__ = [
     "MIN_CELL",
     "QUESTION_TYPES",
     "AgencyBlock",
+    "ButtonHandler",
     "Condition",
     "IndexResult",
     "Observation",

@@ -12,16 +12,22 @@ from storage.models._base import Base, utcnow
 
 class DutyMessage(Base):
     """An outbox row for an agency's people on Telegram: a new ticket posted to the duty
-    group (with Accept / Reroute buttons), or an overdue ticket escalated to the group and
-    to each linked supervisor. Written in the same transaction as the change it reports;
-    delivered by the scheduler's duty-messages job."""
+    group (with Accept / Reroute buttons), an overdue ticket escalated to the group and
+    to each linked supervisor, or a late improvement notice escalated the same way (then
+    `notice_id` is set and `ticket_id` is NULL). Written in the same transaction as the
+    change it reports; delivered by the scheduler's duty-messages job."""
 
     __tablename__ = "duty_messages"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     agency: Mapped[str] = mapped_column(String(64), index=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # new_ticket | escalation
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True, default=None
+    )
+    notice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notices.id", ondelete="CASCADE"), index=True, default=None
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # new_ticket | escalation | notice_late
     chat_id: Mapped[str] = mapped_column(String(64))
     # The supervisor a private escalation is for; NULL for the duty group.
     recipient_id: Mapped[int | None] = mapped_column(

@@ -54,7 +54,8 @@ class Notice(Base):
 
 
 class NoticeMilestone(Base):
-    """A step of the agency's public commitment, with its date and when it was done."""
+    """A step of the agency's public commitment, with its date, when it was done, and
+    when it was escalated for being late (once)."""
 
     __tablename__ = "notice_milestones"
 
@@ -65,6 +66,7 @@ class NoticeMilestone(Base):
     text_en: Mapped[str] = mapped_column(Text)
     due: Mapped[date] = mapped_column(Date)
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class NoticeEvent(Base):

@@ -26,6 +26,7 @@ def test_every_declared_job_is_registered_once_with_its_interval(tmp_path: Path)
         "campaign-invitations",
         "collect-comments",
         "duty-messages",
+        "escalate-notices",
         "overdue-check",
         "publish-open-data",
         "purge-expired-personal-data",
@@ -41,6 +42,7 @@ def test_every_declared_job_is_registered_once_with_its_interval(tmp_path: Path)
     assert jobs["purge-expired-personal-data"].trigger.interval == timedelta(hours=6)
     assert jobs["publish-open-data"].trigger.interval == timedelta(days=1)
     assert jobs["collect-comments"].trigger.interval == timedelta(days=1)
+    assert jobs["escalate-notices"].trigger.interval == timedelta(days=1)
 
 
 def test_a_job_runs_with_a_session_that_is_committed() -> None:

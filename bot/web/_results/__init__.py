@@ -3,7 +3,7 @@
 annual social evaluation report from the same figures (`report`: HTML, and PDF printed by
 a headless Chromium) and the annual public-opinion analysis (`opinion_report`)."""
 
-from bot.web._results.notices import notices_router
+from bot.web._results.notices import public_notices_router
 from bot.web._results.opinion_figures import OpinionYear, gather_opinion
 from bot.web._results.opinion_report import render_opinion, render_opinion_report
 from bot.web._results.pages import results_router
@@ -13,8 +13,8 @@ __all__ = [
     "OpinionYear",
     "ReportError",
     "gather_opinion",
-    "notices_router",
     "print_pdf",
+    "public_notices_router",
     "render_opinion",
     "render_opinion_report",
     "render_report",

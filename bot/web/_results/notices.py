@@ -40,7 +40,7 @@ from civic.opinion import Codebook, CodebookError, codebook_path, load_codebook
 ECHO = 40
 
 
-def notices_router(*, sessions: sessionmaker[Session], profile: Profile) -> APIRouter:
+def public_notices_router(*, sessions: sessionmaker[Session], profile: Profile) -> APIRouter:
     pages = NoticePages(sessions, profile)
     router = APIRouter(include_in_schema=False)
     router.add_api_route("/notices/", pages.index, methods=["GET"])

@@ -10,6 +10,7 @@ citizen was doing (a complaint half filed, say) is left as it was.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,7 +18,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from civic.campaigns import looks_like_token
 from civic.city import Profile
 from civic.i18n import t
-from civic.notices import ANSWER_PREFIX, answer_in_chat
 from civic.replies import BotMessage
 from civic.surveys._chat.engine import SurveyContext, SurveyEngine
 from civic.surveys._chat.subscriptions import Subscriptions
@@ -25,7 +25,10 @@ from civic.surveys._chat.windows import WindowRatings
 from storage.models import Citizen
 from storage.ratelimit import RateLimiter
 
-__all__ = ["SurveyChat"]
+__all__ = ["ButtonHandler", "SurveyChat"]
+
+# (session, citizen, payload, language, now) → the replies
+ButtonHandler = Callable[[Session, Citizen, str, str, datetime], list[BotMessage]]
 
 
 class SurveyChat:
@@ -37,9 +40,12 @@ class SurveyChat:
         secret: str,
         limiter: RateLimiter | None = None,
         subscribe_per_day: int = 0,
+        buttons: Mapping[str, ButtonHandler] | None = None,
     ) -> None:
+        """`buttons` answers other payloads ahead of Rasa by their prefix (a notice
+        follow-up's "nt:" answers), in the same transaction as the rest."""
         self._sessions = sessions
-        self._secret = secret
+        self._buttons = dict(buttons or {})
         self.engine = SurveyEngine(secret=secret, agencies=profile.agencies)
         self.windows = WindowRatings(profile, secret)
         self.subscriptions = Subscriptions(profile, limiter, subscribe_per_day)
@@ -65,15 +71,9 @@ class SurveyChat:
         argument = argument.strip()
         if text.startswith("sv:"):
             return self.engine.on_button(ctx, text)
-        if text.startswith(ANSWER_PREFIX):
-            return answer_in_chat(
-                session=ctx.session,
-                citizen=ctx.citizen,
-                payload=text,
-                secret=self._secret,
-                now=ctx.now,
-                lang=ctx.language,
-            )
+        for prefix, answer in self._buttons.items():
+            if text.startswith(prefix):
+                return answer(ctx.session, ctx.citizen, text, ctx.language, ctx.now)
         if text.startswith("wr:"):
             return self.windows.on_button(ctx, text)
         if text.startswith("sub:"):

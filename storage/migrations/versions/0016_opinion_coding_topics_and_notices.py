@@ -149,6 +149,7 @@ def upgrade() -> None:
         sa.Column("text_en", sa.Text(), nullable=False),
         sa.Column("due", sa.Date(), nullable=False),
         _at("done_at"),
+        _at("escalated_at"),
     )
     op.create_index("ix_notice_milestones_notice_id", "notice_milestones", ["notice_id"])
     op.create_table(
@@ -198,9 +199,24 @@ def upgrade() -> None:
     )
     op.create_index("ix_notice_links_notice_id", "notice_links", ["notice_id"])
     op.create_index("ix_notice_links_citizen_id", "notice_links", ["citizen_id"])
+    # A late notice is escalated through the agencies' duty outbox, which so far only
+    # carried tickets.
+    with op.batch_alter_table("duty_messages") as batch:
+        batch.alter_column("ticket_id", existing_type=sa.Integer(), nullable=True)
+        batch.add_column(sa.Column("notice_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            "fk_duty_messages_notice_id", "notices", ["notice_id"], ["id"], ondelete="CASCADE"
+        )
+        batch.create_index("ix_duty_messages_notice_id", ["notice_id"])
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM duty_messages WHERE notice_id IS NOT NULL")
+    with op.batch_alter_table("duty_messages") as batch:
+        batch.drop_index("ix_duty_messages_notice_id")
+        batch.drop_constraint("fk_duty_messages_notice_id", type_="foreignkey")
+        batch.drop_column("notice_id")
+        batch.alter_column("ticket_id", existing_type=sa.Integer(), nullable=False)
     for table in ("notice_links", "notice_events", "notice_milestones", "notices"):
         op.drop_table(table)
     with op.batch_alter_table("comments") as batch:

@@ -31,6 +31,7 @@ from bot.web._notice_answers import notice_answers_router
 from civic.campaigns import eligible_members, opt_out_member, subscribe
 from civic.city import Profile
 from civic.notices import (
+    ANSWER_PREFIX,
     answer_counts,
     followup_message,
     followup_of,
@@ -40,6 +41,7 @@ from civic.notices import (
 from civic.opinion import codebook_path, collect_comments, load_codebook
 from civic.privacy import erase_citizen
 from civic.surveys import SurveyChat
+from ops.wiring import notice_answers
 from storage.citizens import get_or_create_citizen
 from storage.db import session_factory
 from storage.models import (
@@ -304,7 +306,12 @@ async def test_each_linked_citizen_gets_the_follow_up_once_inside_the_send_windo
 def _tapped(
     database_url: str, profile: Profile, citizen_id: int, payload: str, lang: str = "zh"
 ) -> str:
-    chat = SurveyChat(sessions=session_factory(database_url), profile=profile, secret=SECRET)
+    chat = SurveyChat(
+        sessions=session_factory(database_url),
+        profile=profile,
+        secret=SECRET,
+        buttons={ANSWER_PREFIX: notice_answers(SECRET)},
+    )
     replies = chat.handle(citizen_id, lang, "payload", payload, now=MORNING)
     assert replies is not None
     return replies[0].text
