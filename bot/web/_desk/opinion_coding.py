@@ -220,7 +220,7 @@ class CodingPages:
                 "name": s.name or reader.page.t("coding.sample_name", number=s.id),
                 "seed": s.seed,
                 "drawn_from": self._described(reader.page, s),
-                "items": len(sample_items(session, s.id)),
+                "size": len(sample_items(session, s.id)),
                 "created": reader.page.labels.time(s.created_at),
             }
             for s in found
@@ -290,7 +290,7 @@ class CodingPages:
                 "name": sample.name or page.t("coding.sample_name", number=sample.id),
                 "seed": sample.seed,
                 "drawn_from": self._described(page, sample),
-                "items": len(items),
+                "size": len(items),
             },
             progress=[(users[c].display_name, n) for c, n in coded.items() if c in users],
             next_item=next_uncoded(session, sample_id=sample_id, coder=reader.user),

@@ -205,14 +205,15 @@ def kappa_row(page: Page, name: str, kappa: Kappa) -> dict[str, Any]:
 
 
 def confusion(page: Page, codebook: Codebook, kappa: Kappa) -> dict[str, Any]:
-    """The confusion table: coder A's primary codes down, coder B's across."""
-    names = [codebook.label(code, page.lang) for code in kappa.categories]
+    """The confusion table: coder A's primary codes down, coder B's across, in the
+    codebook's order."""
+    order = list(codebook.codes)
+    codes = sorted(
+        kappa.categories, key=lambda c: (order.index(c) if c in order else len(order), c)
+    )
     return {
-        "columns": names,
-        "rows": [
-            (name, [kappa.count(a, b) for b in kappa.categories])
-            for name, a in zip(names, kappa.categories, strict=True)
-        ],
+        "columns": [codebook.label(code, page.lang) for code in codes],
+        "rows": [(codebook.label(a, page.lang), [kappa.count(a, b) for b in codes]) for a in codes],
     }
 
 
