@@ -34,6 +34,7 @@ MAX_PAGE = 1000
 _YEAR = re.compile(r"20\d\d")
 _MONTH = re.compile(r"20\d\d-(0[1-9]|1[0-2])")
 _CODED = {"yes": True, "no": False}
+FIELDS = ("source", "agency", "district", "language")  # the filter's drop-down lists
 
 
 class BadCodingFilter(Exception):
@@ -141,6 +142,7 @@ def choices(page: Page, profile: Profile, codebook: Codebook) -> dict[str, Any]:
         "districts": [(code, labels.district(code)) for code in profile.districts],
         "languages": [(lang, page.t(f"coding.language.{lang}")) for lang in LANGUAGES],
         "groups": code_groups(page, codebook),
+        "fields": {name: page.t(f"coding.field.{name}") for name in FIELDS},
     }
 
 
