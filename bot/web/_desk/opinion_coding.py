@@ -13,7 +13,6 @@ Comments' texts are personal data (stored redacted): they are shown here, never 
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -62,7 +61,6 @@ from civic.opinion import (
 )
 from storage.models import AgencyUser, CodingSample, Comment
 
-log = logging.getLogger(__name__)
 Endpoint = Callable[..., Coroutine[Any, Any, Response]]
 COMMENTS, SAMPLES = "/desk/opinion/comments", "/desk/opinion/samples"
 PAGE_SIZE = 10
