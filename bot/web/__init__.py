@@ -11,6 +11,7 @@ from bot.web._desk.entries import entries_router
 from bot.web._desk.evaluation import evaluation_router
 from bot.web._desk.feedback import feedback_router
 from bot.web._desk.notices import notices_router
+from bot.web._desk.opinion_coding import opinion_coding_router
 from bot.web._open311 import open311_router
 from bot.web._open_data import open_data_router
 from bot.web._optout import optout_router
@@ -41,6 +42,7 @@ __all__ = [
     "notices_router",
     "open311_router",
     "open_data_router",
+    "opinion_coding_router",
     "optout_router",
     "print_pdf",
     "public_notices_router",

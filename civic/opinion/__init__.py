@@ -2,8 +2,11 @@
 (complaints, survey open answers, window comments, reasons for reopening), redacted and
 coded against the profile's codebook (`profiles/<city>/opinion/codebook.yml`, described in
 the README beside it); and its trends: counts and shares by code, agency, district and
-period, the change on the year before with its significance, and the top problems."""
+period, the change on the year before with its significance, and the top problems; and
+coding by hand: office staff code comments, two coders double-code a random sample and
+their agreement is measured (Cohen's kappa)."""
 
+from civic.opinion._agreement import Agreement, Disagreement, Kappa, agreement, cohen_kappa
 from civic.opinion._codebook import (
     Code,
     Codebook,
@@ -11,6 +14,19 @@ from civic.opinion._codebook import (
     Rule,
     codebook_path,
     load_codebook,
+)
+from civic.opinion._coding import (
+    MAX_SAMPLE,
+    CodingRefused,
+    adjudicate,
+    code_comment,
+    codings_of,
+    draw_sample,
+    is_office,
+    next_uncoded,
+    sample_items,
+    split_codes,
+    visible_codings,
 )
 from civic.opinion._collect import (
     ACCEPTED,
@@ -21,6 +37,7 @@ from civic.opinion._collect import (
     collect_comments,
 )
 from civic.opinion._scheduled import JOBS
+from civic.opinion._selection import CommentFilter, find_comments
 from civic.opinion._sources import STAFF
 from civic.opinion._trends import (
     DIMENSIONS,
@@ -41,23 +58,41 @@ __all__ = [
     "GRAINS",
     "JOBS",
     "LEVELS",
+    "MAX_SAMPLE",
     "SOURCES",
     "STAFF",
     "SUGGESTED",
+    "Agreement",
     "Code",
     "Codebook",
     "CodebookError",
+    "CodingRefused",
     "Collected",
+    "CommentFilter",
+    "Disagreement",
+    "Kappa",
     "Rule",
     "TrendRow",
     "YearOverYear",
     "accept_codes",
+    "adjudicate",
+    "agreement",
+    "code_comment",
     "codebook_path",
+    "codings_of",
+    "cohen_kappa",
     "collect_comments",
+    "draw_sample",
+    "find_comments",
+    "is_office",
     "load_codebook",
+    "next_uncoded",
     "normal_cdf",
+    "sample_items",
+    "split_codes",
     "top_problems",
     "trend_table",
     "two_proportion_p_value",
+    "visible_codings",
     "year_over_year",
 ]
