@@ -115,10 +115,11 @@ def trend_table(
     district: str | None = None,
     assurance: Sequence[str] | None = None,
     level: str = "code",
+    code: str | None = None,
 ) -> list[TrendRow]:
     """The year's counts and shares per period and cell of `by` (which holds "code"),
-    ordered by period, then cell. At `level` "theme" a code counts as its theme, and a
-    comment with two codes of one theme once."""
+    ordered by period, then cell; only `code`'s rows when given. At `level` "theme" a
+    code counts as its theme, and a comment with two codes of one theme once."""
     if "code" not in by or any(dim not in DIMENSIONS for dim in by) or len(set(by)) != len(by):
         raise ValueError(f"'by' must hold 'code' and only {', '.join(DIMENSIONS)}: {by}")
     if grain not in GRAINS:
@@ -126,11 +127,12 @@ def trend_table(
     if level not in LEVELS:
         raise ValueError(f"'level' must be one of {', '.join(LEVELS)}: {level}")
     counted = _counted()
-    code = _theme_of(counted.c.code, codebook) if level == "theme" else counted.c.code
-    period = Comment.month if grain == "month" else func.substr(Comment.month, 1, 4)
+    coded = _theme_of(counted.c.code, codebook) if level == "theme" else counted.c.code
+    period = _period(grain)
     others = [dim for dim in by if dim != "code"]
-    columns = {dim: code if dim == "code" else getattr(Comment, dim) for dim in by}
+    columns = {dim: coded if dim == "code" else getattr(Comment, dim) for dim in by}
     where = _filters(year, agency, district, assurance)
+    only = [] if code is None else [counted.c.code.in_(_codes_under(code, level, codebook))]
     counts = session.execute(
         select(
             period.label("period"),
@@ -142,7 +144,7 @@ def trend_table(
             ),
         )
         .join(counted, counted.c.comment_id == Comment.id)
-        .where(*where)
+        .where(*where, *only)
         .group_by(period, *columns.values())
     ).all()
     totals = {
@@ -164,6 +166,36 @@ def trend_table(
         for row in counts
     ]
     return sorted(rows, key=lambda r: (r.period, [str(r.cell[d] or "") for d in by]))
+
+
+def comment_totals(
+    *,
+    session: Session,
+    year: int,
+    grain: str = "month",
+    agency: str | None = None,
+    district: str | None = None,
+    assurance: Sequence[str] | None = None,
+) -> dict[str, int]:
+    """How many comments each period of the year has, coded or not: the n of a share,
+    also in periods where a code has none."""
+    if grain not in GRAINS:
+        raise ValueError(f"'grain' must be one of {', '.join(GRAINS)}: {grain}")
+    period = _period(grain)
+    where = _filters(year, agency, district, assurance)
+    rows = session.execute(select(period, func.count()).where(*where).group_by(period))
+    return {str(name): int(count) for name, count in rows}
+
+
+def _period(grain: str) -> Any:
+    return Comment.month if grain == "month" else func.substr(Comment.month, 1, 4)
+
+
+def _codes_under(code: str, level: str, codebook: Codebook) -> list[str]:
+    """The stored codes that count as `code`: itself, and at level "theme" its children."""
+    if level != "theme":
+        return [code]
+    return [code, *(child.code for child in codebook.children(code))]
 
 
 def _theme_of(code: Any, codebook: Codebook) -> Any:
