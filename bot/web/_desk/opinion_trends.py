@@ -142,10 +142,14 @@ class OpinionTrends:
         top = top_problems(
             session=session, codebook=reader.codebook, year=f.year, limit=TOP, **scope
         )
-        totals = {
-            year: sum(comment_totals(session=session, year=year, **_where(f)).values())
-            for year in (f.year, reader.last)
-        }
+        totals = (
+            {f.year: top[0].total, reader.last: top[0].last_total}
+            if top
+            else {
+                year: sum(comment_totals(session=session, year=year, **_where(f)).values())
+                for year in (f.year, reader.last)
+            }
+        )
         chosen = f.code or (top[0].code if top else None)
         table, count = _breakdown(session, reader)
         return self.renderer.render(
