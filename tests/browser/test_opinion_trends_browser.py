@@ -61,11 +61,8 @@ def test_the_office_follows_a_significant_problem_to_its_chart(
     expect(page.locator("table.chart-table tbody tr").first).to_contain_text("24.0%")
     page.get_by_role("link", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(
-        page.get_by_role(
-            "img", name="Share of comments about Long waits for registration, by month, 2026 and 2025"
-        )
-    ).to_be_visible()
+    title = "Share of comments about Long waits for registration, by month, 2026 and 2025"
+    expect(page.get_by_role("img", name=title)).to_be_visible()
     page.screenshot(path=str(artifacts / "desk-opinion-trends-code-en.png"), full_page=True)
 
 
