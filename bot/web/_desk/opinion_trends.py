@@ -25,6 +25,8 @@ from bot.web._desk import security
 from bot.web._desk.login import to_login
 from bot.web._desk.opinion_filters import (
     BY,
+    FIRST_YEAR,
+    LAST_YEAR,
     WRITERS,
     BadTrendFilter,
     TrendFilters,
@@ -128,8 +130,8 @@ class OpinionTrends:
                     f"opinion_trends.error.{exc.key}",
                     page.lang,
                     value=exc.value,
-                    low=2000,
-                    high=2100,
+                    low=FIRST_YEAR,
+                    high=LAST_YEAR,
                 )
                 message = t("opinion_trends.error.bad_filter", page.lang, detail=reason)
                 return self.renderer.error(page, 400, message)
@@ -162,8 +164,7 @@ class OpinionTrends:
             totals=totals,
             top=[_top_row(reader, rank, c) for rank, c in enumerate(top, start=1)],
             chart=_chart(session, reader, chosen) if chosen else None,
-            chosen=chosen,
-            table=table[:MAX_ROWS],
+            table=table,
             table_count=count,
             max_rows=MAX_ROWS,
             choices=_choices(reader),
