@@ -149,13 +149,10 @@ def column_bars(
     return Markup("".join(parts))
 
 
-def _polyline(points: list[str]) -> str:
+def _polyline(points: list[str], colour: str = COLOURS[0]) -> str:
     if len(points) < 2:
         return ""
-    return (
-        f'<polyline points="{" ".join(points)}" fill="none" stroke="{COLOURS[0]}" '
-        'stroke-width="2"/>'
-    )
+    return f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" stroke-width="2"/>'
 
 
 def _open(ident: str, width: int, height: int, title: str, description: str, css: str) -> str:
@@ -167,3 +164,72 @@ def _open(ident: str, width: int, height: int, title: str, description: str, css
         f'<title id="{ident}t">{escape(title)}</title>'
         f'<desc id="{ident}d">{escape(description)}</desc>'
     )
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    values: tuple[float | None, ...]  # one per point on the x axis; None leaves a gap
+    dashed: bool = False
+
+
+def lines(
+    series: Sequence[Line],
+    ticks: Sequence[str],
+    *,
+    axis: str,
+    title: str,
+    description: str,
+    ident: str,
+) -> Markup:
+    """Lines of shares (0 to 1) over the same points, e.g. this year's months against
+    last year's: a labelled y axis in percent, the x ticks below, a legend on top. Lines
+    differ by colour and by dash, so they are told apart without colour too."""
+    width, height, left, top, bottom = 640, 260, 56, 30 + 18 * len(series), 28
+    plot_w, plot_h = width - left - 16, height - top - bottom
+    values = [v for line in series for v in line.values if v is not None]
+    high = max(values, default=0.0) or 1.0
+    step = plot_w / max(len(ticks) - 1, 1)
+    parts = [_open(ident, width, height, title, description, "lines")]
+    for index, line in enumerate(series):
+        row = 6 + 18 * index
+        dash = ' stroke-dasharray="6 4"' if line.dashed else ""
+        parts.append(
+            f'<line x1="{left}" x2="{left + 24}" y1="{row + 6}" y2="{row + 6}" '
+            f'stroke="{COLOURS[index % len(COLOURS)]}" stroke-width="2"{dash}/>'
+            f'<text x="{left + 30}" y="{row + 10}" font-size="12">{escape(line.label)}</text>'
+        )
+    for fraction in (0.0, 0.5, 1.0):
+        y = top + plot_h * (1 - fraction)
+        parts.append(
+            f'<line x1="{left}" x2="{width - 16}" y1="{y:.1f}" y2="{y:.1f}" stroke="#c8c8c8"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">'
+            f"{100 * high * fraction:.0f}%</text>"
+        )
+    parts.append(
+        f'<text x="12" y="{top + plot_h / 2:.1f}" font-size="11" text-anchor="middle" '
+        f'transform="rotate(-90 12 {top + plot_h / 2:.1f})">{escape(axis)}</text>'
+    )
+    for index, tick in enumerate(ticks):
+        parts.append(
+            f'<text x="{left + index * step:.1f}" y="{height - 8}" font-size="11" '
+            f'text-anchor="middle">{escape(tick)}</text>'
+        )
+    for index, line in enumerate(series):
+        colour = COLOURS[index % len(COLOURS)]
+        run: list[str] = []
+        for number, value in enumerate(line.values):
+            if value is None:
+                parts.append(_dashed(_polyline(run, colour), line.dashed))
+                run = []
+                continue
+            x, y = left + number * step, top + plot_h * (1 - value / high)
+            run.append(f"{x:.1f},{y:.1f}")
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"/>')
+        parts.append(_dashed(_polyline(run, colour), line.dashed))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _dashed(polyline: str, dashed: bool) -> str:
+    return polyline.replace("/>", ' stroke-dasharray="6 4"/>') if dashed and polyline else polyline

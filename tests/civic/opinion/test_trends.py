@@ -33,6 +33,7 @@ from civic.opinion import (
     Codebook,
     TrendRow,
     codebook_path,
+    comment_totals,
     load_codebook,
     normal_cdf,
     top_problems,
@@ -234,3 +235,29 @@ def test_limited_to_assurance_levels(comments: Session, codebook: Codebook) -> N
         ("hospital-registration", 40, 200),
         ("medical-cost", 20, 200),
     ]
+
+
+def test_one_codes_rows_and_the_n_of_every_month(comments: Session, codebook: Codebook) -> None:
+    registration = trend_table(
+        session=comments, codebook=codebook, year=2026, by=("code",), code="hospital-registration"
+    )
+    assert _rows(registration) == [
+        ("2026-01", "hospital-registration", 30, 10, 190, 0.1579),
+        ("2026-02", "hospital-registration", 10, 0, 10, 1.0),
+    ]
+    # at the theme level a theme's rows hold its codes' comments, each comment once
+    health = trend_table(
+        session=comments,
+        codebook=codebook,
+        year=2026,
+        by=("code",),
+        grain="year",
+        level="theme",
+        code="health",
+    )
+    assert _rows(health) == [("2026", "health", 60, 10, 200, 0.3)]
+    assert comment_totals(session=comments, year=2026) == {"2026-01": 190, "2026-02": 10}
+    assert comment_totals(session=comments, year=2025, grain="year", agency="health") == {
+        "2025": 10
+    }
+    assert comment_totals(session=comments, year=2024) == {}
