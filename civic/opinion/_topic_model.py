@@ -1,0 +1,241 @@
+"""The topic model: grouping texts in memory, with no database. `civic.opinion`'s topics
+(`_topics.py`) read the comments, call `group_texts` and store what it found.
+
+Each text becomes two kinds of features:
+
+    words    TF-IDF over jieba's words (Chinese) and Snowball stems (English), stop words
+             dropped: the tokenisation of the site search (civic.city.words), so the
+             assistant and the analysis read a text the same way
+    bridges  the codebook codes its keyword rules suggest, their themes and the complaint's
+             category, as tokens; they are the same for "垃圾没人清运" and "nobody collects
+             the garbage", so one topic can hold both languages' comments on one problem
+
+Both blocks are normalised per text, the bridges weighted by BRIDGE_WEIGHT, and the whole
+grouped by NMF (a fixed random_state: the same comments give the same topics). A text goes
+to the topic with the largest weight; one with no features at all (an emoji) to none.
+Each topic is described by its top terms in each language (the words that weigh most on
+average over its Chinese texts, and over its English ones) and by the texts closest to its
+centre.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.decomposition import NMF
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+from civic.city import words
+from civic.opinion._codebook import Codebook
+
+# How much the codebook's and the category's tokens count beside the words (each block has
+# length 1 per text before weighting); tuned on benchmarks/data/opinion_dev.tsv.
+BRIDGE_WEIGHT = 0.8
+MAX_DF = 0.5
+TERMS = 8  # top terms kept per language
+SAMPLES = 3  # texts kept per topic, closest to its centre
+MAX_TOPICS = 40
+# Words of every complaint, whatever it is about: they would only blur the topics.
+_GENERIC = """投诉 反映 问题 希望 能够 市民 情况 一直 还是 非常 真的 怎么回事 处理 解决 麻烦
+    建议 谢谢 感谢 已经 这么 那么 没人 每天 天天 时候 一些 有点 比较 老是
+    complaint complain problem issu pleas thank realli still alway veri also get one"""
+GENERIC_WORDS = frozenset(_GENERIC.split())
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One text to group: its language ("zh", "en" or None) and its complaint category."""
+
+    text: str
+    language: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class Group:
+    """A topic found in the texts: the indices of its texts, its top terms per language
+    and the indices of the texts closest to its centre, closest first."""
+
+    members: list[int]
+    terms: dict[str, list[str]]
+    samples: list[int]
+
+
+@dataclass(frozen=True)
+class Grouping:
+    groups: list[Group]
+    ungrouped: list[int]  # texts with no feature at all
+    k: int
+
+
+def automatic_k(n: int) -> int:
+    """A number of topics a person can read through: about one per 50 texts for a few
+    hundred, growing with the square root after that, at most MAX_TOPICS."""
+    return max(2, min(MAX_TOPICS, round(math.sqrt(n / 8)))) if n >= 4 else 1
+
+
+def _tokens(doc: Doc, surfaces: dict[str, Counter[str]]) -> list[str]:
+    found = []
+    for surface, token in words(doc.text, bigrams=False):
+        if token in GENERIC_WORDS or token.isdigit():
+            continue
+        found.append(token)
+        if token != surface:
+            surfaces.setdefault(token, Counter())[surface] += 1
+    return found
+
+
+def _bridges(doc: Doc, codebook: Codebook) -> list[str]:
+    tokens = []
+    for code in codebook.suggest(doc.text, doc.category):
+        tokens.append(f"code:{code}")
+        parent = codebook.codes[code].parent
+        if parent:
+            tokens.append(f"code:{parent}")
+    if doc.category:
+        tokens.append(f"category:{doc.category}")
+    return tokens
+
+
+@dataclass
+class Features:
+    """The texts' features: the words block (for the terms), the whole matrix (for the
+    grouping) and each English stem's commonest spelling."""
+
+    words: sp.csr_matrix
+    matrix: sp.csr_matrix
+    vocabulary: np.ndarray
+    surfaces: dict[str, str]
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+def features(
+    docs: Sequence[Doc],
+    codebook: Codebook,
+    progress: Progress | None = None,
+    *,
+    max_df: float = MAX_DF,
+) -> Features:
+    """Tokenise the texts and weigh their tokens; `progress("tokenised", n)` every 10,000.
+    Words in more than `max_df` of the texts are dropped: over all comments they say
+    nothing about which topic a text is in; within one topic (describing it, splitting
+    it) nothing is dropped."""
+    counted: dict[str, Counter[str]] = {}
+    tokens, bridges = [], []
+    for i, doc in enumerate(docs, start=1):
+        tokens.append(_tokens(doc, counted))
+        bridges.append(_bridges(doc, codebook))
+        if progress is not None and (i % 10_000 == 0 or i == len(docs)):
+            progress("tokenised", i)
+    min_df = 2 if len(docs) >= 50 else 1
+    vectoriser = TfidfVectorizer(
+        analyzer=_identity, min_df=min_df, max_df=max_df, sublinear_tf=True, dtype=np.float32
+    )
+    try:
+        word_matrix = vectoriser.fit_transform(tokens)
+        vocabulary = vectoriser.get_feature_names_out()
+    except ValueError:  # not one word in common
+        word_matrix, vocabulary = sp.csr_matrix((len(docs), 0), dtype=np.float32), np.array([])
+    bridge_matrix = _bridge_matrix(bridges)
+    matrix = sp.hstack([word_matrix, BRIDGE_WEIGHT * bridge_matrix], format="csr")
+    surfaces = {stem: found.most_common(1)[0][0] for stem, found in counted.items()}
+    return Features(sp.csr_matrix(word_matrix), matrix, vocabulary, surfaces)
+
+
+def _bridge_matrix(bridges: list[list[str]]) -> sp.csr_matrix:
+    if not any(bridges):
+        return sp.csr_matrix((len(bridges), 0), dtype=np.float32)
+    vectoriser = TfidfVectorizer(analyzer=_identity, dtype=np.float32)
+    return sp.csr_matrix(vectoriser.fit_transform(bridges))
+
+
+def group_texts(
+    docs: Sequence[Doc],
+    codebook: Codebook,
+    *,
+    k: int | None = None,
+    random_state: int = 0,
+    progress: Progress | None = None,
+) -> Grouping:
+    """Group the texts into `k` topics (automatic_k when None)."""
+    found = features(docs, codebook, progress)
+    return group_features(docs, found, k=k, random_state=random_state)
+
+
+def group_features(
+    docs: Sequence[Doc], found: Features, *, k: int | None, random_state: int = 0
+) -> Grouping:
+    matrix = found.matrix
+    has_features = np.asarray(matrix.getnnz(axis=1) > 0)
+    rows = np.flatnonzero(has_features)
+    ungrouped = np.flatnonzero(~has_features).tolist()
+    k = min(k or automatic_k(len(rows)), len(rows), matrix.shape[1])
+    if k < 1:
+        return Grouping([], list(range(len(docs))), 0)
+    if k == 1:
+        labels = np.zeros(len(rows), dtype=int)
+    else:
+        model = NMF(n_components=k, init="nndsvda", random_state=random_state, max_iter=300)
+        weights = model.fit_transform(matrix[rows])
+        labels = weights.argmax(axis=1)
+    groups = []
+    for topic in range(k):
+        members = rows[labels == topic]
+        if len(members):
+            groups.append(describe(docs, found, members))
+    groups.sort(key=lambda g: (-len(g.members), g.members[0]))
+    return Grouping(groups, ungrouped, k)
+
+
+def describe(docs: Sequence[Doc], found: Features, members: np.ndarray) -> Group:
+    """A group of the texts `members`: its top terms per language and its samples."""
+    terms = {
+        lang: _top_terms(found, [i for i in members if docs[i].language == lang], lang)
+        for lang in ("zh", "en")
+    }
+    return Group(
+        members=[int(i) for i in members], terms=terms, samples=_samples(docs, found, members)
+    )
+
+
+def _top_terms(found: Features, members: list[int], lang: str) -> list[str]:
+    if not members or not len(found.vocabulary):
+        return []
+    mean = np.asarray(found.words[members].mean(axis=0)).ravel()
+    terms: list[str] = []
+    for column in np.argsort(-mean, kind="stable"):
+        if mean[column] <= 0 or len(terms) == TERMS:
+            break
+        token = str(found.vocabulary[column])
+        if bool(_CJK.search(token)) == (lang == "zh"):
+            terms.append(found.surfaces.get(token, token))
+    return terms
+
+
+def _samples(docs: Sequence[Doc], found: Features, members: np.ndarray) -> list[int]:
+    """The texts closest to the centre (cosine), the closest of each language first, so a
+    topic of both languages shows both."""
+    rows = normalize(found.matrix[members])
+    centre = np.asarray(rows.mean(axis=0)).ravel()
+    closeness = rows @ centre
+    ranked = [int(members[i]) for i in np.argsort(-closeness, kind="stable")]
+    chosen: list[int] = []
+    for lang in ("zh", "en"):
+        best = next((i for i in ranked if docs[i].language == lang), None)
+        if best is not None:
+            chosen.append(best)
+    chosen += [i for i in ranked if i not in chosen][: max(0, SAMPLES - len(chosen))]
+    return sorted(chosen[:SAMPLES], key=ranked.index)
