@@ -9,8 +9,12 @@ Each text becomes two kinds of features:
     bridges  the codebook codes its keyword rules suggest, their themes and the complaint's
              category, as tokens; they are the same for "垃圾没人清运" and "nobody collects
              the garbage", so one topic can hold both languages' comments on one problem
+    codes    how close its words are (cosine) to each code's profile: the code's labels
+             and rule keywords in both languages; softer than the rules (a text that says
+             排队 without 挂号 is still near "long waits for registration") and, like them,
+             the same measure in both languages
 
-Both blocks are normalised per text, the bridges weighted by BRIDGE_WEIGHT, and the whole
+Each block is normalised per text, weighted (BRIDGE_WEIGHT, PROFILE_WEIGHT), and the whole
 grouped by NMF (a fixed random_state: the same comments give the same topics). A text goes
 to the topic with the largest weight; one with no features at all (an emoji) to none.
 Each topic is described by its top terms in each language (the words that weigh most on
@@ -20,7 +24,6 @@ centre.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -37,7 +40,8 @@ from civic.opinion._codebook import Codebook
 
 # How much the codebook's and the category's tokens count beside the words (each block has
 # length 1 per text before weighting); tuned on benchmarks/data/opinion_dev.tsv.
-BRIDGE_WEIGHT = 0.8
+BRIDGE_WEIGHT = 0.5
+PROFILE_WEIGHT = 1.0
 MAX_DF = 0.5
 TERMS = 8  # top terms kept per language
 SAMPLES = 3  # texts kept per topic, closest to its centre
@@ -78,10 +82,11 @@ class Grouping:
     k: int
 
 
-def automatic_k(n: int) -> int:
-    """A number of topics a person can read through: about one per 50 texts for a few
-    hundred, growing with the square root after that, at most MAX_TOPICS."""
-    return max(2, min(MAX_TOPICS, round(math.sqrt(n / 8)))) if n >= 4 else 1
+def automatic_k(n: int, codebook: Codebook) -> int:
+    """As many topics as the codebook has codes, so that a topic can line up with a code
+    (and one that does not shows a gap), but at most one per ten texts."""
+    leaves = sum(1 for code in codebook.codes.values() if code.parent is not None)
+    return max(1, min(leaves, MAX_TOPICS, n // 10)) if n >= 2 else n
 
 
 def _tokens(doc: Doc, surfaces: dict[str, Counter[str]]) -> list[str]:
@@ -144,15 +149,32 @@ def features(
     vectoriser = TfidfVectorizer(
         analyzer=_identity, min_df=min_df, max_df=max_df, sublinear_tf=True, dtype=np.float32
     )
+    # The code profiles are read as texts too: a word one comment shares with a profile
+    # is kept.
+    profiles = _profiles(codebook)
     try:
-        word_matrix = vectoriser.fit_transform(tokens)
+        weighted = vectoriser.fit_transform(tokens + profiles)
         vocabulary = vectoriser.get_feature_names_out()
     except ValueError:  # not one word in common
-        word_matrix, vocabulary = sp.csr_matrix((len(docs), 0), dtype=np.float32), np.array([])
-    bridge_matrix = _bridge_matrix(bridges)
-    matrix = sp.hstack([word_matrix, BRIDGE_WEIGHT * bridge_matrix], format="csr")
+        weighted = sp.csr_matrix((len(docs) + len(profiles), 0), dtype=np.float32)
+        vocabulary = np.array([])
+    word_matrix = sp.csr_matrix(weighted[: len(docs)])
+    closeness = normalize(word_matrix @ normalize(weighted[len(docs) :]).T)
+    blocks = [word_matrix, BRIDGE_WEIGHT * _bridge_matrix(bridges), PROFILE_WEIGHT * closeness]
+    matrix = sp.hstack(blocks, format="csr")
     surfaces = {stem: found.most_common(1)[0][0] for stem, found in counted.items()}
-    return Features(sp.csr_matrix(word_matrix), matrix, vocabulary, surfaces)
+    return Features(word_matrix, matrix, vocabulary, surfaces)
+
+
+def _profiles(codebook: Codebook) -> list[list[str]]:
+    """Each code's profile as tokens: its labels and its rules' keywords, both languages."""
+    codes = [code for code in codebook.codes.values() if code.parent is not None]
+    keywords = {code.code: [code.label["zh"], code.label["en"]] for code in codes}
+    for rule in codebook.rules:
+        if rule.code in keywords:
+            keywords[rule.code] += [*rule.zh, *rule.en]
+    unused: dict[str, Counter[str]] = {}
+    return [_tokens(Doc(" ".join(keywords[code.code])), unused) for code in codes]
 
 
 def _bridge_matrix(bridges: list[list[str]]) -> sp.csr_matrix:
@@ -172,17 +194,22 @@ def group_texts(
 ) -> Grouping:
     """Group the texts into `k` topics (automatic_k when None)."""
     found = features(docs, codebook, progress)
-    return group_features(docs, found, k=k, random_state=random_state)
+    return group_features(docs, found, codebook, k=k, random_state=random_state)
 
 
 def group_features(
-    docs: Sequence[Doc], found: Features, *, k: int | None, random_state: int = 0
+    docs: Sequence[Doc],
+    found: Features,
+    codebook: Codebook,
+    *,
+    k: int | None,
+    random_state: int = 0,
 ) -> Grouping:
     matrix = found.matrix
     has_features = np.asarray(matrix.getnnz(axis=1) > 0)
     rows = np.flatnonzero(has_features)
     ungrouped = np.flatnonzero(~has_features).tolist()
-    k = min(k or automatic_k(len(rows)), len(rows), matrix.shape[1])
+    k = min(k or automatic_k(len(rows), codebook), len(rows), matrix.shape[1])
     if k < 1:
         return Grouping([], list(range(len(docs))), 0)
     if k == 1:

@@ -106,7 +106,7 @@ def group_topics(
         progress("read", len(rows))
     docs = [Doc(row.text, row.language, row.category) for row in rows]
     found = features(docs, codebook, progress)
-    grouping = group_features(docs, found, k=k, random_state=random_state)
+    grouping = group_features(docs, found, codebook, k=k, random_state=random_state)
     run = TopicRun(created_by=created_by, comments=len(rows))
     session.add(run)
     session.flush()
@@ -247,7 +247,7 @@ def split_topic(
     comments = _comments(session, topic)
     docs = [Doc(c.text, c.language, c.category) for c in comments]
     found = features(docs, codebook, max_df=1.0)
-    grouping = group_features(docs, found, k=2, random_state=random_state)
+    grouping = group_features(docs, found, codebook, k=2, random_state=random_state)
     if len(grouping.groups) < 2:
         raise TopicError("cannot_split", number=topic.number)
     run = session.get(TopicRun, topic.run_id)
