@@ -9,6 +9,7 @@ from bot.web._desk import desk_router
 from bot.web._desk.entries import entries_router
 from bot.web._desk.evaluation import evaluation_router
 from bot.web._desk.feedback import feedback_router
+from bot.web._desk.opinion_topics import opinion_topics_router
 from bot.web._open311 import open311_router
 from bot.web._open_data import open_data_router
 from bot.web._optout import optout_router
@@ -26,6 +27,7 @@ __all__ = [
     "feedback_router",
     "open311_router",
     "open_data_router",
+    "opinion_topics_router",
     "optout_router",
     "print_pdf",
     "render_report",

@@ -20,6 +20,7 @@ from bot.web._desk import desk_router
 from bot.web._desk.entries import entries_router
 from bot.web._desk.evaluation import evaluation_router
 from bot.web._desk.feedback import feedback_router
+from bot.web._desk.opinion_topics import opinion_topics_router
 from bot.web._limits import BodySizeLimit, WebLimits
 from bot.web._open311 import open311_router
 from bot.web._open_data import open_data_router
@@ -88,6 +89,9 @@ def create_app(
         app.include_router(evaluation_router(sessions=sessions, profile=profile), prefix="/desk")
         app.include_router(entries_router(sessions=sessions, profile=profile), prefix="/desk")
         app.include_router(feedback_router(sessions=sessions, profile=profile), prefix="/desk")
+        app.include_router(
+            opinion_topics_router(sessions=sessions, profile=profile), prefix="/desk"
+        )
         app.include_router(
             desk_router(sessions=sessions, profile=profile, media=media, limits=limits),
             prefix="/desk",
