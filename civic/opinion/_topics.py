@@ -33,7 +33,14 @@ from civic.errors import InvalidInput
 from civic.i18n import t
 from civic.opinion._codebook import Codebook
 from civic.opinion._collect import ACCEPTED, SUGGESTED, Progress
-from civic.opinion._topic_model import Doc, Group, describe, features, group_features
+from civic.opinion._topic_model import (
+    Doc,
+    Group,
+    Grouping,
+    describe,
+    features,
+    group_features,
+)
 from storage.models import Comment, CommentCode, Topic, TopicRun
 
 PROPOSED, ACCEPTED_TOPIC, MERGED, SPLIT = "proposed", "accepted", "merged", "split"
@@ -105,8 +112,11 @@ def group_topics(
     if progress is not None:
         progress("read", len(rows))
     docs = [Doc(row.text, row.language, row.category) for row in rows]
-    found = features(docs, codebook, progress)
-    grouping = group_features(docs, found, codebook, k=k, random_state=random_state)
+    if docs:
+        found = features(docs, codebook, progress)
+        grouping = group_features(docs, found, codebook, k=k, random_state=random_state)
+    else:
+        grouping = Grouping([], [], 0)
     run = TopicRun(created_by=created_by, comments=len(rows))
     session.add(run)
     session.flush()
