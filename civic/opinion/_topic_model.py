@@ -24,10 +24,13 @@ centre.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from multiprocessing import get_context
 
 import numpy as np
 import scipy.sparse as sp
@@ -43,9 +46,13 @@ from civic.opinion._codebook import Codebook
 BRIDGE_WEIGHT = 0.5
 PROFILE_WEIGHT = 1.0
 MAX_DF = 0.5
+# NMF stops when its error improves by less than this share (scikit-learn: 1e-4)
+TOL = 1e-3
 TERMS = 8  # top terms kept per language
 SAMPLES = 3  # texts kept per topic, closest to its centre
 MAX_TOPICS = 40
+CHUNK = 10_000  # texts tokenised at a time
+PARALLEL_FROM = 40_000  # texts; fewer are tokenised in this process (starting others costs)
 # Words of every complaint, whatever it is about: they would only blur the topics.
 _GENERIC = """投诉 反映 问题 希望 能够 市民 情况 一直 还是 非常 真的 怎么回事 处理 解决 麻烦
     建议 谢谢 感谢 已经 这么 那么 没人 每天 天天 时候 一些 有点 比较 老是
@@ -58,11 +65,14 @@ Progress = Callable[[str, int], None]
 
 @dataclass(frozen=True)
 class Doc:
-    """One text to group: its language ("zh", "en" or None) and its complaint category."""
+    """One text to group: its language ("zh", "en" or None), its complaint category and
+    the codes suggested for it (None: ask the codebook's rules; a stored comment has them
+    from its collection)."""
 
     text: str
     language: str | None = None
     category: str | None = None
+    codes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,15 +111,65 @@ def _tokens(doc: Doc, surfaces: dict[str, Counter[str]]) -> list[str]:
 
 
 def _bridges(doc: Doc, codebook: Codebook) -> list[str]:
+    codes = doc.codes if doc.codes is not None else codebook.suggest(doc.text, doc.category)
     tokens = []
-    for code in codebook.suggest(doc.text, doc.category):
+    for code in codes:
         tokens.append(f"code:{code}")
-        parent = codebook.codes[code].parent
-        if parent:
-            tokens.append(f"code:{parent}")
+        known = codebook.codes.get(code)
+        if known is not None and known.parent:
+            tokens.append(f"code:{known.parent}")
     if doc.category:
         tokens.append(f"category:{doc.category}")
     return tokens
+
+
+Tokenised = tuple[list[list[str]], list[list[str]], dict[str, Counter[str]]]
+
+
+def _tokenise(docs: Sequence[Doc], codebook: Codebook) -> Tokenised:
+    """Each text's words and bridging tokens, and the spellings of each English stem."""
+    surfaces: dict[str, Counter[str]] = {}
+    tokens = [_tokens(doc, surfaces) for doc in docs]
+    return tokens, [_bridges(doc, codebook) for doc in docs], surfaces
+
+
+def _tokenise_all(docs: Sequence[Doc], codebook: Codebook, progress: Progress | None) -> Tokenised:
+    """Tokenise each different text once (the same short complaint comes often), in
+    chunks; many texts on more than one core are shared among processes (segmenting
+    Chinese is most of the work, and Python runs it on one core)."""
+    first: dict[Doc, int] = {}
+    where = [first.setdefault(doc, len(first)) for doc in docs]
+    tokens, bridges, surfaces = _tokenise_distinct(list(first), codebook, progress, len(docs))
+    return [tokens[i] for i in where], [bridges[i] for i in where], surfaces
+
+
+def _tokenise_distinct(
+    docs: Sequence[Doc], codebook: Codebook, progress: Progress | None, total: int
+) -> Tokenised:
+    chunks = [docs[i : i + CHUNK] for i in range(0, len(docs), CHUNK)]
+    workers = min(os.cpu_count() or 1, len(chunks))
+    tokens: list[list[str]] = []
+    bridges: list[list[str]] = []
+    surfaces: dict[str, Counter[str]] = {}
+    done: Iterable[Tokenised]
+    with contextlib.ExitStack() as stack:
+        if workers > 1 and len(docs) >= PARALLEL_FROM:
+            pool = stack.enter_context(get_context("spawn").Pool(workers))
+            done = pool.imap(_tokenise_chunk, [(chunk, codebook) for chunk in chunks])
+        else:
+            done = (_tokenise(chunk, codebook) for chunk in chunks)
+        for chunk_tokens, chunk_bridges, chunk_surfaces in done:
+            tokens += chunk_tokens
+            bridges += chunk_bridges
+            for stem, spellings in chunk_surfaces.items():
+                surfaces.setdefault(stem, Counter()).update(spellings)
+            if progress is not None:
+                progress("tokenised", len(tokens) if len(tokens) < len(docs) else total)
+    return tokens, bridges, surfaces
+
+
+def _tokenise_chunk(job: tuple[Sequence[Doc], Codebook]) -> Tokenised:
+    return _tokenise(*job)
 
 
 @dataclass
@@ -134,17 +194,11 @@ def features(
     *,
     max_df: float = MAX_DF,
 ) -> Features:
-    """Tokenise the texts and weigh their tokens; `progress("tokenised", n)` every 10,000.
+    """Tokenise the texts and weigh their tokens; `progress("tokenised", n)` every CHUNK.
     Words in more than `max_df` of the texts are dropped: over all comments they say
     nothing about which topic a text is in; within one topic (describing it, splitting
     it) nothing is dropped."""
-    counted: dict[str, Counter[str]] = {}
-    tokens, bridges = [], []
-    for i, doc in enumerate(docs, start=1):
-        tokens.append(_tokens(doc, counted))
-        bridges.append(_bridges(doc, codebook))
-        if progress is not None and (i % 10_000 == 0 or i == len(docs)):
-            progress("tokenised", i)
+    tokens, bridges, counted = _tokenise_all(docs, codebook, progress)
     min_df = 2 if len(docs) >= 50 else 1
     vectoriser = TfidfVectorizer(
         analyzer=_identity, min_df=min_df, max_df=max_df, sublinear_tf=True, dtype=np.float32
@@ -215,7 +269,9 @@ def group_features(
     if k == 1:
         labels = np.zeros(len(rows), dtype=int)
     else:
-        model = NMF(n_components=k, init="nndsvda", random_state=random_state, max_iter=300)
+        model = NMF(
+            n_components=k, init="nndsvda", random_state=random_state, max_iter=300, tol=TOL
+        )
         weights = model.fit_transform(matrix[rows])
         labels = weights.argmax(axis=1)
     groups = []

@@ -109,9 +109,19 @@ def group_topics(
         .where(_uncoded(where))
         .order_by(Comment.id)
     ).all()
+    suggested: dict[int, list[str]] = {}
+    for comment_id, code in session.execute(
+        select(CommentCode.comment_id, CommentCode.code)
+        .join(Comment, Comment.id == CommentCode.comment_id)
+        .where(_uncoded(where), CommentCode.kind == SUGGESTED)
+    ):
+        suggested.setdefault(comment_id, []).append(code)
     if progress is not None:
         progress("read", len(rows))
-    docs = [Doc(row.text, row.language, row.category) for row in rows]
+    docs = [
+        Doc(row.text, row.language, row.category, tuple(sorted(suggested.get(row.id, []))))
+        for row in rows
+    ]
     if docs:
         found = features(docs, codebook, progress)
         grouping = group_features(docs, found, codebook, k=k, random_state=random_state)
