@@ -72,10 +72,8 @@ class TopicFilter:
 def _uncoded(where: TopicFilter) -> Any:
     """The comments to group: matching the filter, with no accepted code, and not in a
     topic staff accepted."""
-    topic = aliased(Topic)
-    accepted_code = exists().where(
-        CommentCode.comment_id == Comment.id, CommentCode.kind == ACCEPTED
-    )
+    topic, code = aliased(Topic), aliased(CommentCode)
+    accepted_code = exists().where(code.comment_id == Comment.id, code.kind == ACCEPTED)
     in_accepted_topic = exists().where(topic.id == Comment.topic_id, topic.status == ACCEPTED_TOPIC)
     conditions = [~accepted_code, ~in_accepted_topic]
     if where.year is not None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import cache
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civic.city import Profile
+from civic.city import Profile, load_profile
 from civic.opinion import (
     ACCEPTED,
     SUGGESTED,
@@ -37,6 +38,7 @@ from civic.opinion import (
     top_problems,
     topic_terms,
 )
+from civic.settings import PROJECT_ROOT
 from storage.models import Comment, CommentCode, Topic, TopicRun
 
 GARBAGE = [
@@ -70,8 +72,15 @@ def codebook(profile: Profile) -> Codebook:
     return load_codebook(codebook_path(profile), profile)
 
 
+@cache
+def _rules() -> Codebook:
+    profile = load_profile(PROJECT_ROOT / "profiles" / "hangzhou")
+    return load_codebook(codebook_path(profile), profile)
+
+
 def _add(session: Session, texts: list[tuple[str, str]], month: str = "2026-05") -> list[int]:
-    """Comments of complaints, as collected, with no code; their ids in order."""
+    """Comments of complaints as collected: with the codes the rules suggest, none
+    accepted; their ids in order."""
     first = int(session.scalar(select(Comment.source_id).order_by(Comment.source_id.desc())) or 0)
     comments = [
         Comment(
@@ -81,12 +90,18 @@ def _add(session: Session, texts: list[tuple[str, str]], month: str = "2026-05")
             month=month,
             language=language,
             text=text,
+            codes=[CommentCode(kind=SUGGESTED, code=code) for code in _rules().suggest(text)],
         )
         for i, (language, text) in enumerate(texts, start=1)
     ]
     session.add_all(comments)
     session.flush()
     return [c.id for c in comments]
+
+
+def _codes(session: Session) -> list[tuple[int, str, str]]:
+    rows = session.execute(select(CommentCode.comment_id, CommentCode.kind, CommentCode.code))
+    return sorted((row[0], row[1], row[2]) for row in rows)
 
 
 def _topic_of(session: Session, ids: list[int]) -> set[int | None]:
@@ -162,24 +177,18 @@ def test_an_accepted_topic_codes_its_comments_and_counts_in_trends(
 ) -> None:
     garbage, _, run = grouped
     topic = _topics(session, run)["garbage"]
-    assert (
-        accept_topic(session=session, topic=topic, code="uncollected-garbage", codebook=codebook)
-        == 10
-    )
+    before = _codes(session)
+    # staff see streets strewn with rubbish, which the rules did not suggest
+    code = "dirty-streets"
+    lacking = [i for i in garbage if (i, SUGGESTED, code) not in before]
+    assert lacking
+    assert accept_topic(session=session, topic=topic, code=code, codebook=codebook) == len(lacking)
     session.commit()
-    codes = session.execute(
-        select(CommentCode.comment_id, CommentCode.kind, CommentCode.code).where(
-            CommentCode.comment_id.in_(garbage)
-        )
-    ).all()
-    assert sorted(codes) == [(i, SUGGESTED, "uncollected-garbage") for i in sorted(garbage)]
-    assert (topic.status, topic.code, topic.label_en) == (
-        "accepted",
-        "uncollected-garbage",
-        "Uncollected garbage",
-    )
-    [top] = top_problems(session=session, codebook=codebook, year=2026)
-    assert (top.code, top.count, top.total) == ("uncollected-garbage", 10, 20)
+    assert _codes(session) == sorted(before + [(i, SUGGESTED, code) for i in lacking])
+    assert (topic.status, topic.code, topic.label_en) == ("accepted", code, "Dirty streets")
+    problems = top_problems(session=session, codebook=codebook, year=2026)
+    garbage_problem = next(p for p in problems if p.code == code)
+    assert (garbage_problem.count, garbage_problem.total) == (10, 20)
     # its comments are left out of the next grouping: staff have decided about them
     again = group_topics(session=session, codebook=codebook, k=2)
     assert again.comments == 10
@@ -220,6 +229,7 @@ def test_what_cannot_be_done_is_refused_and_nothing_changes(
 ) -> None:
     _, _, run = grouped
     topics = _topics(session, run)
+    codes = _codes(session)
     other_run = group_topics(session=session, codebook=codebook, k=2)
     session.commit()
     elsewhere = run_topics(session=session, run=other_run)[0]
@@ -242,7 +252,7 @@ def test_what_cannot_be_done_is_refused_and_nothing_changes(
         group_topics(session=session, codebook=codebook, k=1)
     assert bad_k.value.key == "bad_k"
     session.rollback()
-    assert session.scalar(select(CommentCode.code).limit(1)) is None
+    assert _codes(session) == codes
     assert [t.status for t in session.scalars(select(Topic))] == ["proposed"] * 4
     assert topics["lights"].label_zh is None
     assert session.scalar(select(TopicRun.id).order_by(TopicRun.id.desc())) == other_run.id
