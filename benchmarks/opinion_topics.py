@@ -69,7 +69,7 @@ def read_set(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(fh, delimiter="\t"))
 
 
-def purity(truth: list[str], found: list[int]) -> float:
+def purity(truth: list[str], found: list[int] | list[str]) -> float:
     table = contingency_matrix(truth, found)
     return float(table.max(axis=0).sum() / table.sum())
 
@@ -88,12 +88,17 @@ def quality(codebook: Codebook, name: str) -> None:
     print(
         f"  {grouping.k} topics, {len(grouping.ungrouped)} texts without features, {seconds:.1f} s"
     )
+    # For comparison: the keyword rules alone, a text in the group of its first suggested
+    # code (or of none).
+    rules = [(codebook.suggest(row["text"]) or ("(none)",))[0] for row in rows]
     for lang in (None, "zh", "en"):
         keep = [i for i, row in enumerate(rows) if lang is None or row["language"] == lang]
         truth = [rows[i]["code"] for i in keep]
-        mine = [found[i] for i in keep]
+        mine, theirs = [found[i] for i in keep], [rules[i] for i in keep]
         ari, pure = adjusted_rand_score(truth, mine), purity(truth, mine)
-        print(f"  {lang or 'both':<5} n={len(keep):<4} ARI {ari:.3f}  purity {pure:.3f}")
+        base = f"rules alone: ARI {adjusted_rand_score(truth, theirs):.3f}"
+        base += f"  purity {purity(truth, theirs):.3f}"
+        print(f"  {lang or 'both':<5} n={len(keep):<4} ARI {ari:.3f}  purity {pure:.3f}  ({base})")
 
 
 def recombined(rows: list[dict[str, str]], places: list[dict[str, str]], n: int) -> list[Doc]:
