@@ -33,12 +33,14 @@ from pathlib import Path
 from sklearn.metrics import adjusted_rand_score
 from sklearn.metrics.cluster import contingency_matrix
 from sqlalchemy import insert, text
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from civic.city import load_profile  # noqa: E402
 from civic.opinion import (  # noqa: E402
+    SUGGESTED,
     Codebook,
     Doc,
     codebook_path,
@@ -48,7 +50,7 @@ from civic.opinion import (  # noqa: E402
 )
 from civic.settings import mask_url_password  # noqa: E402
 from storage.db import make_engine, migrate, session_factory  # noqa: E402
-from storage.models import Comment  # noqa: E402
+from storage.models import Comment, CommentCode  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data"
 BATCH = 10_000
@@ -137,7 +139,7 @@ def speed(codebook: Codebook, places: list[dict[str, str]], server: str, n: int)
     try:
         migrate(url)
         with session_factory(url)() as session:
-            _store(session, docs)
+            _store(session, docs, codebook)
             started = time.perf_counter()
             run = group_topics(session=session, codebook=codebook, progress=_progress)
             session.commit()
@@ -150,13 +152,16 @@ def speed(codebook: Codebook, places: list[dict[str, str]], server: str, n: int)
         admin.dispose()
 
 
-def _store(session: object, docs: list[Doc]) -> None:
+def _store(session: Session, docs: list[Doc], codebook: Codebook) -> None:
+    """The comments as collection leaves them: with the codes the rules suggest."""
     at = datetime(2026, 6, 1, tzinfo=UTC)
     for start in range(0, len(docs), BATCH):
-        rows = [
+        batch = list(enumerate(docs[start : start + BATCH], start=start + 1))
+        comments = [
             {
+                "id": number,
                 "source": "complaint",
-                "source_id": start + i,
+                "source_id": number,
                 "created_at": at,
                 "month": "2026-06",
                 "language": doc.language,
@@ -164,10 +169,17 @@ def _store(session: object, docs: list[Doc]) -> None:
                 "text": doc.text,
                 "collected_at": at,
             }
-            for i, doc in enumerate(docs[start : start + BATCH])
+            for number, doc in batch
         ]
-        session.execute(insert(Comment), rows)  # type: ignore[attr-defined]
-    session.commit()  # type: ignore[attr-defined]
+        session.execute(insert(Comment), comments)
+        codes = [
+            {"comment_id": number, "kind": SUGGESTED, "code": code}
+            for number, doc in batch
+            for code in codebook.suggest(doc.text)
+        ]
+        if codes:
+            session.execute(insert(CommentCode), codes)
+    session.commit()
 
 
 def _progress(step: str, count: int) -> None:
