@@ -1,7 +1,7 @@
 """The topic model: grouping texts in memory, with no database. `civic.opinion`'s topics
 (`_topics.py`) read the comments, call `group_texts` and store what it found.
 
-Each text becomes two kinds of features:
+Each text gets three blocks of features:
 
     words    TF-IDF over jieba's words (Chinese) and Snowball stems (English), stop words
              dropped: the tokenisation of the site search (civic.city.words), so the
@@ -41,8 +41,9 @@ from sklearn.preprocessing import normalize
 from civic.city import words
 from civic.opinion._codebook import Codebook
 
-# How much the codebook's and the category's tokens count beside the words (each block has
-# length 1 per text before weighting); tuned on benchmarks/data/opinion_dev.tsv.
+# How much the bridges and the closeness to the codes' profiles count beside the words
+# (each block has length 1 per text before weighting), and the share of texts a word may be
+# in and still count; tuned on benchmarks/data/opinion_dev.tsv (docs/benchmarks.md).
 BRIDGE_WEIGHT = 0.5
 PROFILE_WEIGHT = 1.0
 MAX_DF = 0.5

@@ -102,6 +102,34 @@ def group_topics(
         raise TopicError("bad_k", k=k)
     where = where or TopicFilter()
     started = time.perf_counter()
+    ids, docs = _read(session, where)
+    if progress is not None:
+        progress("read", len(ids))
+    grouping = Grouping([], [], 0)
+    if docs:
+        found = features(docs, codebook, progress)
+        grouping = group_features(docs, found, codebook, k=k, random_state=random_state)
+    run = TopicRun(created_by=created_by, comments=len(ids))
+    session.add(run)
+    session.flush()
+    _point(session, [ids[i] for i in grouping.ungrouped], None)
+    stored = 0
+    for number, group in enumerate(grouping.groups, start=1):
+        topic = _new_topic(session, run, number, group, ids)
+        _point(session, [ids[i] for i in group.members], topic.id)
+        stored += len(group.members)
+        if progress is not None:
+            progress("stored", stored)
+    params = {**asdict(where), "k": grouping.k, "asked_k": k, "random_state": random_state}
+    run.params = json.dumps({**params, "ungrouped": len(grouping.ungrouped)})
+    run.seconds = round(time.perf_counter() - started, 3)
+    session.flush()
+    return run
+
+
+def _read(session: Session, where: TopicFilter) -> tuple[list[int], list[Doc]]:
+    """The ids and texts of the comments to group, each with the codes suggested for it
+    when it was collected (the rules need not run again)."""
     rows = session.execute(
         select(Comment.id, Comment.text, Comment.language, Comment.category)
         .where(_uncoded(where))
@@ -114,32 +142,11 @@ def group_topics(
         .where(_uncoded(where), CommentCode.kind == SUGGESTED)
     ):
         suggested.setdefault(comment_id, []).append(code)
-    if progress is not None:
-        progress("read", len(rows))
     docs = [
         Doc(row.text, row.language, row.category, tuple(sorted(suggested.get(row.id, []))))
         for row in rows
     ]
-    if docs:
-        found = features(docs, codebook, progress)
-        grouping = group_features(docs, found, codebook, k=k, random_state=random_state)
-    else:
-        grouping = Grouping([], [], 0)
-    run = TopicRun(created_by=created_by, comments=len(rows))
-    session.add(run)
-    session.flush()
-    ids = [row.id for row in rows]
-    _point(session, [ids[i] for i in grouping.ungrouped], None)
-    for number, group in enumerate(grouping.groups, start=1):
-        topic = _new_topic(session, run, number, group, ids)
-        _point(session, [ids[i] for i in group.members], topic.id)
-        if progress is not None:
-            progress("stored", sum(len(g.members) for g in grouping.groups[:number]))
-    params = {**asdict(where), "k": grouping.k, "asked_k": k, "random_state": random_state}
-    run.params = json.dumps({**params, "ungrouped": len(grouping.ungrouped)})
-    run.seconds = round(time.perf_counter() - started, 3)
-    session.flush()
-    return run
+    return [row.id for row in rows], docs
 
 
 def _new_topic(session: Session, run: TopicRun, number: int, group: Group, ids: list[int]) -> Topic:
