@@ -3,6 +3,9 @@ there, redacted and with their suggested codes, printing the progress of each so
 `civicbot opinion trends --year 2026 [--lang zh|en] [--limit 10] [--agency A]
 [--level code|theme] [--assurance LEVEL ...]`: the year's top problems, each with its
 change on the year before and the p-value.
+`civicbot opinion topics [--year Y] [--k N] [--language zh|en] [--lang zh|en]`: group the
+uncoded comments into topics and print each with its size and top terms in both
+languages (the desk's /desk/opinion/topics shows the same run, for staff to act on).
 `civicbot opinion report --year 2026 [--format pdf|html] [--lang zh|en|both] [--out DIR]`:
 the annual public-opinion analysis, one file per language."""
 
@@ -20,11 +23,16 @@ from civic.opinion import (
     STAFF,
     Codebook,
     CodebookError,
+    TopicError,
+    TopicFilter,
     YearOverYear,
     codebook_path,
     collect_comments,
+    group_topics,
     load_codebook,
+    run_topics,
     top_problems,
+    topic_terms,
 )
 from civic.settings import Settings
 from storage.db import session_scope
@@ -64,6 +72,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     report.add_argument("--lang", choices=[*LANGUAGES, "both"], default="both")
     report.add_argument("--out", type=Path, help="folder (default: var/reports/)")
     report.set_defaults(handler=cmd_report)
+    topics = cmds.add_parser("topics", help="group the uncoded comments into topics")
+    topics.add_argument("--year", type=int, help="only the comments of this year")
+    topics.add_argument("--k", type=int, help="how many topics (default: the codebook's codes)")
+    topics.add_argument("--language", choices=LANGUAGES, help="only comments in this language")
+    topics.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANGUAGE)
+    topics.set_defaults(handler=cmd_topics)
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
@@ -200,3 +214,51 @@ def _p(value: float | None) -> str:
     if value is None:
         return "—"
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def cmd_topics(args: argparse.Namespace, settings: Settings) -> int:
+    from ops.startup import prepare
+
+    _, codebook = _codebook(settings)
+    prepare(settings)
+    lang = args.lang
+
+    def progress(step: str, count: int) -> None:
+        print(t(f"opinion.topics.cli.progress_{step}", lang, count=count), flush=True)
+
+    where = TopicFilter(year=args.year, language=args.language)
+    with session_scope(settings.database_url) as session:
+        try:
+            run = group_topics(
+                session=session, codebook=codebook, where=where, k=args.k, progress=progress
+            )
+        except TopicError as exc:
+            print(exc.text(lang))
+            return 2
+        if not run.comments:
+            print(t("opinion.topics.cli.none", lang))
+            return 0
+        topics = run_topics(session=session, run=run)
+        print(
+            t(
+                "opinion.topics.cli.done",
+                lang,
+                run=run.id,
+                comments=run.comments,
+                topics=len(topics),
+                seconds=f"{run.seconds or 0:.1f}",
+            )
+        )
+        for topic in topics:
+            terms = topic_terms(topic)
+            print(
+                t(
+                    "opinion.topics.cli.topic",
+                    lang,
+                    number=topic.number,
+                    size=topic.size,
+                    zh="、".join(terms["zh"]) or "—",
+                    en=", ".join(terms["en"]) or "—",
+                )
+            )
+    return 0

@@ -12,6 +12,7 @@ from bot.web._desk.evaluation import evaluation_router
 from bot.web._desk.feedback import feedback_router
 from bot.web._desk.notices import notices_router
 from bot.web._desk.opinion_coding import opinion_coding_router
+from bot.web._desk.opinion_topics import opinion_topics_router
 from bot.web._desk.opinion_trends import opinion_trends_router
 from bot.web._open311 import open311_router
 from bot.web._open_data import open_data_router
@@ -44,6 +45,7 @@ __all__ = [
     "open311_router",
     "open_data_router",
     "opinion_coding_router",
+    "opinion_topics_router",
     "opinion_trends_router",
     "optout_router",
     "print_pdf",

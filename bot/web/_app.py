@@ -22,6 +22,7 @@ from bot.web._desk.evaluation import evaluation_router
 from bot.web._desk.feedback import feedback_router
 from bot.web._desk.notices import notices_router
 from bot.web._desk.opinion_coding import opinion_coding_router
+from bot.web._desk.opinion_topics import opinion_topics_router
 from bot.web._desk.opinion_trends import opinion_trends_router
 from bot.web._limits import BodySizeLimit, WebLimits
 from bot.web._notice_answers import notice_answers_router
@@ -100,6 +101,9 @@ def create_app(
         )
         app.include_router(
             opinion_trends_router(sessions=sessions, profile=profile), prefix="/desk"
+        )
+        app.include_router(
+            opinion_topics_router(sessions=sessions, profile=profile), prefix="/desk"
         )
         app.include_router(
             desk_router(sessions=sessions, profile=profile, media=media, limits=limits),

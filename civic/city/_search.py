@@ -86,14 +86,18 @@ def _stem(word: str) -> str:
     return str(_STEMMER.stemWord(word))
 
 
-def _chinese(text: str) -> list[str]:
+def _chinese(text: str, bigrams: bool = True) -> list[str]:
     """jieba's words (search mode: long words and their parts) and the character bigrams of
     each stretch of non-stop words. Bigrams carry the match where the two texts were
     segmented differently (考评办 as 考评 + 办是) and are marked with a leading '~'."""
     tokenizer = _jieba()
     tokens = [
-        w for w in tokenizer.lcut_for_search(text) if _ALL_CJK.match(w) and w not in ZH_STOP_WORDS
+        w
+        for w in tokenizer.lcut_for_search(text)
+        if len(w) > 1 and _ALL_CJK.match(w) and w not in ZH_STOP_WORDS
     ]
+    if not bigrams:
+        return tokens
     runs, run = [], ""
     for word in tokenizer.lcut(text):
         if _ALL_CJK.match(word) and word not in ZH_STOP_WORDS:
@@ -102,15 +106,16 @@ def _chinese(text: str) -> list[str]:
             runs.append(run)
             run = ""
     runs.append(run)
-    bigrams = [r[i : i + 2] for r in runs for i in range(len(r) - 1)]
-    return [w for w in tokens if len(w) > 1] + ["~" + b for b in bigrams]
+    pairs = [r[i : i + 2] for r in runs for i in range(len(r) - 1)]
+    return tokens + ["~" + b for b in pairs]
 
 
-def words(text: str) -> list[tuple[str, str]]:
+def words(text: str, *, bigrams: bool = True) -> list[tuple[str, str]]:
     """(surface word, index token) pairs of `text`, stop words dropped. Chinese tokens are
-    their own surface; an English token is the stem of the lower-cased word."""
+    their own surface; an English token is the stem of the lower-cased word. Without
+    `bigrams`, Chinese is jieba's words alone (half the work: one segmentation)."""
     text = unicodedata.normalize("NFKC", text).lower().replace("'", "").replace("’", "")
-    pairs = [(token, token) for token in _chinese(text)] if _IS_CJK.search(text) else []
+    pairs = [(token, token) for token in _chinese(text, bigrams)] if _IS_CJK.search(text) else []
     for word in _LATIN.findall(text):
         if word not in EN_STOP_WORDS:
             pairs.append((word, _stem(word)))

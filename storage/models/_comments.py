@@ -136,6 +136,8 @@ class Topic(Base):
     # Top terms per language, as JSON: {"zh": [...], "en": [...]}.
     terms: Mapped[str] = mapped_column(Text, default="{}")
     size: Mapped[int] = mapped_column(Integer, default=0)
+    # The ids of a few comments closest to its centre, as JSON: [12, 40, 7].
+    samples: Mapped[str] = mapped_column(Text, default="[]")
     code: Mapped[str | None] = mapped_column(String(64), default=None)
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("topics.id", ondelete="SET NULL"), default=None

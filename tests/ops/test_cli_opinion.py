@@ -9,6 +9,7 @@ pooled 1/6, error sqrt(1/6 × 5/6 × 3/4) = 0.32275, z = 0.7746, p = 0.439."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,3 +125,43 @@ def test_a_broken_codebook_stops_the_command(
         f"city profile error: {codebook}: codes[1] (hospital-registration):"
         " unknown parent 'healthcare'"
     )
+
+
+def test_topics_print_progress_and_each_topic_with_its_terms(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Garbage and street lights, in both languages: two topics, each named in both."""
+    from tests.civic.opinion.test_topics import GARBAGE, LIGHTS
+
+    assert main(["migrate"]) == 0
+    with session_factory(get_settings().database_url)() as session:
+        for problem, texts in (("garbage-collection", GARBAGE), ("street-light", LIGHTS)):
+            for language, text in texts:
+                session.add(
+                    Ticket(
+                        description=text,
+                        language=language,
+                        category=problem,
+                        status="received",
+                        created_at=datetime(2026, 6, 1, tzinfo=UTC),
+                    )
+                )
+        session.commit()
+    assert main(["opinion", "collect"]) == 0
+    capsys.readouterr()
+    assert main(["opinion", "topics", "--year", "2026", "--k", "2", "--lang", "en"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:4] == [
+        "20 uncoded comments read",
+        "20 comments tokenised",
+        "10 comments stored in their topics",
+        "20 comments stored in their topics",
+    ]
+    assert re.fullmatch(r"Run 1: 20 comments in 2 topics, \d+\.\d s", lines[4])
+    assert [line[:20] for line in lines[5:]] == ["1. 10 comments | zh:", "2. 10 comments | zh:"]
+    assert any("垃圾" in line and "garbage" in line for line in lines[5:])
+    assert any("路灯" in line and "street" in line for line in lines[5:])
+    assert main(["opinion", "topics", "--language", "en", "--k", "1"]) == 2
+    assert capsys.readouterr().out.splitlines() == ["主题数须在 2 到 100 之间（不是 1）。"]
+    assert main(["opinion", "topics", "--year", "2020", "--lang", "en"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "No uncoded comments to group."

@@ -92,6 +92,7 @@ def upgrade() -> None:
         sa.Column("label_en", sa.String(128), nullable=True),
         sa.Column("terms", sa.Text(), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("samples", sa.Text(), nullable=False),
         sa.Column("code", sa.String(64), nullable=True),
         sa.Column(
             "merged_into_id",
