@@ -288,6 +288,13 @@ def test_a_doubled_problem_becomes_a_verified_notice_its_citizens_follow(
     expect(main).to_contain_text("A third more specialist slots from the first quarter")
     expect(main).to_contain_text("Time-slot booking")
     expect(main).to_contain_text("Complaints about registration queues doubled")
+    chart = public.get_by_role(
+        "img", name="Comments about “Long waits for registration” per month, 2026"
+    )
+    expect(chart).to_be_visible()
+    answers = main.locator("table").last
+    expect(answers.locator("tbody tr").first).to_contain_text("2 (100.0%)")
+    expect(answers.locator("tbody tr").last).to_contain_text("2 (100.0%)")
     assert "Office" not in main.inner_text() and "Health.Coord" not in main.inner_text()
     assert "挂号排队排了三个小时" not in public.content()
     public.screenshot(path=str(ARTIFACTS / "notice-loop-public-en.png"), full_page=True)

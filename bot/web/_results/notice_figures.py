@@ -219,7 +219,7 @@ class NoticeWords:
         )
 
     def chart(self, facts: NoticeFacts) -> Markup | None:
-        months = _months(facts.evidence.get("months"))
+        months = _months(facts.evidence.get("months") or facts.evidence.get("monthly"))
         if not months:
             return None
         subject = self.subject(facts)

@@ -108,7 +108,7 @@ def test_a_notice_tells_its_whole_public_history(site: TestClient) -> None:
         ["2026-02-20", "Progress reported", "The three pilot hospitals are online."],
     ]
     assert "Not verified yet." in words
-    assert "6 citizens were asked." in words
+    assert "6 citizens raised this problem;" in words
     assert table(page.text, "Citizens' answers per stage")[1:] == [
         ["the commitment", "3 (60.0%)", "1 (20.0%)", "1 (20.0%)", "5"],
         ["the verification", "—", "—", "—", "0"],
