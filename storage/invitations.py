@@ -47,6 +47,8 @@ def claim(
             Invitation.started_at.is_(None),
             Invitation.reminders_sent == reminder - 1,
             Invitation.sent_at <= now - offset,
+            # a reminder that must be retried waits for its time, as a first send does
+            or_(Invitation.next_attempt_at.is_(None), Invitation.next_attempt_at <= now),
         )
         claimed += _claim_round(
             session, campaign, reminder, reminders_due, limit - len(claimed), channels

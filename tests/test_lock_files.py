@@ -8,6 +8,7 @@ import re
 import tomllib
 
 import pytest
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -15,10 +16,14 @@ from civic.settings import PROJECT_ROOT
 
 ENTRY = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)(?P<rest>.*)$")
 LOCKS = ["requirements.lock", "requirements-rasa.lock"]
+# The interpreter each lock is installed for, to read its entries' markers with.
+PYTHON = {"requirements.lock": "3.11.9", "requirements-rasa.lock": "3.10.14"}
 
 
 def locked(lock: str) -> dict[str, tuple[str, list[str]]]:
-    """name -> (version, hashes) for each entry (continued lines joined)."""
+    """name -> (version, hashes) for each entry that applies to this interpreter
+    (continued lines joined). A universal lock may pin a package twice under exclusive
+    markers (one version below Python 3.12, another from it); only one may apply."""
     text = (PROJECT_ROOT / lock).read_text(encoding="utf-8").replace("\\\n", " ")
     entries: dict[str, tuple[str, list[str]]] = {}
     for line in text.splitlines():
@@ -28,6 +33,11 @@ def locked(lock: str) -> dict[str, tuple[str, list[str]]]:
         match = ENTRY.match(line)
         assert match, f"{lock}: not a pinned requirement: {line[:80]}"
         hashes = re.findall(r"--hash=sha256:([0-9a-f]{64})\b", match["rest"])
+        marker = match["rest"].split("--hash")[0].partition(";")[2].strip()
+        python = PYTHON[lock]
+        where = {"python_version": python[:4], "python_full_version": python}
+        if marker and not Marker(marker).evaluate(where):
+            continue
         name = canonicalize_name(match["name"])
         assert name not in entries, f"{lock}: {name} twice"
         entries[name] = (match["version"], hashes)

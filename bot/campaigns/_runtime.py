@@ -15,8 +15,7 @@ from bot.delivery import EmailSender, Journal, SendMeter, SmsGateway
 from bot.telegram import AiohttpRequest, make_bot
 from civic.city import get_profile
 from civic.errors import CivicError
-from civic.notices import FollowupMessage, followup_message, followup_of
-from civic.opinion import codebook_path, load_codebook
+from civic.notices import FollowupMessage, followup_message, followup_of, subject_label
 from civic.settings import Settings
 from civic.surveys import Survey, get_survey
 from storage.db import session_factory
@@ -86,22 +85,19 @@ def make_sender(
             raise CivicError(f"campaign survey {key!r} is not defined")
         return found
 
-    codebook = load_codebook(codebook_path(profile), profile)
-
     def notice(session: Session, campaign: Campaign, lang: str) -> FollowupMessage | None:
-        """A notice's follow-up in `lang`, with the agency's and the code's names."""
+        """A notice's follow-up in `lang`, with the agency's and the subject's names."""
         followup = followup_of(campaign)
         found = session.get(Notice, followup.notice_id) if followup else None
         if found is None:
             return None
         agency = profile.agencies.get(found.agency)
-        code = codebook.codes.get(found.subject)
         return followup_message(
             session=session,
             campaign=campaign,
             lang=lang,
             agency_name=agency.label(lang) if agency else found.agency,
-            code_label=code.name(lang) if code else None,
+            code_label=subject_label(found, lang),
         )
 
     deliveries = DeliveryFactory(

@@ -105,6 +105,8 @@ def _draw(chromium: Any, site: Site, artifacts: Path) -> str:
     page = chromium.new_page(viewport={"width": 1280, "height": 900})
     _sign_in(page, site, "zhang", "en")
     page.get_by_role("link", name="Public opinion").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Public opinion trends")
+    page.get_by_role("link", name="Comments", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Coding comments")
     page.get_by_role("link", name="Double coding").click()
     page.get_by_label("Name").fill("April complaints")

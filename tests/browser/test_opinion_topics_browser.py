@@ -67,7 +67,8 @@ def test_the_office_groups_renames_accepts_and_splits(
 ) -> None:
     page = chromium.new_page(viewport={"width": 1280, "height": 900}, locale="en-GB")
     _sign_in(page, office)
-    page.get_by_role("link", name="Opinion topics").click()
+    page.get_by_role("link", name="Public opinion").click()
+    page.get_by_role("link", name="Topics", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Topics of the uncoded comments")
     expect(page.locator("p.empty")).to_have_text("No grouping yet.")
     _group(page, office)

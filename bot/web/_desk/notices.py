@@ -133,7 +133,7 @@ class NoticePages:
             rules = load_notice_rules(notice_rules_path(self.profile), self.profile, codebook)
         except ProfileError:
             log.exception("the notice rules cannot be loaded")
-            return self.renderer.error(page, 500, page.t("notices.rules_broken"))
+            return self.renderer.error(page, 503, page.t("notices.rules_broken"))
         return Reader(page, user, codebook, rules)
 
     # --- The list ---

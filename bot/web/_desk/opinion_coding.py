@@ -13,6 +13,7 @@ Comments' texts are personal data (stored redacted): they are shown here, never 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from civic.city import Profile
 from civic.i18n import t
 from civic.opinion import (
     Codebook,
+    CodebookError,
     CodingRefused,
     CommentFilter,
     adjudicate,
@@ -65,6 +67,8 @@ Endpoint = Callable[..., Coroutine[Any, Any, Response]]
 COMMENTS, SAMPLES = "/desk/opinion/comments", "/desk/opinion/samples"
 PAGE_SIZE = 10
 MAX_FIELDS = 80  # a coding form: the primary code and up to every code ticked
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,11 @@ class CodingPages:
         page = self.renderer.page(request, user, security.csrf_token(token))
         if not is_office(user):
             return self.renderer.error(page, 403, page.t("coding.office_only"))
+        try:
+            self.codebook  # noqa: B018  (loads it, or says the city has none)
+        except CodebookError:
+            log.exception("the codebook of the public-opinion analysis cannot be loaded")
+            return self.renderer.error(page, 503, page.t("coding.no_codebook"))
         return Reader(page, user)
 
     async def _posted(

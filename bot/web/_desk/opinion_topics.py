@@ -27,6 +27,7 @@ from civic.agencies import user_for_session
 from civic.city import Profile
 from civic.opinion import (
     Codebook,
+    CodebookError,
     TopicError,
     TopicFilter,
     accept_topic,
@@ -68,7 +69,14 @@ class TopicPages:
     def __init__(self, sessions: sessionmaker[Session], profile: Profile) -> None:
         self.sessions, self.profile = sessions, profile
         self.renderer = Renderer(profile)
-        self.codebook: Codebook = load_codebook(codebook_path(profile), profile)
+        self._codebook: Codebook | None = None
+
+    @property
+    def codebook(self) -> Codebook:
+        """The city's codebook, loaded on first use (`_open` has checked it loads)."""
+        if self._codebook is None:
+            self._codebook = load_codebook(codebook_path(self.profile), self.profile)
+        return self._codebook
 
     def _open(self, session: Session, request: Request) -> Reader | Response:
         """The reader, or the login, or 403 for anyone but the evaluation office."""
@@ -80,6 +88,11 @@ class TopicPages:
         )
         if not is_office(user):
             return self.renderer.error(page, 403, page.t("topics.office_only"))
+        try:
+            self.codebook  # noqa: B018  (loads it, or says the city has none)
+        except CodebookError:
+            log.exception("the codebook of the public-opinion analysis cannot be loaded")
+            return self.renderer.error(page, 503, page.t("topics.no_codebook"))
         return Reader(page, user)
 
     async def show(self, request: Request) -> Response:

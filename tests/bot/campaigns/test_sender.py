@@ -279,6 +279,27 @@ async def test_reminders_stop_for_whoever_sends_stop(
     assert (await sender.send_due()).total == 0  # at most two reminders
 
 
+async def test_a_reminder_to_retry_waits_for_its_time(
+    world: str,
+    profile: Profile,
+    stand_ins: tuple[BotApiStandIn, SmsGatewayStandIn],
+    tmp_path: Path,
+) -> None:
+    telegram, _ = stand_ins
+    [chat] = add_subscribers(world, telegram, 1)
+    start_campaign(world, 1)
+    clock = Clock(MORNING)
+    sender = make_sender(world, profile, stand_ins, clock, tmp_path / "journal")
+    await sender.send_due()
+    clock.now = MORNING + timedelta(days=2, hours=1)
+    telegram.fail_next("sendMessage", 502)
+    assert (await sender.send_due()).retry == 1
+    assert (await sender.send_due()).total == 0  # not again at once: it waits its delay
+    clock.now += timedelta(minutes=10)
+    assert (await sender.send_due()).sent == 1
+    assert len(telegram.messages(chat)) == 2  # the invitation and one reminder
+
+
 async def test_blocked_users_become_unreachable_and_sms_reaches_households(
     world: str,
     profile: Profile,
