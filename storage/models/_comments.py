@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models._base import Base, utcnow
@@ -55,6 +64,41 @@ class CommentCode(Base):
     )
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # suggested | accepted
     code: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class CommentCount(Base):
+    """How many comments one combination of month, agency, district, source, category and
+    assurance level has: in all (`level` and `code` ''), under a code (`level` "code") or
+    under a theme, each comment once (`level` "theme"), `counted` on accepted or suggested
+    codes. Absent values are '' rather than NULL, so that they are part of the key. Kept by
+    civic.opinion from `comments` and `comment_codes`; the trends read these, not those."""
+
+    __tablename__ = "comment_counts"
+
+    # The level leads the key: every trend query reads one level over a range of months.
+    level: Mapped[str] = mapped_column(String(8), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(64), primary_key=True)
+    district: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    assurance: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    counted: Mapped[str] = mapped_column(String(16), primary_key=True)  # accepted | suggested
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class CommentCountMonth(Base):
+    """A month of `comment_counts` and whether its rows are current: `dirty` once a
+    comment of the month or its codes changed, until its totals and code rows are rebuilt;
+    `themes` the codebook's themes its theme rows were rebuilt for ('' when they need it)."""
+
+    __tablename__ = "comment_count_months"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    dirty: Mapped[bool] = mapped_column(Boolean, default=True)
+    themes: Mapped[str] = mapped_column(String(64), default="")
+    rebuilt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class CommentCoding(Base):
