@@ -3,8 +3,8 @@ of comments (`--comments`, default 2,500,000, half a year each) with their codes
 scratch PostgreSQL schema; the comment counts the trends read rebuilt from them, month by
 month, timed; then each query the page `/desk/opinion/trends` runs, timed `--runs` times
 (target: median under 500 ms), without and with each filter (an agency, a district, both);
-and last what the first page after an analyst's coding pays: one month marked dirty, then
-refreshed by the trend table's query.
+and last what the first page after an analyst's coding pays: one cell (month, agency,
+district) marked dirty, then refreshed by the trend table's query.
 
     .venv/bin/python benchmarks/opinion_trends.py --database-url postgresql+psycopg2://...
         [--comments 2500000] [--runs 9] [--keep]
@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from civic.city import load_profile  # noqa: E402
 from civic.opinion import (  # noqa: E402
+    Cell,
     Codebook,
     codebook_path,
     comment_totals,
@@ -149,20 +150,20 @@ def count(url: str, codebook: Codebook) -> None:
 
 
 def time_first_read(url: str, codebook: Codebook, runs: int) -> None:
-    """The table's query right after a month was marked dirty (an analyst coded one of
-    its comments): it rebuilds that month before it reads."""
+    """The table's query right after an analyst coded a comment (its cell marked dirty):
+    it rebuilds that cell before it reads."""
     sessions = session_factory(url)
     times = []
     for _ in range(runs):
         with sessions() as session:
-            mark_dirty(session=session, months=[f"{YEAR}-06"])
+            mark_dirty(session=session, cells=[Cell(f"{YEAR}-06", "health", "xihu")])
             session.commit()
             started = time.perf_counter()
             queries(codebook)["trend_table by month, code × agency"](session)
             times.append(time.perf_counter() - started)
             session.commit()
     print(
-        f"\nfirst read after a month is marked dirty: median "
+        f"\nfirst read after a coding: median "
         f"{1000 * statistics.median(times):.1f} ms, slowest {1000 * max(times):.1f} ms"
     )
 

@@ -24,6 +24,7 @@ from civic.opinion import (
     codebook_path,
     collect_comments,
     load_codebook,
+    refresh_counts,
     top_problems,
 )
 from civic.settings import Settings
@@ -124,6 +125,7 @@ def cmd_collect(args: argparse.Namespace, settings: Settings) -> int:
         collected = collect_comments(
             session=session, profile=profile, codebook=codebook, progress=progress
         )
+        refresh_counts(session=session, codebook=codebook)  # the trends then read them at once
     counts = ", ".join(
         f"{_source(source, lang)} {count}" for source, count in collected.counts.items()
     )

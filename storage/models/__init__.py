@@ -12,7 +12,7 @@ from storage.models._comments import (
     CommentCode,
     CommentCoding,
     CommentCount,
-    CommentCountMonth,
+    CommentCountCell,
     Topic,
     TopicRun,
 )
@@ -50,7 +50,7 @@ __all__ = [
     "CommentCode",
     "CommentCoding",
     "CommentCount",
-    "CommentCountMonth",
+    "CommentCountCell",
     "DutyMessage",
     "DutyPrompt",
     "EvaluationAdjustment",

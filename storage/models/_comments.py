@@ -88,14 +88,17 @@ class CommentCount(Base):
     n: Mapped[int] = mapped_column(Integer)
 
 
-class CommentCountMonth(Base):
-    """A month of `comment_counts` and whether its rows are current: `dirty` once a
-    comment of the month or its codes changed, until its totals and code rows are rebuilt;
-    `themes` the codebook's themes its theme rows were rebuilt for ('' when they need it)."""
+class CommentCountCell(Base):
+    """A month, agency and district of `comment_counts` ('' for none) and whether its rows
+    are current: `dirty` once one of its comments or their codes changed, until its
+    totals and code rows are rebuilt; `themes` the codebook's themes its theme rows were
+    rebuilt for ('' when they need it)."""
 
-    __tablename__ = "comment_count_months"
+    __tablename__ = "comment_count_cells"
 
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(64), primary_key=True)
+    district: Mapped[str] = mapped_column(String(64), primary_key=True)
     dirty: Mapped[bool] = mapped_column(Boolean, default=True)
     themes: Mapped[str] = mapped_column(String(64), default="")
     rebuilt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

@@ -1,4 +1,4 @@
-"""comment counts: the trends' summary of the comment store, and the months to rebuild
+"""comment counts: the trends' summary of the comment store, and the cells to rebuild
 
 Revision ID: 0017
 Revises: 0016
@@ -32,23 +32,35 @@ def upgrade() -> None:
         _key("counted", 16),
         sa.Column("n", sa.Integer(), nullable=False),
     )
-    months = op.create_table(
-        "comment_count_months",
+    cells = op.create_table(
+        "comment_count_cells",
         _key("month", 7),
+        _key("agency", 64),
+        _key("district", 64),
         sa.Column("dirty", sa.Boolean(), nullable=False),
         sa.Column("themes", sa.String(64), nullable=False),
         sa.Column("rebuilt_at", sa.DateTime(timezone=True), nullable=True),
     )
     # The comments already stored are counted at the first refresh (civic.opinion).
-    comments = sa.table("comments", sa.column("month", sa.String(7)))
+    comments = sa.table(
+        "comments",
+        sa.column("month", sa.String(7)),
+        sa.column("agency", sa.String(64)),
+        sa.column("district", sa.String(64)),
+    )
+    none = sa.literal_column("''")
+    stored = sa.select(
+        comments.c.month,
+        sa.func.coalesce(comments.c.agency, none),
+        sa.func.coalesce(comments.c.district, none),
+        sa.true(),
+        none,
+    ).distinct()
     op.execute(
-        months.insert().from_select(
-            ["month", "dirty", "themes"],
-            sa.select(comments.c.month, sa.true(), sa.literal_column("''")).distinct(),
-        )
+        cells.insert().from_select(["month", "agency", "district", "dirty", "themes"], stored)
     )
 
 
 def downgrade() -> None:
-    op.drop_table("comment_count_months")
+    op.drop_table("comment_count_cells")
     op.drop_table("comment_counts")

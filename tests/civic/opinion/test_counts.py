@@ -24,7 +24,7 @@ from civic.opinion import (
     trend_table,
 )
 from civic.privacy import erase_citizen
-from storage.models import Citizen, Comment, CommentCount, CommentCountMonth, Ticket
+from storage.models import Citizen, Comment, CommentCount, CommentCountCell, Ticket
 
 
 @pytest.fixture
@@ -75,8 +75,9 @@ def _stored(session: Session) -> list[tuple[object, ...]]:
 
 
 def _dirty(session: Session) -> list[str]:
-    query = select(CommentCountMonth.month).where(CommentCountMonth.dirty.is_(True))
-    return list(session.scalars(query))
+    """The cells to rebuild, as "month agency district"."""
+    cells = session.scalars(select(CommentCountCell).where(CommentCountCell.dirty.is_(True)))
+    return sorted(f"{c.month} {c.agency} {c.district}" for c in cells)
 
 
 @pytest.mark.usefixtures("collected")
@@ -90,7 +91,7 @@ def test_counts_follow_a_code_accepted_after_collection(
     comment = session.scalars(select(Comment).where(Comment.agency == "health")).one()
     accept_codes(session=session, comment=comment, codes=["medical-cost"], codebook=codebook)
     session.commit()
-    assert _dirty(session) == ["2026-05"]
+    assert _dirty(session) == ["2026-05 health xihu"]
     assert _table(session, codebook) == [
         ("2026-05", "bus-frequency", "transport", 1, 0),
         ("2026-05", "medical-cost", "health", 1, 1),
