@@ -121,7 +121,7 @@ def _rebuild(
     where = [Comment.month == month]
     of_counts = [CommentCount.month == month]
     if places is not None:
-        where.append(tuple_(_or_none(Comment.agency), _or_none(Comment.district)).in_(places))
+        where.append(or_(*(_at(agency, district) for agency, district in places)))
         of_counts.append(tuple_(CommentCount.agency, CommentCount.district).in_(places))
     levels = [TOTAL, CODE] if codebook is None else [TOTAL, CODE, THEME]
     session.execute(
@@ -132,7 +132,8 @@ def _rebuild(
     columns = [*KEYED, "level", "code", "counted", "n"]
     for query in (_totals(where), _coded(where, None)):
         session.execute(insert(CommentCount).from_select(columns, query))
-    state: dict[str, Any] = {"dirty": False, "rebuilt_at": utcnow()}
+    # Without a codebook the theme rows are left as they were: marked for the next refresh.
+    state: dict[str, Any] = {"dirty": False, "themes": "", "rebuilt_at": utcnow()}
     if codebook is not None:
         session.execute(insert(CommentCount).from_select(columns, _coded(where, codebook)))
         state["themes"] = theme_key(codebook)
@@ -152,6 +153,16 @@ def _ensure_cells(session: Session, cells: list[Cell]) -> None:
     query = select(CommentCountCell).where(CommentCountCell.month.in_(months))
     known = {Cell(c.month, c.agency, c.district) for c in session.scalars(query)}
     mark_dirty(session=session, cells=set(cells) - known)
+
+
+def _at(agency: str, district: str) -> ColumnElement[bool]:
+    """The comments of a place, written on the columns themselves so that the index on
+    (month, agency, district) finds them."""
+
+    def equals(column: Any, value: str) -> ColumnElement[bool]:
+        return column.is_(None) if value == "" else column == value
+
+    return and_(equals(Comment.agency, agency), equals(Comment.district, district))
 
 
 def _or_none(column: Any) -> ColumnElement[str]:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -28,7 +29,11 @@ class Comment(Base):
     never as typed. `month` is the city's calendar month ("2026-05"), for trends."""
 
     __tablename__ = "comments"
-    __table_args__ = (UniqueConstraint("source", "source_id"),)
+    __table_args__ = (
+        UniqueConstraint("source", "source_id"),
+        # A month's, or one place's in a month (what the comment counts rebuild).
+        Index("ix_comments_month_agency_district", "month", "agency", "district"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(16))
@@ -37,7 +42,7 @@ class Comment(Base):
     category: Mapped[str | None] = mapped_column(String(64), default=None)
     district: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    month: Mapped[str] = mapped_column(String(7), index=True)
+    month: Mapped[str] = mapped_column(String(7))
     language: Mapped[str | None] = mapped_column(String(5), default=None)
     # The author's assurance level (civic.identity); "staff" for a reason staff gave.
     assurance: Mapped[str] = mapped_column(String(16), default="anonymous")

@@ -19,6 +19,11 @@ def _key(name: str, length: int) -> sa.Column:
 
 
 def upgrade() -> None:
+    # One place's comments of a month, for rebuilding its counts; it serves the month alone too.
+    op.drop_index("ix_comments_month", table_name="comments")
+    op.create_index(
+        "ix_comments_month_agency_district", "comments", ["month", "agency", "district"]
+    )
     op.create_table(
         "comment_counts",
         _key("level", 8),
@@ -64,3 +69,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("comment_count_cells")
     op.drop_table("comment_counts")
+    op.drop_index("ix_comments_month_agency_district", table_name="comments")
+    op.create_index("ix_comments_month", "comments", ["month"])

@@ -159,3 +159,38 @@ def test_theme_rows_follow_the_codebooks_themes(session: Session, codebook: Code
     regrouped = replace(codebook, codes={**codebook.codes, registration.code: registration})
     assert themes(regrouped) == [("public-transport", 2)]
     assert themes(codebook) == [("health", 1), ("public-transport", 1)]
+
+
+@pytest.mark.usefixtures("collected")
+def test_without_a_codebook_the_theme_rows_wait_for_one(
+    session: Session, codebook: Codebook
+) -> None:
+    # comment_totals refreshes without a codebook: totals and code rows only
+    assert refresh_counts(session=session) == ["2026-05"]
+    assert refresh_counts(session=session) == []
+    assert refresh_counts(session=session, codebook=codebook) == ["2026-05"]
+    assert refresh_counts(session=session, codebook=codebook) == []
+
+
+def test_a_comment_without_agency_or_district_is_counted_under_none(
+    session: Session, collected: Citizen, profile: Profile, codebook: Codebook
+) -> None:
+    session.add(
+        Ticket(
+            citizen_id=collected.id,
+            description="公交车太少",
+            language="zh",
+            category="other",
+            status="received",
+            created_at=datetime(2026, 5, 11, 2, 0, tzinfo=UTC),
+        )
+    )
+    session.commit()
+    collect_comments(session=session, profile=profile, codebook=codebook)
+    session.commit()
+    rows = trend_table(session=session, codebook=codebook, year=2026, by=("code", "district"))
+    assert [(r.cell["code"], r.cell["district"], r.count, r.total) for r in rows] == [
+        ("bus-frequency", None, 1, 1),
+        ("bus-frequency", "xihu", 1, 2),
+        ("hospital-registration", "xihu", 1, 2),
+    ]
