@@ -138,8 +138,9 @@ def _rebuild(
         session.execute(insert(CommentCount).from_select(columns, _coded(where, codebook)))
         state["themes"] = theme_key(codebook)
     if places is None:  # every place the month has comments at gets its cell
-        found = select(Comment.month, _or_none(Comment.agency), _or_none(Comment.district))
-        _ensure_cells(session, [Cell(*row) for row in session.execute(found.where(*where))])
+        places_of = select(Comment.month, _or_none(Comment.agency), _or_none(Comment.district))
+        found = session.execute(places_of.where(*where).distinct())
+        _ensure_cells(session, [Cell(*row) for row in found])
     cell = CommentCountCell
     chosen = [cell.month == month]
     if places is not None:
