@@ -10,8 +10,8 @@ comments were counted on accepted codes. A share is of all comments in the same 
 and cell (the same agency, district, ...), coded or not, so one comment under two codes
 adds to both shares.
 
-The figures are read from the comment counts (`_counts.py`), refreshed first for the
-months whose comments or codes changed since they were counted.
+The figures are read from the comment counts (`_counts.py`), refreshed first where
+comments or codes changed since they were counted.
 """
 
 from __future__ import annotations

@@ -194,3 +194,23 @@ def test_a_comment_without_agency_or_district_is_counted_under_none(
         ("bus-frequency", "xihu", 1, 2),
         ("hospital-registration", "xihu", 1, 2),
     ]
+
+
+@pytest.mark.usefixtures("collected")
+def test_one_code_at_the_theme_level_counts_its_comments_under_the_theme(
+    session: Session, codebook: Codebook
+) -> None:
+    comment = session.scalars(select(Comment).where(Comment.agency == "transport")).one()
+    accept_codes(session=session, comment=comment, codes=["medical-cost"], codebook=codebook)
+    session.commit()
+    rows = trend_table(
+        session=session,
+        codebook=codebook,
+        year=2026,
+        by=("code",),
+        grain="year",
+        level="theme",
+        code="hospital-registration",
+    )
+    # of the health theme's two comments, the one under hospital registration
+    assert [(r.cell["code"], r.count, r.accepted, r.total) for r in rows] == [("health", 1, 0, 2)]
