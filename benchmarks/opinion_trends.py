@@ -1,10 +1,10 @@
 """The trend queries of the desk's public-opinion pages at 2.5 million comments: two years
 of comments (`--comments`, default 2,500,000, half a year each) with their codes in a
-scratch PostgreSQL schema, then each query the page `/desk/opinion/trends` runs, timed
-`--runs` times (target: median under 500 ms), without and with each filter (an agency, a
-district, both). Then the same again after creating the indexes proposed for the trends
-(`INDEXES`), to show what they change, and once more with two server settings
-(`SETTINGS`).
+scratch PostgreSQL schema; the comment counts the trends read rebuilt from them, month by
+month, timed; then each query the page `/desk/opinion/trends` runs, timed `--runs` times
+(target: median under 500 ms), without and with each filter (an agency, a district, both);
+and last what the first page after an analyst's coding pays: one cell (month, agency,
+district) marked dirty, then refreshed by the trend table's query.
 
     .venv/bin/python benchmarks/opinion_trends.py --database-url postgresql+psycopg2://...
         [--comments 2500000] [--runs 9] [--keep]
@@ -29,17 +29,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from civic.city import load_profile  # noqa: E402
 from civic.opinion import (  # noqa: E402
+    Cell,
     Codebook,
     codebook_path,
     comment_totals,
     load_codebook,
+    mark_dirty,
+    rebuild_counts,
     top_problems,
     trend_table,
     year_over_year,
@@ -53,21 +56,6 @@ YEAR = 2026
 BATCH = 50_000
 LEVELS = ("anonymous", "account", "verified_phone", "invited")
 LEVEL_WEIGHTS = (60, 20, 15, 5)
-# Proposed for the schema's owner (not in a migration): what the trend queries read, so
-# that they scan an index instead of the tables (an agency's users always filter by it).
-INDEXES = {
-    "ix_comments_month_cover": "CREATE INDEX ix_comments_month_cover ON comments "
-    "(month) INCLUDE (id, agency, district, assurance)",
-    "ix_comments_agency_month": "CREATE INDEX ix_comments_agency_month ON comments "
-    "(agency, month) INCLUDE (id, district, assurance)",
-    "ix_comments_district_month": "CREATE INDEX ix_comments_district_month ON comments "
-    "(district, month) INCLUDE (id, agency, assurance)",
-    "ix_comment_codes_accepted": "CREATE INDEX ix_comment_codes_accepted ON comment_codes "
-    "(comment_id) WHERE kind = 'accepted'",
-}
-# Server settings tried last, per session: no JIT compilation (it costs ~200 ms a query
-# here and saves less) and room for the hash joins to stay in memory.
-SETTINGS = ("SET jit = off", "SET work_mem = '64MB'")
 COMMENT_COLUMNS = (
     "id", "source", "source_id", "agency", "category", "district", "created_at", "month",
     "language", "assurance", "text", "collected_at",
@@ -136,6 +124,50 @@ def _codes(
     return rows
 
 
+def count(url: str, codebook: Codebook) -> None:
+    """Rebuild the comment counts of every month, one transaction a month, and time it."""
+    sessions = session_factory(url)
+    with sessions() as session:
+        months = list(session.scalars(select(Comment.month).distinct().order_by(Comment.month)))
+    started, times = time.perf_counter(), []
+    for done, month in enumerate(months, start=1):
+        began = time.perf_counter()
+        with sessions() as session:
+            rebuild_counts(session=session, months=[month], codebook=codebook)
+            session.commit()
+        times.append(time.perf_counter() - began)
+        progress("counts", done, len(months))
+    engine = make_engine(url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE comment_counts"))
+        rows = connection.execute(text("SELECT count(*) FROM comment_counts")).scalar_one()
+    engine.dispose()
+    print(
+        f"counted {len(months)} months into {rows:,} rows in "
+        f"{time.perf_counter() - started:.0f} s (a month: median "
+        f"{1000 * statistics.median(times):.0f} ms, slowest {1000 * max(times):.0f} ms)"
+    )
+
+
+def time_first_read(url: str, codebook: Codebook, runs: int) -> None:
+    """The table's query right after an analyst coded a comment (its cell marked dirty):
+    it rebuilds that cell before it reads."""
+    sessions = session_factory(url)
+    times = []
+    for _ in range(runs):
+        with sessions() as session:
+            mark_dirty(session=session, cells=[Cell(f"{YEAR}-06", "health", "xihu")])
+            session.commit()
+            started = time.perf_counter()
+            queries(codebook)["trend_table by month, code × agency"](session)
+            times.append(time.perf_counter() - started)
+            session.commit()
+    print(
+        f"\nfirst read after a coding: median "
+        f"{1000 * statistics.median(times):.1f} ms, slowest {1000 * max(times):.1f} ms"
+    )
+
+
 def queries(codebook: Codebook) -> dict[str, Callable[..., Any]]:
     """The queries the trend page runs, by name; each takes a session and the filters."""
     return {
@@ -166,17 +198,13 @@ SCOPES: dict[str, dict[str, str]] = {
 }
 
 
-def time_queries(
-    url: str, codebook: Codebook, runs: int, label: str, settings: tuple[str, ...] = ()
-) -> None:
+def time_queries(url: str, codebook: Codebook, runs: int, label: str) -> None:
     sessions = session_factory(url)
     print(f"\n{label}: median and p95 of {runs} runs after one first run (target median < 500 ms)")
     for name, query in queries(codebook).items():
         for scope, filters in SCOPES.items():
             times = []
             with sessions() as session:
-                for setting in settings:
-                    session.execute(text(setting))
                 query(session, **filters)
                 for _ in range(runs):
                     started = time.perf_counter()
@@ -216,25 +244,15 @@ def main() -> int:
             started = time.perf_counter()
             fill(url, codebook, sorted(profile.agencies), sorted(profile.districts), args.comments)
             print(f"filled {args.comments:,} comments in {time.perf_counter() - started:.0f} s")
+            count(url, codebook)
         engine = make_engine(url)
         with engine.connect() as conn:
             counts = conn.execute(
                 text("SELECT (SELECT count(*) FROM comments), (SELECT count(*) FROM comment_codes)")
             ).one()
         print(f"{counts[0]:,} comments, {counts[1]:,} codes")
-        with engine.begin() as conn:
-            for name in INDEXES:
-                conn.execute(text(f'DROP INDEX IF EXISTS "{name}"'))
-        time_queries(url, codebook, args.runs, "with the schema's indexes")
-        with engine.begin() as conn:
-            for statement in INDEXES.values():
-                conn.execute(text(statement))
-            conn.execute(text("ANALYZE comments"))
-            conn.execute(text("ANALYZE comment_codes"))
-        time_queries(url, codebook, args.runs, "with the proposed indexes")
-        time_queries(
-            url, codebook, args.runs, f"with the indexes and {', '.join(SETTINGS)}", SETTINGS
-        )
+        time_queries(url, codebook, args.runs, "reading the comment counts")
+        time_first_read(url, codebook, args.runs)
         engine.dispose()
     finally:
         if not args.keep:

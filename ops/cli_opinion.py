@@ -30,6 +30,7 @@ from civic.opinion import (
     collect_comments,
     group_topics,
     load_codebook,
+    refresh_counts,
     run_topics,
     top_problems,
     topic_terms,
@@ -138,6 +139,7 @@ def cmd_collect(args: argparse.Namespace, settings: Settings) -> int:
         collected = collect_comments(
             session=session, profile=profile, codebook=codebook, progress=progress
         )
+        refresh_counts(session=session, codebook=codebook)  # the trends then read them at once
     counts = ", ".join(
         f"{_source(source, lang)} {count}" for source, count in collected.counts.items()
     )

@@ -4,7 +4,8 @@ coded against the profile's codebook (`profiles/<city>/opinion/codebook.yml`, de
 the README beside it); and its trends: counts and shares by code, agency, district and
 period, the change on the year before with its significance, and the top problems; and
 coding by hand: office staff code comments, two coders double-code a random sample and
-their agreement is measured (Cohen's kappa)."""
+their agreement is measured (Cohen's kappa). The trends read counts kept per month,
+agency and district (`comment_counts`), rebuilt where comments or codes changed."""
 
 from civic.opinion._agreement import Agreement, Disagreement, Kappa, agreement, cohen_kappa
 from civic.opinion._codebook import (
@@ -36,6 +37,7 @@ from civic.opinion._collect import (
     accept_codes,
     collect_comments,
 )
+from civic.opinion._counts import Cell, mark_dirty, rebuild_counts, refresh_counts
 from civic.opinion._scheduled import JOBS
 from civic.opinion._selection import CommentFilter, find_comments
 from civic.opinion._sources import STAFF
@@ -79,6 +81,7 @@ __all__ = [
     "STAFF",
     "SUGGESTED",
     "Agreement",
+    "Cell",
     "Code",
     "Codebook",
     "CodebookError",
@@ -112,9 +115,12 @@ __all__ = [
     "is_office",
     "latest_run",
     "load_codebook",
+    "mark_dirty",
     "merge_topics",
     "next_uncoded",
     "normal_cdf",
+    "rebuild_counts",
+    "refresh_counts",
     "rename_topic",
     "run_topics",
     "sample_comments",

@@ -33,6 +33,7 @@ from civic.errors import InvalidInput
 from civic.i18n import t
 from civic.opinion._codebook import Codebook
 from civic.opinion._collect import ACCEPTED, SUGGESTED, Progress
+from civic.opinion._counts import Cell, mark_dirty
 from civic.opinion._topic_model import (
     Doc,
     Group,
@@ -228,6 +229,16 @@ def accept_topic(*, session: Session, topic: Topic, code: str, codebook: Codeboo
     new = [{"comment_id": i, "kind": SUGGESTED, "code": code} for i in comment_ids if i not in have]
     if new:
         session.execute(insert(CommentCode), new)
+        # a bulk insert is not seen by the counts' own watch on the session: say so here
+        places = session.execute(
+            select(Comment.month, Comment.agency, Comment.district)
+            .where(Comment.topic_id == topic.id)
+            .distinct()
+        )
+        mark_dirty(
+            session=session,
+            cells=[Cell(month, agency or "", district or "") for month, agency, district in places],
+        )
     topic.status, topic.code = ACCEPTED_TOPIC, code
     if not (topic.label_zh and topic.label_en):
         known = codebook.codes[code]

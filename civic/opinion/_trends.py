@@ -9,6 +9,9 @@ under its suggested codes when none was accepted; every figure says how many of 
 comments were counted on accepted codes. A share is of all comments in the same period
 and cell (the same agency, district, ...), coded or not, so one comment under two codes
 adds to both shares.
+
+The figures are read from the comment counts (`_counts.py`), refreshed first where
+comments or codes changed since they were counted.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from civic.opinion._codebook import Codebook
-from civic.opinion._collect import ACCEPTED, SUGGESTED
-from storage.models import Comment, CommentCode
+from civic.opinion._collect import ACCEPTED
+from civic.opinion._counts import TOTAL, refresh_counts
+from storage.models import CommentCount
 
 DIMENSIONS = ("code", "agency", "district", "source", "category")
 GRAINS = ("month", "year")
@@ -76,44 +80,24 @@ class YearOverYear:
         return self.share - self.last_share
 
 
-def _counted(codebook: Codebook, level: str, code: str | None) -> Any:
-    """(comment_id, code, kind), one row per comment and code it counts under: its
-    accepted codes, or its suggested ones when it has none; at level "theme" each code as
-    its theme, once per comment. Only the codes counting as `code` when given."""
-    accepted = select(CommentCode.comment_id).where(CommentCode.kind == ACCEPTED).subquery()
-    coded = _theme_of(CommentCode.code, codebook) if level == "theme" else CommentCode.code
-    # A suggested code is dropped when its comment has an accepted one; accepted codes
-    # never match the join, so they stay. Written as an anti-join: the database does it
-    # in one pass, where a correlated NOT EXISTS probes once per row (seconds at millions).
-    found = (
-        select(CommentCode.comment_id, coded.label("code"), CommentCode.kind)
-        .outerjoin(
-            accepted,
-            and_(accepted.c.comment_id == CommentCode.comment_id, CommentCode.kind == SUGGESTED),
-        )
-        .where(accepted.c.comment_id.is_(None))
-    )
-    if code is not None:
-        found = found.where(CommentCode.code.in_(_codes_under(code, level, codebook)))
-    return (found.distinct() if level == "theme" else found).subquery()
-
-
 def _filters(
     years: tuple[int, int],
     agency: str | None,
     district: str | None,
     assurance: Sequence[str] | None,
 ) -> list[ColumnElement[bool]]:
-    """The comments of the years `years` (first, last), of the agency, district and
+    """The counts of the years `years` (first, last), of the agency, district and
     assurance levels when given."""
     first, last = years
-    where: list[ColumnElement[bool]] = [Comment.month.between(f"{first:04d}-01", f"{last:04d}-12")]
+    where: list[ColumnElement[bool]] = [
+        CommentCount.month.between(f"{first:04d}-01", f"{last:04d}-12")
+    ]
     if assurance is not None:
-        where.append(Comment.assurance.in_(list(assurance)))
+        where.append(CommentCount.assurance.in_(list(assurance)))
     if agency is not None:
-        where.append(Comment.agency == agency)
+        where.append(CommentCount.agency == agency)
     if district is not None:
-        where.append(Comment.district == district)
+        where.append(CommentCount.district == district)
     return where
 
 
@@ -131,14 +115,18 @@ def _totals(
 ) -> dict[tuple[Any, ...], int]:
     """How many comments `where` picks, coded or not, per period and cell of `others`."""
     period = _period(grain)
-    cells = [getattr(Comment, dim) for dim in others]
-    query = select(period, *cells, func.count()).where(*where).group_by(period, *cells)
+    cells = [getattr(CommentCount, dim) for dim in others]
+    query = (
+        select(period, *cells, func.sum(CommentCount.n))
+        .where(*where, CommentCount.level == TOTAL)
+        .group_by(period, *cells)
+    )
     return {tuple(row[:-1]): int(row[-1]) for row in session.execute(query)}
 
 
 def _table(
     session: Session,
-    counted: Any,
+    rows: _Rows,
     where: list[ColumnElement[bool]],
     by: Sequence[str],
     grain: str,
@@ -148,29 +136,53 @@ def _table(
     total from `totals` (per period and the cell's other dimensions); unordered."""
     period = _period(grain)
     others = [dim for dim in by if dim != "code"]
-    columns = {dim: counted.c.code if dim == "code" else getattr(Comment, dim) for dim in by}
-    counts = session.execute(
-        select(
-            period.label("period"),
-            *(column.label(dim) for dim, column in columns.items()),
-            func.count().label("n"),
-            # a comment's counted codes are all accepted or all suggested
-            func.sum(case((counted.c.kind == ACCEPTED, 1), else_=0)).label("accepted"),
-        )
-        .join(counted, counted.c.comment_id == Comment.id)
-        .where(*where)
-        .group_by(period, *columns.values())
-    ).all()
+    columns = {dim: getattr(CommentCount, dim) for dim in by}
+    query = select(
+        period.label("period"),
+        *(column.label(dim) for dim, column in columns.items()),
+        func.sum(CommentCount.n).label("n"),
+        func.sum(case((CommentCount.counted == ACCEPTED, CommentCount.n), else_=0)).label(
+            "accepted"
+        ),
+    ).where(*where, CommentCount.level == rows.level)
+    if rows.code is not None:
+        query = query.where(CommentCount.code == rows.code)
+    counts = session.execute(query.group_by(period, *columns.values())).all()
     return [
         TrendRow(
             period=str(row.period),
-            cell={dim: getattr(row, dim) for dim in by},
+            cell={dim: _cell(dim, getattr(row, dim), rows) for dim in by},
             count=int(row.n),
             accepted=int(row.accepted or 0),
             total=totals[(row.period, *(getattr(row, dim) for dim in others))],
         )
         for row in counts
     ]
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Which count rows a figure reads: a level's, of one code when given, shown as
+    `shown` (a code's rows read at the theme level are shown as its theme)."""
+
+    level: str
+    code: str | None = None
+    shown: str | None = None
+
+
+def _rows_of(codebook: Codebook, level: str, code: str | None) -> _Rows:
+    """At the theme level a theme's rows, or for one of its codes that code's rows shown
+    as the theme: each of its comments is under the theme once either way."""
+    parent = codebook.codes[code].parent if code in codebook.codes else None
+    if level == "theme" and code is not None and parent is not None:
+        return _Rows(level="code", code=code, shown=parent)
+    return _Rows(level=level, code=code)
+
+
+def _cell(dim: str, value: str, rows: _Rows) -> str | None:
+    if dim == "code" and rows.shown is not None:
+        return rows.shown
+    return value or None  # '' is how the counts store an absent agency, district, ...
 
 
 def trend_table(
@@ -190,9 +202,10 @@ def trend_table(
     ordered by period, then cell; only `code`'s rows when given. At `level` "theme" a
     code counts as its theme, and a comment with two codes of one theme once."""
     _check(by, grain, level)
+    refresh_counts(session=session, codebook=codebook)
     where = _filters((year, year), agency, district, assurance)
     totals = _totals(session, where, grain, [dim for dim in by if dim != "code"])
-    rows = _table(session, _counted(codebook, level, code), where, by, grain, totals)
+    rows = _table(session, _rows_of(codebook, level, code), where, by, grain, totals)
     return sorted(rows, key=lambda r: (r.period, [str(r.cell[d] or "") for d in by]))
 
 
@@ -209,24 +222,13 @@ def comment_totals(
     also in periods where a code has none."""
     if grain not in GRAINS:
         raise ValueError(f"'grain' must be one of {', '.join(GRAINS)}: {grain}")
+    refresh_counts(session=session)
     totals = _totals(session, _filters((year, year), agency, district, assurance), grain, ())
     return {str(period): count for (period,), count in totals.items()}
 
 
 def _period(grain: str) -> Any:
-    return Comment.month if grain == "month" else func.substr(Comment.month, 1, 4)
-
-
-def _codes_under(code: str, level: str, codebook: Codebook) -> list[str]:
-    """The stored codes that count as `code`: itself, and at level "theme" its children."""
-    if level != "theme":
-        return [code]
-    return [code, *(child.code for child in codebook.children(code))]
-
-
-def _theme_of(code: Any, codebook: Codebook) -> Any:
-    parents = {c.code: c.parent for c in codebook.codes.values() if c.parent is not None}
-    return case(parents, value=code, else_=code) if parents else code
+    return CommentCount.month if grain == "month" else func.substr(CommentCount.month, 1, 4)
 
 
 def normal_cdf(z: float) -> float:
@@ -260,9 +262,10 @@ def year_over_year(
     share in both, and the p-value of the change in share. Ordered by code."""
     if level not in LEVELS:
         raise ValueError(f"'level' must be one of {', '.join(LEVELS)}: {level}")
+    refresh_counts(session=session, codebook=codebook)
     where = _filters((year - 1, year), agency, district, assurance)
     totals = _totals(session, where, "year", ())
-    rows = _table(session, _counted(codebook, level, None), where, ("code",), "year", totals)
+    rows = _table(session, _Rows(level=level), where, ("code",), "year", totals)
     found = {(int(row.period), str(row.cell["code"])): row for row in rows}
     total, last_total = totals.get((f"{year:04d}",), 0), totals.get((f"{year - 1:04d}",), 0)
     changes = []

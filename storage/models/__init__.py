@@ -11,6 +11,8 @@ from storage.models._comments import (
     Comment,
     CommentCode,
     CommentCoding,
+    CommentCount,
+    CommentCountCell,
     Topic,
     TopicRun,
 )
@@ -47,6 +49,8 @@ __all__ = [
     "Comment",
     "CommentCode",
     "CommentCoding",
+    "CommentCount",
+    "CommentCountCell",
     "DutyMessage",
     "DutyPrompt",
     "EvaluationAdjustment",

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models._base import Base, utcnow
@@ -19,7 +29,11 @@ class Comment(Base):
     never as typed. `month` is the city's calendar month ("2026-05"), for trends."""
 
     __tablename__ = "comments"
-    __table_args__ = (UniqueConstraint("source", "source_id"),)
+    __table_args__ = (
+        UniqueConstraint("source", "source_id"),
+        # A month's, or one place's in a month (what the comment counts rebuild).
+        Index("ix_comments_month_agency_district", "month", "agency", "district"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(16))
@@ -28,7 +42,7 @@ class Comment(Base):
     category: Mapped[str | None] = mapped_column(String(64), default=None)
     district: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    month: Mapped[str] = mapped_column(String(7), index=True)
+    month: Mapped[str] = mapped_column(String(7))
     language: Mapped[str | None] = mapped_column(String(5), default=None)
     # The author's assurance level (civic.identity); "staff" for a reason staff gave.
     assurance: Mapped[str] = mapped_column(String(16), default="anonymous")
@@ -55,6 +69,44 @@ class CommentCode(Base):
     )
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # suggested | accepted
     code: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class CommentCount(Base):
+    """How many comments one combination of month, agency, district, source, category and
+    assurance level has: in all (`level` and `code` ''), under a code (`level` "code") or
+    under a theme, each comment once (`level` "theme"), `counted` on accepted or suggested
+    codes. Absent values are '' rather than NULL, so that they are part of the key. Kept by
+    civic.opinion from `comments` and `comment_codes`; the trends read these, not those."""
+
+    __tablename__ = "comment_counts"
+
+    # The level leads the key: every trend query reads one level over a range of months.
+    level: Mapped[str] = mapped_column(String(8), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(64), primary_key=True)
+    district: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    assurance: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    counted: Mapped[str] = mapped_column(String(16), primary_key=True)  # accepted | suggested
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class CommentCountCell(Base):
+    """A month, agency and district of `comment_counts` ('' for none) and whether its rows
+    are current: `dirty` once one of its comments or their codes changed, until its
+    totals and code rows are rebuilt; `themes` the codebook's themes its theme rows were
+    rebuilt for ('' when they need it)."""
+
+    __tablename__ = "comment_count_cells"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(64), primary_key=True)
+    district: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dirty: Mapped[bool] = mapped_column(Boolean, default=True)
+    themes: Mapped[str] = mapped_column(String(64), default="")
+    rebuilt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class CommentCoding(Base):

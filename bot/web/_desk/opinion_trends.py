@@ -136,7 +136,9 @@ class OpinionTrends:
                 message = t("opinion_trends.error.bad_filter", page.lang, detail=reason)
                 return self.renderer.error(page, 400, message)
             reader = Reader(page, filters, codebook)
-            return self._render(session, reader)
+            response = self._render(session, reader)
+            session.commit()  # keeps the comment counts the figures refreshed, if any
+            return response
 
     def _render(self, session: Session, reader: Reader) -> Response:
         f = reader.filters

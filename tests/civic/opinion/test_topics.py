@@ -182,6 +182,10 @@ def test_an_accepted_topic_codes_its_comments_and_counts_in_trends(
     code = "dirty-streets"
     lacking = [i for i in garbage if (i, SUGGESTED, code) not in before]
     assert lacking
+    # the trends were read before (so their counts are up to date and must follow)
+    earlier = top_problems(session=session, codebook=codebook, year=2026)
+    assert all(p.code != code or p.count < 10 for p in earlier)
+    session.commit()
     assert accept_topic(session=session, topic=topic, code=code, codebook=codebook) == len(lacking)
     session.commit()
     assert _codes(session) == sorted(before + [(i, SUGGESTED, code) for i in lacking])
