@@ -90,13 +90,8 @@ def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from ops.supervisor import (
-        ServiceTokens,
-        StartupProblem,
-        Supervisor,
-        check_can_start,
-        services,
-    )
+    from ops.process_care import Supervisor
+    from ops.supervisor import ServiceTokens, StartupProblem, check_can_start, services
     from ops.training import train
 
     try:
@@ -109,6 +104,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     print(f"model: {model.name}{' (trained now)' if trained else ''}")
     supervisor = Supervisor(settings, planned)
+    supervisor.catch_signals()
     supervisor.start()
     try:
         failed = supervisor.wait_all_ready()

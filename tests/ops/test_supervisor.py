@@ -152,3 +152,9 @@ def test_without_redis_conversations_are_in_a_sqlite_file(settings: Settings) ->
         "dialect": "sqlite",
         "db": str(settings.var_dir / "rasa-tracker.db"),
     }
+
+
+def test_only_the_gateway_waits_for_rasa(settings: Settings) -> None:
+    """It would answer "try again shortly" while Rasa loads; the web app serves the desk."""
+    waiting = {s.name: s.after for s in services(settings, MODEL, TOKENS) if s.after}
+    assert waiting == {"gateway": ("rasa",)}
