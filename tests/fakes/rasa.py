@@ -24,8 +24,8 @@ from typing import Any
 class FakeRasa(ThreadingHTTPServer):
     """Answers the REST channel with an echo and records what it was sent."""
 
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _EchoHandler)
+    def __init__(self, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _EchoHandler)
         self.bodies: list[dict[str, Any]] = []
         self.replaced: list[str] = []
 
@@ -35,8 +35,8 @@ class FakeRasa(ThreadingHTTPServer):
 
     @classmethod
     @contextmanager
-    def running(cls) -> Iterator[FakeRasa]:
-        server = cls()
+    def running(cls, port: int = 0) -> Iterator[FakeRasa]:
+        server = cls(port)
         thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
         thread.start()
         try:
