@@ -27,6 +27,10 @@ from ops.supervisor import STOP_TIMEOUT_SECONDS, Service, child_environment
 
 READY_TIMEOUT_SECONDS = 300.0
 POLL_SECONDS = 0.5
+# How long a service stopped for a restarting one may take to finish: longer than a
+# turn waits for Rasa (bot/assistant/_rasa_client.py), so the turn the gateway was
+# handling when Rasa crashed can still be answered by the Rasa that comes back.
+FINISH_SECONDS = 40.0
 
 
 @dataclass
@@ -54,6 +58,7 @@ class _Care:
     backoff: Backoff
     started_at: float = 0.0
     restart_at: float | None = None  # when a crashed process is due to start again
+    kill_at: float | None = None  # when a process told to stop is killed if still there
     held: bool = True  # not running on purpose: not started yet, or waiting for `after`
 
 
@@ -141,7 +146,8 @@ class Supervisor:
         return 0
 
     def tick(self) -> None:
-        """Notice crashes, restart what is due, start what waited for others."""
+        """Notice crashes, see stopping services out, restart what is due, start what
+        waited for others."""
         if self._stopping.is_set():
             return
         now = self._clock()
@@ -150,6 +156,8 @@ class Supervisor:
             code = service.process.poll() if service.process else None
             if code is not None and not care.held and care.restart_at is None:
                 self._crashed(service, code, now)
+        for service in self.services:
+            self._see_out(service, now)
         for service in self.services:
             care = self._care[service.name]
             if care.restart_at is not None and now >= care.restart_at:
@@ -160,6 +168,17 @@ class Supervisor:
                 self._spawn(service)
                 if again:
                     self._note(service, f"restarted {service.name}")
+
+    def _see_out(self, service: Service, now: float) -> None:
+        """A service told to stop: say when it has, kill it when it takes too long."""
+        care = self._care[service.name]
+        if care.kill_at is None or service.process is None:
+            return
+        if service.process.poll() is not None:
+            care.kill_at = None
+            self._note(service, f"stopped {service.name}")
+        elif now >= care.kill_at:
+            _kill_group(service.process, signal.SIGKILL)
 
     def stop(self) -> None:
         """Stop every process, last started first, none restarted meanwhile."""
@@ -176,11 +195,17 @@ class Supervisor:
         self._note(service, f"{service.name} exited with code {code}; restarting in {delay:g} s")
         for waiting in self.services:
             if service.name in waiting.after and not self._care[waiting.name].held:
+                # Told to stop, not waited for: the turn it is handling may finish once
+                # the crashed service is back, which needs the watch to go on.
                 self._care[waiting.name].held = True
-                self._terminate(waiting)
-                self._note(waiting, f"stopped {waiting.name} until {service.name} answers again")
+                self._care[waiting.name].kill_at = now + FINISH_SECONDS
+                assert waiting.process is not None
+                _kill_group(waiting.process, signal.SIGTERM)
+                self._note(waiting, f"stopping {waiting.name} until {service.name} answers again")
 
     def _can_start(self, service: Service) -> bool:
+        if service.process is not None and service.process.poll() is None:
+            return False  # still finishing
         for name in service.after:
             needed = next(s for s in self.services if s.name == name)
             care = self._care[name]
@@ -205,7 +230,7 @@ class Supervisor:
         )
         service.process = process
         care = self._care[service.name]
-        care.held, care.started_at = False, self._clock()
+        care.held, care.kill_at, care.started_at = False, None, self._clock()
         log_path = self._log_dir / f"{service.name}.log"
         threading.Thread(target=_pump, args=(process, service.name, log_path), daemon=True).start()
         where = f"port {service.port}" if service.port else "no port"

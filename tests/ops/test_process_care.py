@@ -6,12 +6,14 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from civic.settings import Settings, load_settings
-from ops.process_care import Backoff, Supervisor
+from ops.process_care import FINISH_SECONDS, Backoff, Supervisor
 from ops.supervisor import Service
 
 EXITS = [sys.executable, "-c", "import sys; sys.exit(3)"]
@@ -150,12 +152,13 @@ def test_nothing_is_restarted_once_stopping(
     finally:
         signal.signal(signal.SIGTERM, previous)
 
-    clock.now += 3600
-    supervisor.tick()
+    for _ in range(3):
+        supervisor.tick()
+        clock.now += 3600
     assert [service.process for service in planned] == before
     assert all(process.poll() is not None for process in before)
     out = capsys.readouterr().out.splitlines()
-    assert [line for line in out if line.startswith(("stopp", "restart"))] == [
+    assert [line for line in out if not line.startswith("started")] == [
         "stopping…",
         "stopped third",
         "stopped second",
@@ -186,7 +189,7 @@ def test_the_gateway_waits_for_rasa_at_start_and_while_rasa_restarts(
     process_of(rasa).kill()
     process_of(rasa).wait(timeout=30)
     supervisor.tick()
-    assert first_gateway.poll() is not None  # stopped: it must not fetch updates now
+    assert first_gateway.wait(timeout=30) == -signal.SIGTERM  # it must not fetch updates now
 
     clock.now += 1
     supervisor.tick()
@@ -203,7 +206,58 @@ def test_the_gateway_waits_for_rasa_at_start_and_while_rasa_restarts(
     out = capsys.readouterr().out.splitlines()
     assert [line for line in out if not line.startswith("started")] == [
         "rasa exited with code -9; restarting in 1 s",
-        "stopped gateway until rasa answers again",
+        "stopping gateway until rasa answers again",
+        "stopped gateway",
         "restarted rasa",
         "restarted gateway",
     ]
+
+
+IGNORES_SIGTERM = [
+    sys.executable,
+    "-c",
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "print('ignoring SIGTERM', flush=True); time.sleep(120)",
+]
+
+
+def _wait_for_line(path: Path, line: str) -> None:
+    """Until the child has said `line` (it is then past what the line announces)."""
+    for _ in range(600):
+        if path.exists() and line in path.read_text(encoding="utf-8"):
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError(f"{path} never said {line!r}")
+
+
+def test_a_waiting_service_may_finish_its_turn_and_is_killed_only_after_a_while(
+    settings: Settings,
+    clock: Clock,
+    ready: Readiness,
+    stopped_after: list[Supervisor],
+) -> None:
+    rasa = Service("rasa", SLEEPS, ready_url="http://127.0.0.1:9/")
+    gateway = Service("gateway", IGNORES_SIGTERM, after=("rasa",))
+    supervisor = supervise(settings, [rasa, gateway], clock, ready, stopped_after)
+    supervisor.start()
+    ready.answering.add("rasa")
+    supervisor.tick()
+    finishing = process_of(gateway)
+    _wait_for_line(settings.var_dir / "logs" / "gateway.log", "ignoring SIGTERM")
+
+    process_of(rasa).kill()
+    process_of(rasa).wait(timeout=30)
+    supervisor.tick()  # the gateway is told to stop, and may finish its turn
+    clock.now += 1
+    supervisor.tick()  # Rasa again
+    clock.now += FINISH_SECONDS - 1.5
+    supervisor.tick()
+    assert finishing.poll() is None
+    assert gateway.process is finishing  # never two at once, though Rasa answers
+
+    clock.now += 0.5
+    supervisor.tick()
+    assert finishing.wait(timeout=30) == -signal.SIGKILL
+    supervisor.tick()
+    assert process_of(gateway) is not finishing
+    assert process_of(gateway).poll() is None
