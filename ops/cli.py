@@ -108,6 +108,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     supervisor.start()
     try:
         failed = supervisor.wait_all_ready()
+        if supervisor.stopping:  # Ctrl-C while starting
+            print("stopping…", flush=True)
+            return 0
         if failed:
             print(f"not ready: {', '.join(failed)}; see var/logs/. Stopping.")
             return 1

@@ -121,6 +121,10 @@ class Supervisor:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: self._stopping.set())
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
     def start(self) -> None:
         """Start every service that waits for no other; `tick` starts the rest."""
         self._log_dir.mkdir(parents=True, exist_ok=True)
@@ -136,7 +140,9 @@ class Supervisor:
             return failed
         self.tick()
         rest = [s for s in self.services if s.after]
-        return [s.name for s in rest if s.process is None or not wait_ready(s)]
+        return [
+            s.name for s in rest if s.process is None or not wait_ready(s, stopping=self._stopping)
+        ]
 
     def watch(self) -> int:
         """Look after the processes until SIGINT or SIGTERM."""

@@ -261,3 +261,24 @@ def test_a_waiting_service_may_finish_its_turn_and_is_killed_only_after_a_while(
     supervisor.tick()
     assert process_of(gateway) is not finishing
     assert process_of(gateway).poll() is None
+
+
+def test_a_signal_while_starting_stops_the_wait_and_starts_nothing_more(
+    settings: Settings,
+    clock: Clock,
+    ready: Readiness,
+    stopped_after: list[Supervisor],
+) -> None:
+    rasa = Service("rasa", SLEEPS, ready_url="http://127.0.0.1:9/")  # never answers
+    gateway = Service("gateway", SLEEPS, after=("rasa",))
+    supervisor = supervise(settings, [rasa, gateway], clock, ready, stopped_after)
+    supervisor.start()
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        supervisor.catch_signals()
+        signal.raise_signal(signal.SIGINT)
+        assert supervisor.wait_all_ready() == ["rasa"]
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert supervisor.stopping
+    assert gateway.process is None
