@@ -29,6 +29,7 @@ import httpx
 import yaml
 
 from bot.assistant import REDIS_KEY_PREFIX, sqlite_tracker_path
+from bot.observability import RotatingLog
 from civic.settings import PROJECT_ROOT, Settings
 from ops.training import RASA_BIN, RASA_TOKEN_VARIABLE, rasa_command, rasa_environment
 
@@ -199,14 +200,21 @@ def check_can_start(settings: Settings, planned: list[Service]) -> None:
         )
 
 
-def _pump(service: Service, log_dir: Path) -> None:
-    """Copy a child's output to the console (prefixed) and to its log file."""
+def _pump(service: Service, log_dir: Path, settings: Settings) -> None:
+    """Copy a child's output to the console (prefixed) and to its log file, which is
+    rotated by size (CIVIC_LOG_MAX_BYTES, CIVIC_LOG_BACKUPS kept)."""
     assert service.process is not None and service.process.stdout is not None
-    with (log_dir / f"{service.name}.log").open("a", encoding="utf-8") as log_file:
+    log_file = RotatingLog(
+        log_dir / f"{service.name}.log",
+        max_bytes=settings.log_max_bytes,
+        backups=settings.log_backups,
+    )
+    try:
         for line in service.process.stdout:
             log_file.write(line)
-            log_file.flush()
             sys.stdout.write(f"[{service.name:9}] {line}")
+    finally:
+        log_file.close()
 
 
 def wait_ready(service: Service, timeout: float = 300.0) -> bool:
@@ -244,7 +252,9 @@ class Supervisor:
                 text=True,
                 start_new_session=True,
             )
-            threading.Thread(target=_pump, args=(service, log_dir), daemon=True).start()
+            threading.Thread(
+                target=_pump, args=(service, log_dir, self.settings), daemon=True
+            ).start()
             where = f"port {service.port}" if service.port else "no port"
             print(f"started {service.name:9} pid {service.process.pid:<7} {where}", flush=True)
 

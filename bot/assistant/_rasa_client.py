@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from bot.observability import count_rasa_error
 from civic.errors import RasaUnavailable
 from civic.replies import BotMessage
 
@@ -45,12 +46,17 @@ class RasaClient:
                 method, self._base_url + path, json=body, params=self._params
             )
         except httpx.HTTPError as exc:
+            count_rasa_error(
+                "timeout" if isinstance(exc, httpx.TimeoutException) else "unreachable"
+            )
             raise RasaUnavailable(f"Rasa at {self._base_url} did not answer: {exc!r}") from exc
         if response.status_code >= 400:
+            count_rasa_error(f"http_{response.status_code}")
             raise RasaUnavailable(f"Rasa answered {response.status_code} on {path}")
         try:
             return response.json()
         except ValueError as exc:
+            count_rasa_error("bad_body")
             raise RasaUnavailable(f"Rasa sent a body that is not JSON on {path}") from exc
 
     async def ready(self) -> bool:
