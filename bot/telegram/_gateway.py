@@ -334,7 +334,12 @@ class TelegramGateway:
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The one error handler: log the traceback under an incident id, apologise."""
         incident = secrets.token_hex(4)
-        log.error("incident %s while handling an update", incident, exc_info=context.error)
+        log.error(
+            "incident %s while handling an update",
+            incident,
+            exc_info=context.error,
+            extra={"incident": incident},
+        )
         if isinstance(update, Update) and update.effective_chat is not None:
             user = update.effective_user
             lang = user.language_code if user else None
