@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import stat
 import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from civic.settings import PROJECT_ROOT, Settings, load_settings
 from ops.supervisor import (
     Service,
     ServiceTokens,
+    _pump,
     child_environment,
     services,
     write_rasa_endpoints,
@@ -152,3 +155,20 @@ def test_without_redis_conversations_are_in_a_sqlite_file(settings: Settings) ->
         "dialect": "sqlite",
         "db": str(settings.var_dir / "rasa-tracker.db"),
     }
+
+
+def test_a_process_log_is_rotated_keeping_the_configured_number(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    small = replace(settings, log_max_bytes=200, log_backups=3)
+    lines = "for i in range(100): print(f'line {i:03d} of the child')"
+    child = Service("web", [sys.executable, "-c", lines])
+    child.process = subprocess.Popen(
+        child.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    _pump(child, tmp_path, small)
+    child.process.wait()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["web.log", "web.log.1", "web.log.2", "web.log.3"]
+    assert (tmp_path / "web.log").read_text().splitlines()[-1] == "line 099 of the child"
+    assert "[web      ] line 099 of the child" in capsys.readouterr().out
