@@ -56,6 +56,7 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
         host=settings.web_host,
         port=settings.web_port,
         log_level="warning",
+        log_config=None,  # uvicorn's own lines in our format too (LOG_FORMAT)
     )
     return 0
 
