@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import cast
+from typing import TypedDict, cast
 from urllib.parse import urlparse
 
 from civic.environment import SettingsError, VariableReader, environment
@@ -97,6 +97,16 @@ class Settings:
     login_hash_concurrency: int = 2  # password checks running at once, per web process
     max_body_bytes: int = 64 * 1024  # any request body, except where a photo is allowed
     max_upload_bytes: int = 12 * 1024 * 1024  # a request that may carry a photo
+    # -- observability (read by _observability below) ---------------------------------
+    log_format: str = "text"  # text | json
+    log_max_bytes: int = 10 * 1024 * 1024  # a var/logs/<process>.log file, before rotating
+    log_backups: int = 5  # rotated files kept per process
+    # Metrics ports of the processes without a web server of their own; 0: not served.
+    metrics_port_gateway: int = 0
+    metrics_port_scheduler: int = 0
+    metrics_port_notifier: int = 0
+    readiness_timeout: float = 2.0  # seconds each /readyz check may take
+    # -- end of observability ---------------------------------------------------------
 
     def __repr__(self) -> str:
         parts = []
@@ -363,6 +373,7 @@ def _read(r: VariableReader) -> Settings:
         open311_public_view=_open311_public_view(r),
         retention_days=_retention_days(r),
         **_limits(r),
+        **_observability(r),
     )
 
 
@@ -400,3 +411,51 @@ _LIMIT_VARIABLES = {
 def get_settings() -> Settings:
     """The process-wide settings; tests call `get_settings.cache_clear()` after changing env."""
     return load_settings()
+
+
+class _Observability(TypedDict):
+    log_format: str
+    log_max_bytes: int
+    log_backups: int
+    metrics_port_gateway: int
+    metrics_port_scheduler: int
+    metrics_port_notifier: int
+    readiness_timeout: float
+
+
+def _observability(r: VariableReader) -> _Observability:
+    """Log format and rotation, metrics ports and the readiness checks' time limit."""
+    log_format = r.text("LOG_FORMAT", "text").lower()
+    if log_format not in {"text", "json"}:
+        r.problems.append(f"LOG_FORMAT must be 'text' or 'json', got {log_format!r}")
+        log_format = "text"
+    whole = {
+        "log_max_bytes": ("CIVIC_LOG_MAX_BYTES", 10 * 1024 * 1024),
+        "log_backups": ("CIVIC_LOG_BACKUPS", 5),
+        "metrics_port_gateway": ("CIVIC_METRICS_PORT_GATEWAY", 0),
+        "metrics_port_scheduler": ("CIVIC_METRICS_PORT_SCHEDULER", 0),
+        "metrics_port_notifier": ("CIVIC_METRICS_PORT_NOTIFIER", 0),
+    }
+    values: dict[str, int] = {}
+    for name, (variable, default) in whole.items():
+        value = r.integer(variable, default)
+        if value < 0:
+            r.problems.append(f"{variable} must not be negative, got {value}")
+            value = default
+        elif name.startswith("metrics_port") and value > 65535:
+            r.problems.append(f"{variable} must be a port number (1-65535) or 0, got {value}")
+            value = default
+        values[name] = value
+    timeout = r.number("CIVIC_READINESS_TIMEOUT", 2.0)
+    if timeout <= 0:
+        r.problems.append(f"CIVIC_READINESS_TIMEOUT must be above 0, got {timeout}")
+        timeout = 2.0
+    return _Observability(
+        log_format=log_format,
+        log_max_bytes=values["log_max_bytes"],
+        log_backups=values["log_backups"],
+        metrics_port_gateway=values["metrics_port_gateway"],
+        metrics_port_scheduler=values["metrics_port_scheduler"],
+        metrics_port_notifier=values["metrics_port_notifier"],
+        readiness_timeout=timeout,
+    )

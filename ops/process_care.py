@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from bot.observability import RotatingLog
 from civic.settings import PROJECT_ROOT, Settings
 from ops.supervisor import STOP_TIMEOUT_SECONDS, Service, child_environment
 
@@ -88,14 +89,17 @@ def wait_ready(
     return False
 
 
-def _pump(process: subprocess.Popen[str], name: str, log_path: Path) -> None:
-    """Copy a child's output to the console (prefixed) and to its log file."""
+def _pump(process: subprocess.Popen[str], name: str, log_path: Path, settings: Settings) -> None:
+    """Copy a child's output to the console (prefixed) and to its log file, which is
+    rotated by size (CIVIC_LOG_MAX_BYTES, CIVIC_LOG_BACKUPS kept)."""
     assert process.stdout is not None
-    with log_path.open("a", encoding="utf-8") as log_file:
+    log_file = RotatingLog(log_path, max_bytes=settings.log_max_bytes, backups=settings.log_backups)
+    try:
         for line in process.stdout:
             log_file.write(line)
-            log_file.flush()
             sys.stdout.write(f"[{name:9}] {line}")
+    finally:
+        log_file.close()
 
 
 class Supervisor:
@@ -109,6 +113,7 @@ class Supervisor:
         backoff: Callable[[], Backoff] = Backoff,
     ) -> None:
         self.services = planned
+        self._settings = settings
         self._log_dir = settings.var_dir / "logs"
         self._clock = clock
         self._ready = ready
@@ -238,7 +243,9 @@ class Supervisor:
         care = self._care[service.name]
         care.held, care.kill_at, care.started_at = False, None, self._clock()
         log_path = self._log_dir / f"{service.name}.log"
-        threading.Thread(target=_pump, args=(process, service.name, log_path), daemon=True).start()
+        threading.Thread(
+            target=_pump, args=(process, service.name, log_path, self._settings), daemon=True
+        ).start()
         where = f"port {service.port}" if service.port else "no port"
         print(f"started {service.name:9} pid {process.pid:<7} {where}", flush=True)
 

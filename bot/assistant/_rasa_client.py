@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from bot.observability import count_rasa_error
 from civic.errors import RasaUnavailable
 from civic.replies import BotMessage
 
@@ -67,16 +68,22 @@ class RasaClient:
                 break
             except httpx.ConnectError as exc:
                 if waited >= self._wait_for_start:
+                    count_rasa_error("unreachable")
                     raise self._unavailable(exc) from exc
                 await self._sleep(RETRY_SECONDS)
                 waited += RETRY_SECONDS
             except httpx.HTTPError as exc:
+                count_rasa_error(
+                    "timeout" if isinstance(exc, httpx.TimeoutException) else "unreachable"
+                )
                 raise self._unavailable(exc) from exc
         if response.status_code >= 400:
+            count_rasa_error(f"http_{response.status_code}")
             raise RasaUnavailable(f"Rasa answered {response.status_code} on {path}")
         try:
             return response.json()
         except ValueError as exc:
+            count_rasa_error("bad_body")
             raise RasaUnavailable(f"Rasa sent a body that is not JSON on {path}") from exc
 
     def _unavailable(self, exc: Exception) -> RasaUnavailable:
