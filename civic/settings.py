@@ -1,5 +1,7 @@
-"""Settings, read once from the environment into one typed object.
+"""Settings, read once from the environment and the `.env` file into one typed object.
 
+A variable set in the environment wins over `.env` (`civic/environment.py`). Every
+variable is checked before any is used, and all problems are reported together.
 Every variable is listed with its default in `.env.example` and the README.
 """
 
@@ -8,10 +10,14 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import cast
+from typing import TypedDict, cast
+from urllib.parse import urlparse
+
+from civic.environment import SettingsError, VariableReader, environment
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The shipped CIVIC_SECRET_KEY: fine for a demo, forgeable by anyone in a deployment.
@@ -26,42 +32,6 @@ SECRET_FIELDS = frozenset(
         "smtp_password",
     }
 )
-
-
-def _env(name: str, default: str) -> str:
-    value = os.environ.get(name, "").strip()
-    return value or default
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from exc
-
-
-def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError(f"{name} must be true or false, got {raw!r}")
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -127,6 +97,16 @@ class Settings:
     login_hash_concurrency: int = 2  # password checks running at once, per web process
     max_body_bytes: int = 64 * 1024  # any request body, except where a photo is allowed
     max_upload_bytes: int = 12 * 1024 * 1024  # a request that may carry a photo
+    # -- observability (read by _observability below) ---------------------------------
+    log_format: str = "text"  # text | json
+    log_max_bytes: int = 10 * 1024 * 1024  # a var/logs/<process>.log file, before rotating
+    log_backups: int = 5  # rotated files kept per process
+    # Metrics ports of the processes without a web server of their own; 0: not served.
+    metrics_port_gateway: int = 0
+    metrics_port_scheduler: int = 0
+    metrics_port_notifier: int = 0
+    readiness_timeout: float = 2.0  # seconds each /readyz check may take
+    # -- end of observability ---------------------------------------------------------
 
     def __repr__(self) -> str:
         parts = []
@@ -167,10 +147,10 @@ def mask_url_password(url: str) -> str:
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 
 
-def _webhook_secret(mode: str) -> str | None:
-    secret = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None
+def _webhook_secret(r: VariableReader, mode: str) -> str | None:
+    secret = r.optional("TELEGRAM_WEBHOOK_SECRET")
     if mode == "webhook" and (secret is None or not WEBHOOK_SECRET.match(secret)):
-        raise ValueError(
+        r.problems.append(
             "TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET: 32 to 256 characters of "
             "A-Z, a-z, 0-9, _ and - (for example the output of 'openssl rand -hex 32'); "
             "without it anyone could post forged updates to the webhook"
@@ -178,33 +158,57 @@ def _webhook_secret(mode: str) -> str | None:
     return secret
 
 
-def _web_session_lifetimes() -> tuple[int, int, int]:
-    idle = _env_int("CIVIC_WEB_SESSION_IDLE_DAYS", 30)
-    most = _env_int("CIVIC_WEB_SESSION_MAX_DAYS", 90)
-    rotate = _env_int("CIVIC_WEB_SESSION_ROTATE_HOURS", 24)
+def _telegram_mode(r: VariableReader) -> str:
+    mode = r.text("TELEGRAM_MODE", "polling")
+    if mode not in {"polling", "webhook"}:
+        r.problems.append(f"TELEGRAM_MODE must be 'polling' or 'webhook', got {mode!r}")
+        return "polling"
+    return mode
+
+
+def _rasa_url(r: VariableReader) -> str:
+    url = r.text("RASA_URL", "http://127.0.0.1:5005").rstrip("/")
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+    except ValueError:
+        port = None
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname or port is None:
+        r.problems.append(f"RASA_URL must be http://host:port, got {url!r}")
+        return "http://127.0.0.1:5005"
+    return url
+
+
+def _web_session_lifetimes(r: VariableReader) -> tuple[int, int, int]:
+    idle = r.integer("CIVIC_WEB_SESSION_IDLE_DAYS", 30)
+    most = r.integer("CIVIC_WEB_SESSION_MAX_DAYS", 90)
+    rotate = r.integer("CIVIC_WEB_SESSION_ROTATE_HOURS", 24)
     if min(idle, most, rotate) <= 0 or idle > most or rotate >= idle * 24:
-        raise ValueError(
+        r.problems.append(
             "web chat sessions need 0 < CIVIC_WEB_SESSION_ROTATE_HOURS < "
             "CIVIC_WEB_SESSION_IDLE_DAYS * 24 and CIVIC_WEB_SESSION_IDLE_DAYS <= "
             f"CIVIC_WEB_SESSION_MAX_DAYS; got {rotate} hours, {idle} and {most} days"
         )
+        return 30, 90, 24
     return idle, most, rotate
 
 
 OPEN311_PUBLIC_VIEWS = ("off", "coarse", "full")
 
 
-def _open311_public_view() -> str:
-    view = _env("OPEN311_PUBLIC_VIEW", "coarse").lower()
+def _open311_public_view(r: VariableReader) -> str:
+    view = r.text("OPEN311_PUBLIC_VIEW", "coarse").lower()
     if view not in OPEN311_PUBLIC_VIEWS:
-        raise ValueError(f"OPEN311_PUBLIC_VIEW must be off, coarse or full, got {view!r}")
+        r.problems.append(f"OPEN311_PUBLIC_VIEW must be off, coarse or full, got {view!r}")
+        return "coarse"
     return view
 
 
-def _retention_days() -> int:
-    days = _env_int("CIVIC_RETENTION_DAYS", 180)
+def _retention_days(r: VariableReader) -> int:
+    days = r.integer("CIVIC_RETENTION_DAYS", 180)
     if days < 1:
-        raise ValueError(f"CIVIC_RETENTION_DAYS must be at least 1, got {days}")
+        r.problems.append(f"CIVIC_RETENTION_DAYS must be at least 1, got {days}")
+        return 180
     return days
 
 
@@ -222,41 +226,47 @@ _HOW_TO_MAKE_A_KEY = (
 )
 
 
-def _var_dir() -> Path:
-    return Path(_env("CIVIC_VAR_DIR", str(PROJECT_ROOT / "var"))).resolve()
+def _directory(r: VariableReader, name: str, default: str) -> Path:
+    """A directory setting; a relative one is taken from the project root, like `.env`."""
+    return (PROJECT_ROOT / r.text(name, default)).resolve()
 
 
-def _development() -> bool:
-    name = _env("CIVIC_ENV", "production").lower()
+def _var_dir(environ: Mapping[str, str]) -> Path:
+    return _directory(VariableReader(environ), "CIVIC_VAR_DIR", "var")
+
+
+def _development(r: VariableReader) -> bool:
+    name = r.text("CIVIC_ENV", "production").lower()
     if name not in ENVIRONMENTS:
-        raise ValueError(f"CIVIC_ENV must be 'production' or 'development', got {name!r}")
+        r.problems.append(f"CIVIC_ENV must be 'production' or 'development', got {name!r}")
     return name == "development"
 
 
-def _secret_key(var_dir: Path, development: bool) -> str:
+def _secret_key(r: VariableReader, var_dir: Path, development: bool) -> str:
     """CIVIC_SECRET_KEY, else the file CIVIC_SECRET_KEY_FILE names, else var/secret_key."""
-    key = os.environ.get("CIVIC_SECRET_KEY", "").strip()
+    key = r.text("CIVIC_SECRET_KEY")
     source = "CIVIC_SECRET_KEY"
-    named = os.environ.get("CIVIC_SECRET_KEY_FILE", "").strip()
+    named = r.text("CIVIC_SECRET_KEY_FILE")
     path = Path(named) if named else var_dir / SECRET_KEY_FILE
     if not key and (named or path.exists()):
         source = f"the key file {path}"
         try:
             key = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ValueError(
+            r.problems.append(
                 f"CIVIC_SECRET_KEY_FILE names {path}, which cannot be read ({exc.strerror})"
-            ) from exc
+            )
+            return ""
     if development:
         return key or EXAMPLE_SECRET_KEY
     if not key or key == EXAMPLE_SECRET_KEY:
-        raise ValueError(
+        r.problems.append(
             f"CIVIC_SECRET_KEY is {'not set' if not key else 'the example value ' + repr(key)}: "
             f"it signs survey invitation links, and a known key lets anyone forge them; "
             f"{_HOW_TO_MAKE_A_KEY}"
         )
-    if len(key) < MIN_SECRET_KEY_LENGTH:
-        raise ValueError(
+    elif len(key) < MIN_SECRET_KEY_LENGTH:
+        r.problems.append(
             f"CIVIC_SECRET_KEY (from {source}) has {len(key)} characters, fewer than the "
             f"{MIN_SECRET_KEY_LENGTH} needed to sign invitation links safely; {_HOW_TO_MAKE_A_KEY}"
         )
@@ -271,11 +281,11 @@ def ensure_secret_key() -> Path | None:
     Returns the file written, if any. Safe when several processes start at once: the key
     is written to a private file first and linked into place only if none is there.
     """
-    if os.environ.get("CIVIC_SECRET_KEY", "").strip():
+    environ, _problems = environment()  # reported by load_settings
+    reader = VariableReader(environ)
+    if reader.text("CIVIC_SECRET_KEY") or reader.text("CIVIC_SECRET_KEY_FILE"):
         return None
-    if os.environ.get("CIVIC_SECRET_KEY_FILE", "").strip():
-        return None
-    path = _var_dir() / SECRET_KEY_FILE
+    path = _var_dir(environ) / SECRET_KEY_FILE
     if path.exists():
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -296,70 +306,86 @@ def ensure_secret_key() -> Path | None:
     return path
 
 
-def load_settings() -> Settings:
-    var_dir = _var_dir()
-    development = _development()
-    mode = _env("TELEGRAM_MODE", "polling")
-    if mode not in {"polling", "webhook"}:
-        raise ValueError(f"TELEGRAM_MODE must be 'polling' or 'webhook', got {mode!r}")
-    idle, most, rotate = _web_session_lifetimes()
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings from `environ`, by default `.env` overridden by the environment.
+
+    Raises `SettingsError` listing every problem found, `.env`'s broken lines included.
+    """
+    problems: list[str] = []
+    if environ is None:
+        environ, problems = environment()
+    r = VariableReader(environ)
+    r.problems.extend(problems)
+    settings = _read(r)
+    if r.problems:
+        raise SettingsError(r.problems)
+    return settings
+
+
+def _read(r: VariableReader) -> Settings:
+    var_dir = _var_dir(r.environ)
+    development = _development(r)
+    mode = _telegram_mode(r)
+    idle, most, rotate = _web_session_lifetimes(r)
     return Settings(
         var_dir=var_dir,
-        database_url=_env("DATABASE_URL", f"sqlite:///{var_dir / 'civic.db'}"),
-        redis_url=os.environ.get("REDIS_URL", "").strip() or None,
-        profile=_env("CIVIC_PROFILE", "hangzhou"),
-        profiles_dir=Path(_env("CIVIC_PROFILES_DIR", str(PROJECT_ROOT / "profiles"))),
-        telegram_bot_token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
-        telegram_base_url=os.environ.get("TELEGRAM_BASE_URL", "").strip() or None,
+        database_url=r.text("DATABASE_URL", f"sqlite:///{var_dir / 'civic.db'}"),
+        redis_url=r.optional("REDIS_URL"),
+        profile=r.text("CIVIC_PROFILE", "hangzhou"),
+        profiles_dir=_directory(r, "CIVIC_PROFILES_DIR", "profiles"),
+        telegram_bot_token=r.optional("TELEGRAM_BOT_TOKEN"),
+        telegram_base_url=r.optional("TELEGRAM_BASE_URL"),
         telegram_mode=mode,
-        telegram_webhook_url=os.environ.get("TELEGRAM_WEBHOOK_URL", "").strip() or None,
-        telegram_webhook_secret=_webhook_secret(mode),
-        telegram_webhook_port=_env_int("TELEGRAM_WEBHOOK_PORT", 8443),
-        rasa_url=_env("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
-        rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN", "").strip() or None,
-        action_server_port=_env_int("ACTION_SERVER_PORT", 5055),
-        action_server_token=os.environ.get("ACTION_SERVER_TOKEN", "").strip() or None,
-        web_host=_env("WEB_HOST", "127.0.0.1"),
-        web_port=_env_int("WEB_PORT", 8000),
-        secret_key=_secret_key(var_dir, development),
+        telegram_webhook_url=r.optional("TELEGRAM_WEBHOOK_URL"),
+        telegram_webhook_secret=_webhook_secret(r, mode),
+        telegram_webhook_port=r.port("TELEGRAM_WEBHOOK_PORT", 8443),
+        rasa_url=_rasa_url(r),
+        rasa_auth_token=r.optional("RASA_AUTH_TOKEN"),
+        action_server_port=r.port("ACTION_SERVER_PORT", 5055),
+        action_server_token=r.optional("ACTION_SERVER_TOKEN"),
+        web_host=r.text("WEB_HOST", "127.0.0.1"),
+        web_port=r.port("WEB_PORT", 8000),
+        secret_key=_secret_key(r, var_dir, development),
         development=development,
-        log_level=_env("LOG_LEVEL", "INFO").upper(),
-        category_threshold=_env_float("CIVIC_CATEGORY_THRESHOLD", 0.55),
+        log_level=r.text("LOG_LEVEL", "INFO").upper(),
+        category_threshold=r.number("CIVIC_CATEGORY_THRESHOLD", 0.55),
         widget_origins=tuple(
-            o.strip() for o in os.environ.get("CIVIC_WIDGET_ORIGINS", "").split(",") if o.strip()
+            o.strip() for o in r.text("CIVIC_WIDGET_ORIGINS").split(",") if o.strip()
         ),
-        models_dir=Path(_env("CIVIC_MODELS_DIR", str(PROJECT_ROOT / "models"))),
-        sms_gateway_url=os.environ.get("SMS_GATEWAY_URL", "").strip().rstrip("/") or None,
-        sms_account_sid=os.environ.get("SMS_ACCOUNT_SID", "").strip() or None,
-        sms_auth_token=os.environ.get("SMS_AUTH_TOKEN", "").strip() or None,
-        sms_from=os.environ.get("SMS_FROM", "").strip() or None,
-        sms_rate_per_second=_env_float("SMS_RATE_PER_SECOND", 10.0),
-        smtp_host=os.environ.get("SMTP_HOST", "").strip() or None,
-        smtp_port=_env_int("SMTP_PORT", 25),
-        smtp_user=os.environ.get("SMTP_USER", "").strip() or None,
-        smtp_password=os.environ.get("SMTP_PASSWORD", "") or None,
-        smtp_starttls=_env_bool("SMTP_STARTTLS", False),
-        smtp_from=os.environ.get("SMTP_FROM", "").strip() or None,
-        telegram_bot_username=_env("TELEGRAM_BOT_USERNAME", "CivicFeedbackBot").lstrip("@"),
-        public_url=_env("CIVIC_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
-        campaign_telegram_rate=_env_float("CAMPAIGN_TELEGRAM_RATE", 25.0),
+        models_dir=_directory(r, "CIVIC_MODELS_DIR", "models"),
+        sms_gateway_url=r.text("SMS_GATEWAY_URL").rstrip("/") or None,
+        sms_account_sid=r.optional("SMS_ACCOUNT_SID"),
+        sms_auth_token=r.optional("SMS_AUTH_TOKEN"),
+        sms_from=r.optional("SMS_FROM"),
+        sms_rate_per_second=r.number("SMS_RATE_PER_SECOND", 10.0),
+        smtp_host=r.optional("SMTP_HOST"),
+        smtp_port=r.port("SMTP_PORT", 25),
+        smtp_user=r.optional("SMTP_USER"),
+        smtp_password=r.environ.get("SMTP_PASSWORD", "") or None,
+        smtp_starttls=r.boolean("SMTP_STARTTLS", False),
+        smtp_from=r.optional("SMTP_FROM"),
+        telegram_bot_username=r.text("TELEGRAM_BOT_USERNAME", "CivicFeedbackBot").lstrip("@"),
+        public_url=r.text("CIVIC_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        campaign_telegram_rate=r.number("CAMPAIGN_TELEGRAM_RATE", 25.0),
         web_session_idle_days=idle,
         web_session_max_days=most,
         web_session_rotate_hours=rotate,
-        open311_public_view=_open311_public_view(),
-        retention_days=_retention_days(),
-        **_limits(),
+        open311_public_view=_open311_public_view(r),
+        retention_days=_retention_days(r),
+        **_limits(r),
+        **_observability(r),
     )
 
 
-def _limits() -> dict[str, int]:
+def _limits(r: VariableReader) -> dict[str, int]:
     """The limits' settings (whole numbers, none negative), with their defaults."""
-    defaults = {f.name: f.default for f in fields(Settings)}
+    defaults = {f.name: cast(int, f.default) for f in fields(Settings)}
     values = {}
     for name, variable in _LIMIT_VARIABLES.items():
-        value = _env_int(variable, cast(int, defaults[name]))
+        value = r.integer(variable, defaults[name])
         if value < 0:
-            raise ValueError(f"{variable} must not be negative, got {value}")
+            r.problems.append(f"{variable} must not be negative, got {value}")
+            value = defaults[name]
         values[name] = value
     return values
 
@@ -385,3 +411,51 @@ _LIMIT_VARIABLES = {
 def get_settings() -> Settings:
     """The process-wide settings; tests call `get_settings.cache_clear()` after changing env."""
     return load_settings()
+
+
+class _Observability(TypedDict):
+    log_format: str
+    log_max_bytes: int
+    log_backups: int
+    metrics_port_gateway: int
+    metrics_port_scheduler: int
+    metrics_port_notifier: int
+    readiness_timeout: float
+
+
+def _observability(r: VariableReader) -> _Observability:
+    """Log format and rotation, metrics ports and the readiness checks' time limit."""
+    log_format = r.text("LOG_FORMAT", "text").lower()
+    if log_format not in {"text", "json"}:
+        r.problems.append(f"LOG_FORMAT must be 'text' or 'json', got {log_format!r}")
+        log_format = "text"
+    whole = {
+        "log_max_bytes": ("CIVIC_LOG_MAX_BYTES", 10 * 1024 * 1024),
+        "log_backups": ("CIVIC_LOG_BACKUPS", 5),
+        "metrics_port_gateway": ("CIVIC_METRICS_PORT_GATEWAY", 0),
+        "metrics_port_scheduler": ("CIVIC_METRICS_PORT_SCHEDULER", 0),
+        "metrics_port_notifier": ("CIVIC_METRICS_PORT_NOTIFIER", 0),
+    }
+    values: dict[str, int] = {}
+    for name, (variable, default) in whole.items():
+        value = r.integer(variable, default)
+        if value < 0:
+            r.problems.append(f"{variable} must not be negative, got {value}")
+            value = default
+        elif name.startswith("metrics_port") and value > 65535:
+            r.problems.append(f"{variable} must be a port number (1-65535) or 0, got {value}")
+            value = default
+        values[name] = value
+    timeout = r.number("CIVIC_READINESS_TIMEOUT", 2.0)
+    if timeout <= 0:
+        r.problems.append(f"CIVIC_READINESS_TIMEOUT must be above 0, got {timeout}")
+        timeout = 2.0
+    return _Observability(
+        log_format=log_format,
+        log_max_bytes=values["log_max_bytes"],
+        log_backups=values["log_backups"],
+        metrics_port_gateway=values["metrics_port_gateway"],
+        metrics_port_scheduler=values["metrics_port_scheduler"],
+        metrics_port_notifier=values["metrics_port_notifier"],
+        readiness_timeout=timeout,
+    )

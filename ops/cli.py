@@ -15,11 +15,11 @@ log = logging.getLogger("civicbot")
 
 
 def _setup_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stdout,
-    )
+    from bot.observability import log_formatter
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(log_formatter(settings.log_format))
+    logging.basicConfig(level=settings.log_level, handlers=[handler])
     # httpx logs every request URL, which holds the bot token on Telegram calls.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -56,11 +56,13 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
         host=settings.web_host,
         port=settings.web_port,
         log_level="warning",
+        log_config=None,  # uvicorn's own lines in our format too (LOG_FORMAT)
     )
     return 0
 
 
 def cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.observability import serve_metrics
     from bot.telegram import TelegramGateway
     from ops.wiring import make_conversation
 
@@ -68,35 +70,35 @@ def cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:
         print("TELEGRAM_BOT_TOKEN is not set: the Telegram gateway has nothing to connect to.")
         return 2
     prepare(settings)
+    serve_metrics(settings.metrics_port_gateway, "gateway")
     conversation, sessions = make_conversation(settings)
     TelegramGateway(settings=settings, conversation=conversation, sessions=sessions).run()
     return 0
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.observability import serve_metrics
     from ops.scheduler import run_scheduler
 
     prepare(settings)
+    serve_metrics(settings.metrics_port_scheduler, "scheduler")
     run_scheduler(settings)
     return 0
 
 
 def cmd_notifier(args: argparse.Namespace, settings: Settings) -> int:
     from bot.notifier import run_notifier
+    from bot.observability import serve_metrics
 
     prepare(settings)
+    serve_metrics(settings.metrics_port_notifier, "notifier")
     run_notifier(settings)
     return 0
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from ops.supervisor import (
-        ServiceTokens,
-        StartupProblem,
-        Supervisor,
-        check_can_start,
-        services,
-    )
+    from ops.process_care import Supervisor
+    from ops.supervisor import ServiceTokens, StartupProblem, check_can_start, services
     from ops.training import train
 
     try:
@@ -109,9 +111,13 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     print(f"model: {model.name}{' (trained now)' if trained else ''}")
     supervisor = Supervisor(settings, planned)
+    supervisor.catch_signals()
     supervisor.start()
     try:
         failed = supervisor.wait_all_ready()
+        if supervisor.stopping:  # Ctrl-C while starting
+            print("stopping…", flush=True)
+            return 0
         if failed:
             print(f"not ready: {', '.join(failed)}; see var/logs/. Stopping.")
             return 1

@@ -18,6 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from bot.assistant import JOBS as ASSISTANT_JOBS
 from bot.campaigns import JOBS as CAMPAIGN_JOBS
 from bot.delivery import JOBS as DELIVERY_JOBS
+from bot.observability import JOB_FAILURES, JOB_RUNS
 from bot.telegram import JOBS as TELEGRAM_JOBS
 from civic.identity import JOBS as IDENTITY_JOBS
 from civic.jobs import Job
@@ -58,8 +59,13 @@ def run_job(job_id: str) -> Any:
     finds the job again): one session per run, rolled back and logged on failure, and a
     lock so that a run still going when the next one is due makes the next one skip."""
     job = JOBS[job_id]
+    JOB_RUNS.labels(job=job_id).inc()
     if job.own_session:
-        return job.run()
+        try:
+            return job.run()
+        except Exception:
+            JOB_FAILURES.labels(job=job_id).inc()
+            raise
     settings = get_settings()
     lock = make_lock(
         f"job:{job_id}",
@@ -75,8 +81,14 @@ def run_job(job_id: str) -> Any:
         with session_scope(settings.database_url) as session:
             return job.run(session)
     except Exception:
+        JOB_FAILURES.labels(job=job_id).inc()
         incident = secrets.token_hex(4)
-        log.exception("job %s failed (incident %s); rolled back", job_id, incident)
+        log.exception(
+            "job %s failed (incident %s); rolled back",
+            job_id,
+            incident,
+            extra={"incident": incident},
+        )
         return None
     finally:
         lock.release()

@@ -1,7 +1,8 @@
 """`civicbot run`: start every process, show what runs where, stop them all together.
 
 Processes: the Rasa server (its own Python 3.10 environment), the action server, the web
-app (web chat), the Telegram gateway (only with a bot token) and the scheduler.
+app (web chat), the Telegram gateway (only with a bot token), the scheduler and the
+notifier. How they are started, restarted and stopped is in `ops/process_care.py`.
 
 Rasa's HTTP API and the action server each take a token, made afresh for every start
 unless RASA_AUTH_TOKEN or ACTION_SERVER_TOKEN sets one: both listen on 127.0.0.1, but any
@@ -15,21 +16,17 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-import httpx
 import yaml
 
 from bot.assistant import REDIS_KEY_PREFIX, sqlite_tracker_path
-from civic.settings import PROJECT_ROOT, Settings
+from civic.settings import Settings
 from ops.training import RASA_BIN, RASA_TOKEN_VARIABLE, rasa_command, rasa_environment
 
 STOP_TIMEOUT_SECONDS = 15
@@ -62,6 +59,10 @@ class Service:
     port: int | None = None
     ready_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # Services that must answer before this one starts; while one restarts, this one is
+    # stopped (a gateway that cannot reach Rasa would answer "try again shortly", while
+    # Telegram keeps the updates nobody fetched).
+    after: tuple[str, ...] = ()
     process: subprocess.Popen[str] | None = None
 
 
@@ -171,7 +172,9 @@ def services(settings: Settings, model: Path, tokens: ServiceTokens) -> list[Ser
         Service("notifier", [python, "-m", "ops.cli", "notifier"], env=app_env),
     ]
     if settings.telegram_bot_token:
-        found.append(Service("gateway", [python, "-m", "ops.cli", "gateway"], env=app_env))
+        found.append(
+            Service("gateway", [python, "-m", "ops.cli", "gateway"], env=app_env, after=("rasa",))
+        )
     return found
 
 
@@ -197,85 +200,3 @@ def check_can_start(settings: Settings, planned: list[Service]) -> None:
         raise StartupProblem(
             f"Port in use: {listing}. Stop what uses it or change the port setting."
         )
-
-
-def _pump(service: Service, log_dir: Path) -> None:
-    """Copy a child's output to the console (prefixed) and to its log file."""
-    assert service.process is not None and service.process.stdout is not None
-    with (log_dir / f"{service.name}.log").open("a", encoding="utf-8") as log_file:
-        for line in service.process.stdout:
-            log_file.write(line)
-            log_file.flush()
-            sys.stdout.write(f"[{service.name:9}] {line}")
-
-
-def wait_ready(service: Service, timeout: float = 300.0) -> bool:
-    if service.ready_url is None:
-        return True
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if service.process is not None and service.process.poll() is not None:
-            return False
-        try:
-            if httpx.get(service.ready_url, timeout=2).status_code < 500:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    return False
-
-
-class Supervisor:
-    def __init__(self, settings: Settings, planned: list[Service]) -> None:
-        self.settings = settings
-        self.services = planned
-        self._stopping = threading.Event()
-
-    def start(self) -> None:
-        log_dir = self.settings.var_dir / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        for service in self.services:
-            service.process = subprocess.Popen(
-                service.command,
-                cwd=PROJECT_ROOT,
-                env=child_environment(service),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                start_new_session=True,
-            )
-            threading.Thread(target=_pump, args=(service, log_dir), daemon=True).start()
-            where = f"port {service.port}" if service.port else "no port"
-            print(f"started {service.name:9} pid {service.process.pid:<7} {where}", flush=True)
-
-    def wait_all_ready(self) -> list[str]:
-        return [s.name for s in self.services if not wait_ready(s)]
-
-    def watch(self) -> int:
-        """Block until Ctrl-C or a child exits; then stop everything."""
-        # Set explicitly: a shell starting us in the background ignores SIGINT for us.
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: self._stopping.set())
-        while not self._stopping.wait(0.5):
-            for service in self.services:
-                code = service.process.poll() if service.process else None
-                if code is not None:
-                    print(f"{service.name} exited with code {code}; stopping the rest", flush=True)
-                    return 1
-        print("stopping…", flush=True)
-        return 0
-
-    def stop(self) -> None:
-        for service in reversed(self.services):
-            if service.process and service.process.poll() is None:
-                os.killpg(service.process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        for service in reversed(self.services):
-            if service.process is None:
-                continue
-            try:
-                service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(service.process.pid, signal.SIGKILL)
-                service.process.wait()
-            print(f"stopped {service.name}", flush=True)

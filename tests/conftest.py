@@ -71,7 +71,9 @@ def profile() -> Profile:
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test gets its own var directory and SQLite database unless it sets others."""
+    """Each test gets its own var directory and SQLite database unless it sets others,
+    and no `.env` file but one it writes itself."""
+    monkeypatch.setattr("civic.environment.ENV_FILE", tmp_path / ".env")
     monkeypatch.setenv("CIVIC_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("REDIS_URL", raising=False)

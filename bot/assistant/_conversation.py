@@ -19,6 +19,7 @@ from bot.assistant._commands import as_typed, authenticates_itself, command_payl
 from bot.assistant._rasa_client import RasaClient
 from bot.assistant._trackers import delete_redis_conversation, delete_sqlite_conversation
 from bot.assistant._verification import PhoneVerification
+from bot.observability import TURN_SECONDS
 from civic.errors import RasaUnavailable
 from civic.handoffs import add_citizen_message, close_handoff, open_handoff_of
 from civic.i18n import detect_language, normalise_language, t
@@ -133,6 +134,10 @@ class Conversation:
 
     async def handle(self, incoming: Incoming) -> list[BotMessage]:
         """The assistant's replies to one incoming message; [] for a repeated delivery."""
+        with TURN_SECONDS.labels(channel=incoming.channel).time():
+            return await self._handle(incoming)
+
+    async def _handle(self, incoming: Incoming) -> list[BotMessage]:
         if incoming.update_key and not self._ledger.first_time(incoming.update_key):
             log.info("repeated update %s ignored", incoming.update_key)
             return []

@@ -27,6 +27,7 @@ from bot.delivery import (
     SmsRetryLater,
     render_invitation_email,
 )
+from bot.observability import count_refusal
 from bot.telegram import retry_after_seconds
 from civic.i18n import t
 from storage.models import OutboundMessage
@@ -158,9 +159,11 @@ class TelegramChannel:
                 ),
             )
         except RetryAfter as err:
+            count_refusal(429, "invitation")
             seconds = retry_after_seconds(err)
             return Outcome("retry", seconds, "429 flood control", pause_channel=True)
         except Forbidden as err:
+            count_refusal(403, "invitation")
             return Outcome("unreachable", error=f"403 {err.message}")
         except (TimedOut, NetworkError) as err:
             if isinstance(err, BadRequest):

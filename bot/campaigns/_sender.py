@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.campaigns._channels import Channel, Delivery, Outcome
 from bot.campaigns._deliveries import DeliveryFactory
 from bot.delivery import Journal, SendMeter, TokenBucket
+from bot.observability import count_sends
 from bot.telegram import ON_THE_WIRE
 from civic.campaigns import running_campaigns
 from storage import invitations as store
@@ -251,6 +252,8 @@ class CampaignSender:
                 finally:
                     ON_THE_WIRE.reset(wire)
                 mark.finish(outcome.kind, outcome.retry_after)
+                if outcome.kind == "sent":
+                    count_sends(channel_name, "invitation")
                 if outcome.pause_channel and outcome.retry_after:
                     pace.pause(outcome.retry_after)
                 results.append((delivery, outcome))

@@ -22,6 +22,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from bot.delivery import Clock, Journal, SendMeter, Sleep
 from bot.notifier._options import DeliveryReport, NotifierOptions
 from bot.notifier._rate import SendRate
+from bot.observability import count_refusal, count_sends
 from bot.telegram import ON_THE_WIRE, PayloadCodec, retry_after_seconds, split_text
 from civic.i18n import localised, t
 from civic.notifications import (
@@ -315,14 +316,17 @@ class Notifier:
                 markup = job.markup if last else None
                 await self._bot.send_message(chat_id=_chat_id(chat), text=text, reply_markup=markup)
                 self._meter.record()
+                count_sends("telegram", "notification")
                 outcome = "sent"
                 return True
             except RetryAfter as err:
+                count_refusal(429, "notification")
                 seconds = retry_after_seconds(err)
                 result.flood_waits += 1
                 log.warning("notification %d: Telegram asks to wait %.0f s", job.id, seconds)
                 self._rate.pause(seconds)  # every send waits, as Telegram asks
             except Forbidden:
+                count_refusal(403, "notification")
                 result.forbidden.append(chat)
                 return False
             except BadRequest as err:
@@ -374,6 +378,7 @@ class Notifier:
                 session.add(
                     OutboundMessage(channel="web", address=address, body=body, created_at=now)
                 )
+            count_sends("web", "notification", len(job.web))
             mark_sent(session=session, notification=row, now=now)
         elif status in ("retried", "failed"):
             # A bad request does not get better with time: it gives up at once.

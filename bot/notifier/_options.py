@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from datetime import timedelta
+
+from civic.environment import environment
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +27,10 @@ class NotifierOptions:
 
     @classmethod
     def from_env(cls) -> NotifierOptions:
-        """NOTIFIER_RATE_PER_SECOND and NOTIFIER_CONCURRENCY, when set."""
-        rate = os.environ.get("NOTIFIER_RATE_PER_SECOND", "").strip()
-        concurrency = os.environ.get("NOTIFIER_CONCURRENCY", "").strip()
+        """NOTIFIER_RATE_PER_SECOND and NOTIFIER_CONCURRENCY, when set (here or in .env)."""
+        variables, _problems = environment()  # .env's problems are reported by the settings
+        rate = variables.get("NOTIFIER_RATE_PER_SECOND", "").strip()
+        concurrency = variables.get("NOTIFIER_CONCURRENCY", "").strip()
         return cls(
             rate_per_second=float(rate) if rate else cls.rate_per_second,
             concurrency=int(concurrency) if concurrency else cls.concurrency,

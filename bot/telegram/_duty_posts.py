@@ -24,6 +24,7 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
+from bot.observability import count_refusal, count_sends
 from bot.telegram._duty_texts import (
     buttons,
     escalation_text,
@@ -103,12 +104,14 @@ async def _send_one(
             chat_id=chat, text=text, parse_mode=ParseMode.HTML, reply_markup=markup
         )
     except RetryAfter as err:
+        count_refusal(429, "duty")
         postpone(message=row, seconds=retry_after_seconds(err), now=now)
         return "postponed"
     except ChatMigrated as err:
         _follow_migration(session, row, err.new_chat_id)
         return "retried"
     except Forbidden as err:
+        count_refusal(403, "duty")
         mark_unreachable(message=row, error=_describe(err, token))
         return "unreachable"
     except BadRequest as err:  # the same request will not do better later
@@ -118,6 +121,7 @@ async def _send_one(
         mark_failed_attempt(message=row, error=_describe(err, token), now=now)
         return "failed" if row.status == "failed" else "retried"
     mark_posted(message=row, telegram_message_id=sent.message_id, now=now)
+    count_sends("telegram", "duty")
     return "sent"
 
 

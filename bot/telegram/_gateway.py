@@ -24,7 +24,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import MessageLimit
-from telegram.error import TelegramError
+from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -39,6 +39,7 @@ from telegram.ext import (
 
 from bot.assistant import COMMANDS, DEEP_LINK_LIMIT, UNKNOWN_COMMAND, Conversation, Incoming
 from bot.delivery import SendMeter
+from bot.observability import count_refusal, count_sends
 from bot.telegram._duty_group import DutyGroup
 from bot.telegram._transport import bot_api_urls
 from civic.i18n import t
@@ -315,19 +316,30 @@ class TelegramGateway:
                 ]
             )
         parts = split_text(message.text or "")
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            await bot.send_message(
-                chat_id=chat_id, text=part, reply_markup=markup if last else None
-            )
-            self.meter.record()
-        if message.image:
-            await bot.send_photo(chat_id=chat_id, photo=message.image)
+        try:
+            for i, part in enumerate(parts):
+                last = i == len(parts) - 1
+                await bot.send_message(
+                    chat_id=chat_id, text=part, reply_markup=markup if last else None
+                )
+                self.meter.record()
+                count_sends("telegram", "reply")
+            if message.image:
+                await bot.send_photo(chat_id=chat_id, photo=message.image)
+                count_sends("telegram", "reply")
+        except (RetryAfter, Forbidden) as err:  # counted here, handled by _on_error
+            count_refusal(429 if isinstance(err, RetryAfter) else 403, "reply")
+            raise
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The one error handler: log the traceback under an incident id, apologise."""
         incident = secrets.token_hex(4)
-        log.error("incident %s while handling an update", incident, exc_info=context.error)
+        log.error(
+            "incident %s while handling an update",
+            incident,
+            exc_info=context.error,
+            extra={"incident": incident},
+        )
         if isinstance(update, Update) and update.effective_chat is not None:
             user = update.effective_user
             lang = user.language_code if user else None

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.assistant import Conversation, Incoming
+from bot.observability import (
+    REQUEST_ID,
+    Readiness,
+    count_sends,
+    database_check,
+    database_metrics,
+    new_request_id,
+    rasa_check,
+    redis_check,
+)
 from bot.web._chat_sessions import chat_session_router, open_session, refused
 from bot.web._chat_updates import web_updates_router
 from bot.web._desk import desk_router
@@ -36,13 +49,15 @@ from civic.city import Profile
 from civic.i18n import t
 from civic.identity import SessionRefused, web_sessions
 from civic.opendata import default_folder
-from civic.settings import get_settings
+from civic.settings import Settings, get_settings
 from storage.media import MediaStore
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 CHANNEL = "web"
+# A request id from the proxy in front is kept if it looks like one.
+_GIVEN_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class ChatIn(BaseModel):
@@ -58,12 +73,25 @@ def _bad_request(key: str, lang: str | None, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": key, "messages": [{"text": t(key, lang), "buttons": []}]}, status)
 
 
+def default_readiness(settings: Settings, sessions: sessionmaker[Session] | None) -> Readiness:
+    """What this app needs to answer: the database (when it has one), Rasa, and Redis
+    when REDIS_URL is set."""
+    timeout = settings.readiness_timeout
+    checks = {"rasa": rasa_check(settings.rasa_url, settings.rasa_auth_token, timeout)}
+    if sessions is not None:
+        checks = {"database": database_check(sessions), **checks}
+    if settings.redis_url:
+        checks["redis"] = redis_check(settings.redis_url, timeout)
+    return Readiness(checks, timeout=timeout)
+
+
 def create_app(
     conversation: Conversation,
     *,
     sessions: sessionmaker[Session] | None = None,
     profile: Profile | None = None,
     limits: WebLimits | None = None,
+    readiness: Readiness | None = None,
 ) -> FastAPI:
     """The web app: the web chat and the open-data files always; the Open311 API when
     given the database and the city profile."""
@@ -75,6 +103,7 @@ def create_app(
             "and invitation links may be forgeable; never use this on a public server"
         )
     limits = limits or WebLimits(settings)
+    readiness = readiness or default_readiness(settings, sessions)
     chat_sessions = web_sessions(settings)
     app.include_router(chat_session_router(chat_sessions))
     if sessions is not None and profile is not None:
@@ -128,11 +157,30 @@ def create_app(
             max_age=600,
         )
 
+    @app.middleware("http")
+    async def request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Every log line of a request carries its id (not reset afterwards, so that the
+        error handler, which runs outside this middleware, still sees it)."""
+        given = request.headers.get("x-request-id", "")
+        rid = given if _GIVEN_REQUEST_ID.fullmatch(given) else new_request_id()
+        REQUEST_ID.set(rid)
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = rid
+        return response
+
     @app.exception_handler(Exception)
     async def on_error(request: Request, exc: Exception) -> JSONResponse:
         """The one error handler: log under an incident id, answer politely."""
         incident = secrets.token_hex(4)
-        log.error("incident %s on %s", incident, request.url.path, exc_info=exc)
+        log.error(
+            "incident %s on %s",
+            incident,
+            request.url.path,
+            exc_info=exc,
+            extra={"incident": incident},
+        )
         lang = request.headers.get("accept-language")
         message = {"text": t("errors.internal", lang, incident=incident), "buttons": []}
         body = {"error": "internal", "incident": incident, "messages": [message]}
@@ -140,7 +188,21 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
+        """Alive: the process answers. Nothing behind it is asked (see /readyz)."""
         return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        ready, body = await readiness.run()
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        # A plain def: FastAPI runs it in a thread, where the database gauges may block.
+        body = generate_latest(REGISTRY)
+        if sessions is not None:
+            body += database_metrics(sessions)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/api/chat")
     async def chat(request: Request) -> JSONResponse:
@@ -170,6 +232,7 @@ def create_app(
         replies = await conversation.handle(incoming)
         # Reply keyboards (share location / phone) are Telegram's; the web shows text.
         shown = [r for r in replies if r.text or r.buttons or r.image]
+        count_sends(CHANNEL, "reply", len(shown))
         return chat_session.answer({"messages": [r.as_dict() for r in shown]})
 
     return app

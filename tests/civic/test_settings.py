@@ -9,6 +9,7 @@ import pytest
 
 from civic.settings import (
     PROJECT_ROOT,
+    SettingsError,
     ensure_secret_key,
     get_settings,
     load_settings,
@@ -376,3 +377,60 @@ def test_a_limit_must_be_a_whole_number_not_below_zero(
     monkeypatch.setenv("CIVIC_LOGIN_FREE_FAILURES", value)
     with pytest.raises(ValueError, match="CIVIC_LOGIN_FREE_FAILURES"):
         load_settings()
+
+
+# The .env file, and every problem reported at once.
+
+
+def _write_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Path:
+    env_file = tmp_path / ".env"
+    env_file.write_text(text, encoding="utf-8")
+    monkeypatch.setattr("civic.environment.ENV_FILE", env_file)
+    return env_file
+
+
+def test_settings_are_read_from_env_file_and_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write_env(tmp_path, monkeypatch, "WEB_PORT=9001\nWEB_HOST=10.0.0.1\nSMTP_STARTTLS=yes\n")
+    monkeypatch.setenv("WEB_HOST", "127.0.0.2")
+    settings = load_settings()
+    assert (settings.web_port, settings.web_host, settings.smtp_starttls) == (
+        9001,
+        "127.0.0.2",
+        True,
+    )
+
+
+def test_every_invalid_variable_is_reported_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = _write_env(
+        tmp_path, monkeypatch, "WEB_PORT=eighty\nnot a setting\nRASA_URL=http://127.0.0.1\n"
+    )
+    monkeypatch.setenv("TELEGRAM_MODE", "carrier-pigeon")
+    monkeypatch.setenv("SMTP_PORT", "70000")
+    monkeypatch.setenv("CIVIC_RETENTION_DAYS", "0")
+    monkeypatch.setenv("CIVIC_TICKETS_PER_DAY", "-1")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value) == (
+        "7 problems in the settings:\n"
+        f"  - {env_file} line 2: expected NAME=value, found no '='\n"
+        "  - TELEGRAM_MODE must be 'polling' or 'webhook', got 'carrier-pigeon'\n"
+        "  - RASA_URL must be http://host:port, got 'http://127.0.0.1'\n"
+        "  - WEB_PORT must be a whole number, got 'eighty'\n"
+        "  - SMTP_PORT must be a port number from 1 to 65535, got 70000\n"
+        "  - CIVIC_RETENTION_DAYS must be at least 1, got 0\n"
+        "  - CIVIC_TICKETS_PER_DAY must not be negative, got -1"
+    )
+
+
+def test_the_example_file_copied_to_env_gives_the_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    defaults = load_settings()
+    monkeypatch.setattr("civic.environment.ENV_FILE", PROJECT_ROOT / ".env.example")
+    monkeypatch.chdir(PROJECT_ROOT)
+    copied = load_settings()
+    assert copied == defaults

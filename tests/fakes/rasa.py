@@ -1,7 +1,8 @@
 """A stand-in for the Rasa server's REST channel, over real HTTP on this machine: it
 answers `POST /webhooks/rest/webhook` with `echo:<message>` (a button when the
 message is "offer buttons", the erasure's signal for "/erase_confirm"), accepts
-replacing a conversation's events, and records every body.
+replacing a conversation's events, answers `GET /status` as a loaded server does, and
+records every body.
 
 Usage::
 
@@ -24,8 +25,8 @@ from typing import Any
 class FakeRasa(ThreadingHTTPServer):
     """Answers the REST channel with an echo and records what it was sent."""
 
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _EchoHandler)
+    def __init__(self, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _EchoHandler)
         self.bodies: list[dict[str, Any]] = []
         self.replaced: list[str] = []
 
@@ -35,8 +36,8 @@ class FakeRasa(ThreadingHTTPServer):
 
     @classmethod
     @contextmanager
-    def running(cls) -> Iterator[FakeRasa]:
-        server = cls()
+    def running(cls, port: int = 0) -> Iterator[FakeRasa]:
+        server = cls(port)
         thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
         thread.start()
         try:
@@ -60,6 +61,13 @@ class _EchoHandler(BaseHTTPRequestHandler):
         if body["message"] == "/erase_confirm":  # the erasure's signal
             reply = {"text": "deleted", "custom": {"erased": True}}
         self._answer(status, [reply])
+
+    def do_GET(self) -> None:
+        """`/status`: what Rasa reports about its loaded model."""
+        if self.path.split("?")[0] != "/status":
+            self._answer(404, {})
+            return
+        self._answer(200, {"model_file": "models/fake.tar.gz", "num_active_training_jobs": 0})
 
     def do_PUT(self) -> None:
         """Replacing a conversation's events (what forgetting a conversation asks)."""

@@ -46,3 +46,31 @@ def test_a_known_or_short_key_stops_the_command(
     assert out.startswith("configuration error: CIVIC_SECRET_KEY ")
     assert "secrets.token_urlsafe(48)" in out
     assert not no_key.exists()
+
+
+def test_a_broken_env_file_stops_the_command_naming_its_lines(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("WEB_PORT=8001\nTELEGRAM_BOT_TOKEN 123:SECRET\nWEB_HOST='x\n")
+    monkeypatch.setattr("civic.environment.ENV_FILE", env_file)
+    assert main(["migrate"]) == 2
+    assert capsys.readouterr().out == (
+        "configuration error: 2 problems in the settings:\n"
+        f"  - {env_file} line 2: expected NAME=value, found no '='\n"
+        f"  - {env_file} line 3: WEB_HOST: the quote ' that opens the value is not closed "
+        "at its end\n"
+    )
+
+
+def test_the_key_goes_to_the_var_directory_env_file_names(
+    no_key: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("CIVIC_VAR_DIR")
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"CIVIC_VAR_DIR={tmp_path / 'from-env-file'}\n")
+    monkeypatch.setattr("civic.environment.ENV_FILE", env_file)
+    assert main(["migrate"]) == 0
+    assert (tmp_path / "from-env-file" / "secret_key").exists()
+    assert not no_key.exists()
+    assert get_settings().var_dir == (tmp_path / "from-env-file").resolve()

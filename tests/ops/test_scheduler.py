@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -96,3 +97,31 @@ def test_a_run_is_skipped_while_the_last_one_still_holds_the_lock(
     assert ran == []
     scheduler.run_job("slow")
     assert ran == ["ran"]
+
+
+def test_runs_and_failures_are_counted_per_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    migrate(get_settings().database_url)
+
+    def fail(session: Session) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(scheduler.JOBS, "counted", Job("counted", timedelta(1), fail))
+    monkeypatch.setitem(scheduler.JOBS, "fine", Job("fine", timedelta(1), lambda session: 1))
+
+    def count(name: str, job: str) -> float:
+        return REGISTRY.get_sample_value(name, {"job": job}) or 0.0
+
+    before = [
+        count(n, j)
+        for n in ("civic_job_runs_total", "civic_job_failures_total")
+        for j in ("counted", "fine")
+    ]
+    scheduler.run_job("counted")
+    scheduler.run_job("fine")
+    scheduler.run_job("fine")
+    after = [
+        count(n, j)
+        for n in ("civic_job_runs_total", "civic_job_failures_total")
+        for j in ("counted", "fine")
+    ]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 2, 1, 0]

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import stat
 import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
 from civic.settings import PROJECT_ROOT, Settings, load_settings
+from ops.process_care import _pump
 from ops.supervisor import (
     Service,
     ServiceTokens,
@@ -152,3 +155,25 @@ def test_without_redis_conversations_are_in_a_sqlite_file(settings: Settings) ->
         "dialect": "sqlite",
         "db": str(settings.var_dir / "rasa-tracker.db"),
     }
+
+
+def test_only_the_gateway_waits_for_rasa(settings: Settings) -> None:
+    """It would answer "try again shortly" while Rasa loads; the web app serves the desk."""
+    waiting = {s.name: s.after for s in services(settings, MODEL, TOKENS) if s.after}
+    assert waiting == {"gateway": ("rasa",)}
+
+
+def test_a_process_log_is_rotated_keeping_the_configured_number(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    small = replace(settings, log_max_bytes=200, log_backups=3)
+    lines = "for i in range(100): print(f'line {i:03d} of the child')"
+    child = subprocess.Popen(
+        [sys.executable, "-c", lines], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    _pump(child, "web", tmp_path / "web.log", small)
+    child.wait()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["web.log", "web.log.1", "web.log.2", "web.log.3"]
+    assert (tmp_path / "web.log").read_text().splitlines()[-1] == "line 099 of the child"
+    assert "[web      ] line 099 of the child" in capsys.readouterr().out

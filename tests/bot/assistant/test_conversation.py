@@ -47,7 +47,10 @@ def sqlite_url(tmp_path: Path) -> Iterator[str]:
 async def _conversation(sqlite_url: str, rasa_url: str) -> Conversation:
     sessions = session_factory(sqlite_url)
     return Conversation(
-        rasa=RasaClient(rasa_url), sessions=sessions, ledger=DatabaseLedger(sessions)
+        # a refused turn fails at once here; the wait for Rasa is in test_rasa_client.py
+        rasa=RasaClient(rasa_url, wait_for_start=0),
+        sessions=sessions,
+        ledger=DatabaseLedger(sessions),
     )
 
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot
@@ -240,6 +241,17 @@ def test_a_missing_note_renders_as_nothing_and_unknown_statuses_as_they_are() ->
 # -- Telegram's answers -----------------------------------------------------------------
 
 
+def counted(code: str) -> float:
+    """The notifier's Bot API refusals with this status so far (this process's metrics)."""
+    labels = {"code": code, "kind": "notification"}
+    return REGISTRY.get_sample_value("civic_telegram_refusals_total", labels) or 0.0
+
+
+def counted_sends() -> float:
+    labels = {"channel": "telegram", "kind": "notification"}
+    return REGISTRY.get_sample_value("civic_sends_total", labels) or 0.0
+
+
 async def test_a_429_is_waited_out_and_each_message_delivered_once(
     sessions: sessionmaker[Session], standin: BotApiStandIn, bot: Bot, fake: FakeTime
 ) -> None:
@@ -254,10 +266,13 @@ async def test_a_429_is_waited_out_and_each_message_delivered_once(
             standin.set_limits(global_per_s=None)
 
     fake.on_sleep = time_passes
+    refusals, sends = counted("429"), counted_sends()
     report = await notifier_for(sessions, bot, fake).deliver_due()
 
     assert [len(standin.messages(chat)) for chat in chats] == [1, 1, 1]
     assert standin.rate_limited_count >= 1
+    assert counted("429") - refusals == standin.rate_limited_count
+    assert counted_sends() - sends == 3
     assert report.flood_waits == standin.rate_limited_count
     assert max(fake.sleeps) == 1.0  # as long as Telegram asked, no longer
     assert (report.sent, report.retried) == (3, 0)
@@ -270,6 +285,7 @@ async def test_a_blocked_user_makes_the_address_unreachable_and_is_not_retried(
     with sessions() as session:
         accepted_ticket(session, citizen(session, standin, 5031, "zh"))
     standin.block(5031)
+    refusals = counted("403")
 
     report = await notifier_for(sessions, bot, fake).deliver_due()
     fake.offset += 7 * 24 * 3600
@@ -278,6 +294,7 @@ async def test_a_blocked_user_makes_the_address_unreachable_and_is_not_retried(
     assert (report.unreachable, later.claimed) == (1, 0)
     assert statuses(sessions) == [("unreachable", 1)]
     assert [c.status for c in standin.calls("sendMessage")] == [403]
+    assert counted("403") - refusals == 1
     with sessions() as session:
         address = session.scalars(select(ChannelAddress)).one()
         assert address.unreachable_at is not None
