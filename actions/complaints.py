@@ -4,11 +4,12 @@ checked in `complaint_form.py`."""
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.context import buttons, citizen_of, db, language_of, profile, sent_photo
+from actions.tickets import about_own_report, show_tickets
 from civic.i18n import t
 from civic.routing import RoutingDecision
 from civic.settings import get_settings
@@ -39,12 +40,19 @@ def start_events(tracker: Tracker, text: str) -> list[EventType]:
 
 
 class ActionStartComplaint(Action):
+    """Starts the complaint form, unless the message asks about one of the citizen's own
+    earlier reports ("did they patch the pothole I told you about"): then it shows those
+    tickets and waits for the next message."""
+
     def name(self) -> str:
         return "action_start_complaint"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        if about_own_report(tracker):
+            show_tickets(dispatcher, tracker)
+            return [FollowupAction("action_listen")]
         return start_events(tracker, tracker.latest_message.get("text") or "")
 
 

@@ -21,6 +21,7 @@ from rasa_sdk.types import DomainDict
 from actions.assistant import search_or_none
 from actions.complaints import start_events
 from actions.context import buttons, language_of
+from actions.tickets import about_own_report, show_tickets
 from actions.vocabulary import unreadable
 from civic.city import COMPLAINT_INTENT
 from civic.i18n import t
@@ -110,6 +111,9 @@ class ActionHandleFallback(Action):
         if feedback is not None:
             return [FollowupAction(feedback)]
         if _likely_complaint(ranking):
+            if about_own_report(tracker):
+                show_tickets(dispatcher, tracker)
+                return []
             return [*start_events(tracker, text), FollowupAction("complaint_form")]
         if any(r.get("name") == "out_of_scope" for r in ranking[:2]):
             dispatcher.utter_message(

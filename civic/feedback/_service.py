@@ -19,8 +19,15 @@ from storage.models import Citizen, Feedback, utcnow
 KINDS = ("praise", "suggestion")
 
 
+# How citizens shorten the words agencies' names are made of ("water dept").
+_ABBREVIATIONS = {r"\bdept\b\.?": "department", r"\bgovt\b\.?": "government"}
+
+
 def _folded(text: str) -> str:
-    return re.sub(r"\s+", " ", text.lower())
+    folded = re.sub(r"\s+", " ", text.lower())
+    for short, word in _ABBREVIATIONS.items():
+        folded = re.sub(short, word, folded)
+    return folded
 
 
 def agency_named(profile: Profile, text: str) -> str | None:
@@ -33,8 +40,9 @@ def agency_named(profile: Profile, text: str) -> str | None:
             mention = _folded(name)
             if not mention:
                 continue
+            # whole English words, plural too ("traffic cops" names the traffic police)
             ascii_name = mention.isascii()
-            pattern = rf"\b{re.escape(mention)}\b" if ascii_name else re.escape(mention)
+            pattern = rf"\b{re.escape(mention)}s?\b" if ascii_name else re.escape(mention)
             if re.search(pattern, folded) and (best is None or len(mention) > best[0]):
                 best = (len(mention), agency.code)
     return best[1] if best else None

@@ -14,6 +14,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
+from actions.complaints import ActionStartComplaint
 from actions.conversation import ActionAnswerFaq, ActionRecordPraise, ActionRecordSuggestion
 from actions.tickets import ActionMyTickets
 from civic.i18n import t
@@ -104,6 +105,55 @@ def test_a_description_picks_the_matching_ticket(database: str) -> None:
         ).number
     [reply] = run(ActionMyTickets(), me, {"text": "is the street light one fixed yet"}, "en")
     assert light in reply["text"] and str(bins) not in reply["text"]
+
+
+def start(sender: str, text: str, lang: str) -> tuple[list[dict[str, Any]], list[dict]]:
+    """What action_start_complaint shows and returns for `text` read as a complaint."""
+    latest = {"text": text, "intent": {"name": "complaint", "confidence": 0.9}}
+    tracker = Tracker(sender, {"language": lang}, latest, [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionStartComplaint().run(dispatcher, tracker, {}))
+    return dispatcher.messages, events
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("did they patch the pothole i told you about", "en"),  # refers to one's own report
+        ("update on the road i reported?", "en"),
+        ("马路上那个坑我报过的 补了吗", "zh"),
+        ("路面塌了那个投诉怎么样了", "zh"),
+        ("the road damage, whats the status", "en"),  # asks and names one's ticket's subject
+    ],
+)
+def test_a_complaint_about_ones_own_report_shows_it_instead_of_a_new_form(
+    database: str, text: str, lang: str
+) -> None:
+    me, road = _citizen_with_ticket(database, "5", "road-damage")
+    shown, events = start(me, text, lang)
+    assert [road in m["text"] for m in shown] == [True]
+    assert [(e["event"], e.get("name")) for e in events] == [("followup", "action_listen")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the road outside no 5 is full of potholes",  # a new complaint
+        "the street light, whats the status",  # asks, but about nothing of theirs
+    ],
+)
+def test_a_new_complaint_starts_the_form_even_for_a_citizen_with_tickets(
+    database: str, text: str
+) -> None:
+    me, _ = _citizen_with_ticket(database, "6", "road-damage")
+    shown, events = start(me, text, "en")
+    assert shown == []
+    assert {"event": "slot", "timestamp": None, "name": "complaint_text", "value": text} in events
+
+
+def test_without_tickets_a_reference_to_a_report_is_a_complaint(database: str) -> None:
+    shown, events = start("nobody-yet", "the pothole i reported last week is still there", "en")
+    assert shown == [] and any(e.get("name") == "complaint_text" for e in events)
 
 
 def test_praise_and_suggestions_are_recorded_for_the_agency(database: str) -> None:

@@ -16,7 +16,16 @@ from civic.agencies import create_user
 from civic.i18n import t
 from storage.models import Feedback, Handoff, Ticket
 from tests.bot.web.desk.test_router import PASSWORD
-from tests.e2e.conftest import Stack, TelegramUser, file_complaint, titles
+from tests.e2e.conftest import (
+    CONFIRM,
+    CONTACT_CHAT,
+    SKIP,
+    TICKET_NUMBER,
+    Stack,
+    TelegramUser,
+    file_complaint,
+    titles,
+)
 from tests.web_chat import new_session, say
 
 pytestmark = pytest.mark.e2e
@@ -55,6 +64,81 @@ def test_out_of_scope_is_answered_honestly_on_telegram_and_the_web(
     replies = say(web, new_session(web), "can you book me a table for two tonight")
     assert replies[0]["text"] == t("conversation.out_of_scope", "en")
     assert [b["payload"] for b in replies[0]["buttons"]][:2] == ["/report_problem", "/check_status"]
+
+
+def _tap(web: httpx.Client, token: str, replies: list[dict], title: str) -> list[dict]:
+    """Tap the button titled `title` among `replies`, as the widget sends it."""
+    payloads = [b["payload"] for r in replies for b in r["buttons"] if b["title"] == title]
+    assert payloads, (title, replies)
+    response = web.post("/api/chat", json={"token": token, "payload": payloads[0]})
+    assert response.status_code == 200, response.text
+    messages: list[dict] = response.json()["messages"]
+    return messages
+
+
+def _web_complaint(web: httpx.Client, token: str, text: str, place: str) -> str:
+    """File a complaint in Chinese through the web chat; returns its number."""
+    say(web, token, text)
+    asked = say(web, token, place)
+    contact = _tap(web, token, asked, SKIP["zh"])
+    confirm = _tap(web, token, contact, CONTACT_CHAT["zh"])
+    [filed] = _tap(web, token, confirm, CONFIRM["zh"])
+    number = TICKET_NUMBER.search(filed["text"])
+    assert number, filed
+    return number.group()
+
+
+def test_the_rest_of_the_conversation_in_chinese_in_the_web_chat(
+    stack: Stack, web: httpx.Client
+) -> None:
+    """Each behaviour the other tests show in one channel and language, here in Chinese
+    in the web chat: out of scope, status by free words and by number, praise,
+    suggestion and handoff."""
+    [hotel] = say(web, new_session(web), "周末去千岛湖玩 帮我订个酒店")
+    assert hotel["text"] == t("conversation.out_of_scope", "zh")
+    token = new_session(web)
+    own = _web_complaint(web, token, "我家门口的路灯不亮好几天了", "拱墅区")
+    theirs = file_complaint(TelegramUser(stack), "小区垃圾堆了好几天没人清运", place="上城区")
+    [listed] = say(web, token, "帮我查查我之前反映的问题")
+    assert own in listed["text"] and theirs not in listed["text"]
+    [one] = say(web, token, f"{own}现在处理到哪一步了")
+    assert one["text"].startswith(f"您反映的问题 {own}")
+    [refused] = say(web, token, f"{theirs}怎么样了")
+    assert refused["text"] == t("tickets_lookup.not_yours", "zh", number=theirs)
+    assert "垃圾" not in refused["text"]
+    [praise] = say(web, new_session(web), "交警同志早高峰在路口指挥交通辛苦了，给你们点赞")
+    assert praise["text"] == t("feedback.praise_thanks", "zh", agency="公安交警支队")
+    [idea] = say(web, new_session(web), "建议社保中心的办事大厅推出网上取号")
+    assert idea["text"] == t("feedback.suggestion_thanks", "zh", agency="人力资源和社会保障局")
+    [person] = say(web, new_session(web), "我想找个真人客服聊聊")
+    assert person["text"].startswith(t("handoff.queued_open", "zh")[:10]) or person[
+        "text"
+    ].startswith(t("handoff.queued_closed", "zh", when="")[:10])
+    with stack.db() as session:
+        kinds = {
+            (f.kind, f.agency)
+            for f in session.scalars(select(Feedback).where(Feedback.language == "zh"))
+        }
+    assert {("praise", "traffic-police"), ("suggestion", "human-resources")} <= kinds
+
+
+def test_the_rest_of_the_conversation_in_english_on_telegram(stack: Stack) -> None:
+    """The same in English on Telegram: out of scope, praise, suggestion and handoff
+    (status in English on Telegram is the test above)."""
+    [joke] = TelegramUser(stack, language_code="en").say("tell me a funny joke pls")
+    assert joke.text == t("conversation.out_of_scope", "en")
+    [praise] = TelegramUser(stack, language_code="en").say(
+        "big thanks to the water bureau team, they fixed our burst pipe in an hour"
+    )
+    assert praise.text == t("feedback.praise_thanks", "en", agency="Water Affairs Bureau")
+    [idea] = TelegramUser(stack, language_code="en").say(
+        "would be great if the city management bureau put more bike parking near metro exits"
+    )
+    assert idea.text == t("feedback.suggestion_thanks", "en", agency="City Management Bureau")
+    [person] = TelegramUser(stack, language_code="en").say("i need a human, not a bot")
+    assert person.text.startswith(t("handoff.queued_open", "en")[:20]) or person.text.startswith(
+        t("handoff.queued_closed", "en", when="")[:20]
+    )
 
 
 def test_status_in_free_words_and_by_number_shows_only_ones_own(stack: Stack) -> None:

@@ -28,6 +28,9 @@ START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
         ("the traffic police were quick", "traffic-police"),
         ("the police were quick", "public-security"),
         ("Thanks, COPS.", "public-security"),
+        # plurals and the usual abbreviation: not the police's "cops" but "traffic cop(s)"
+        ("the traffic cops at the school gate are legends", "traffic-police"),
+        ("thx water dept, all fixed", "water"),
         # an ASCII name matches whole words only: no "cop" in "copper", no "epa" in
         # "separately"
         ("the copper wire was fixed separately", None),
