@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -10,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -85,10 +86,31 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def advisory_key(connection: Connection, name: str) -> int:
+    """The PostgreSQL advisory lock key for `name` in the connection's schema. Advisory
+    locks are per database: the schema is part of the key, so that deployments sharing a
+    database in separate schemas do not lock each other out."""
+    schema = connection.execute(text("SELECT current_schema()")).scalar()
+    digest = hashlib.sha256(f"{schema}:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+MIGRATION_LOCK = "migrations"
+
+
 def migrate(url: str) -> None:
-    """Bring the database at `url` up to the newest schema."""
+    """Bring the database at `url` up to the newest schema.
+
+    Every process migrates as it starts, so on PostgreSQL several may arrive together: the
+    upgrade runs under a transaction-level advisory lock, and whoever comes second waits,
+    then finds the schema current and does nothing. SQLite is left as it was: it is the
+    one-machine default, where `civicbot run` migrates once before it starts the others;
+    processes started separately on one SQLite file need a `civicbot migrate` first."""
     engine = engine_for(url)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            key = advisory_key(connection, MIGRATION_LOCK)
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
         config = alembic_config(url)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -5,7 +5,6 @@ overlapping runs. Redis when configured, else a PostgreSQL advisory lock, else a
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import text
 
-from storage.db import engine_for
+from storage.db import advisory_key, engine_for
 
 
 class Lock(Protocol):
@@ -85,11 +84,7 @@ class PostgresAdvisoryLock:
         if self._connection is not None:
             return True
         connection = self._engine.connect()
-        # Advisory locks are per database: name the schema too, so that deployments
-        # sharing a database in separate schemas do not lock each other out.
-        schema = connection.execute(text("SELECT current_schema()")).scalar()
-        digest = hashlib.sha256(f"{schema}:{self._name}".encode()).digest()
-        self._key = int.from_bytes(digest[:8], "big", signed=True)
+        self._key = advisory_key(connection, self._name)
         got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar()
         if not got:
             connection.close()

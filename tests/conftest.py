@@ -150,3 +150,12 @@ def postgres_url() -> Iterator[str]:
     yield url
     for _ in gen:
         pass
+
+
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    """A fresh schema in the real PostgreSQL with nothing in it, not even migrated."""
+    gen = _postgres_schema_url()
+    yield next(gen)
+    for _ in gen:
+        pass
