@@ -17,7 +17,7 @@ PYTHON310 ?= $(shell \
     [ -n "$$v" ] && p=$$(pyenv prefix "$$v" 2>/dev/null)/bin/python3.10 && [ -x "$$p" ] && echo "$$p"; \
   fi)
 
-.PHONY: help install run test test-unit test-e2e lint format train clean nlu-crossval lock audit
+.PHONY: help install nginx-check run test test-unit test-e2e lint format train clean nlu-crossval lock audit
 
 help:
 	@echo "make run   - install, train if needed, start every process (web chat on http://127.0.0.1:8000/)"
@@ -72,6 +72,14 @@ $(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund --silent
 	@touch $@
 
+# The deployment tests (tests/ops/test_deploy.py) check deploy/nginx/civic.conf with
+# `nginx -t`: Debian's nginx, installed here as root; otherwise say what to do.
+nginx-check:
+	@if ! command -v nginx >/dev/null 2>&1 && ! test -x /usr/sbin/nginx; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx; \
+	  else echo "error: the deployment tests need nginx: sudo apt-get install nginx"; exit 1; fi; \
+	fi
+
 install: $(VENV)/.installed $(RASA_VENV)/.installed
 
 train: install
@@ -91,7 +99,7 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: train lint $(BROWSER_STAMP)
+test: train lint $(BROWSER_STAMP) nginx-check
 	$(PY) -m pytest
 
 test-unit: $(VENV)/.installed
