@@ -12,7 +12,7 @@ from civic.city._profiles import (
     get_profile,
     load_profile,
 )
-from civic.city._search import MIN_SCORE, SiteSearch, words
+from civic.city._search import MIN_SCORE, SiteSearch, word_starts, words
 from civic.city._site import Page, Site, identity_by_reply, load_site
 
 __all__ = [
@@ -31,5 +31,6 @@ __all__ = [
     "load_population",
     "load_profile",
     "load_site",
+    "word_starts",
     "words",
 ]

@@ -78,6 +78,12 @@ def _jieba() -> jieba.Tokenizer:
     return jieba.dt
 
 
+def word_starts(text: str) -> set[int]:
+    """Where jieba's words begin in `text`: a name found inside a longer word at another
+    place ("质监" in "水质监测") is not that name."""
+    return {start for _, start, _ in _jieba().tokenize(text)}
+
+
 _STEMMER = snowballstemmer.stemmer("english")
 
 

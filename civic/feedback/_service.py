@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from civic.city import Profile
+from civic.city import Profile, word_starts
 from storage.models import Citizen, Feedback, utcnow
 
 KINDS = ("praise", "suggestion")
@@ -34,16 +34,23 @@ def agency_named(profile: Profile, text: str) -> str | None:
     """The agency a message names (its name or what citizens call it), the longest
     mention winning: "西湖区城管局" names urban-management; None when it names none."""
     folded = _folded(text)
+    starts: set[int] | None = None  # jieba's word starts, segmented only when needed
     best: tuple[int, str] | None = None
     for agency in profile.agencies.values():
         for name in {*agency.name.values(), *agency.aliases}:
             mention = _folded(name)
-            if not mention:
+            if not mention or (best is not None and len(mention) <= best[0]):
                 continue
-            # whole English words, plural too ("traffic cops" names the traffic police)
-            ascii_name = mention.isascii()
-            pattern = rf"\b{re.escape(mention)}s?\b" if ascii_name else re.escape(mention)
-            if re.search(pattern, folded) and (best is None or len(mention) > best[0]):
+            if mention.isascii():
+                # whole English words, plural too ("traffic cops" names the traffic police)
+                found = re.search(rf"\b{re.escape(mention)}s?\b", folded) is not None
+            else:
+                # Chinese: where a word begins ("质监" is not in "水质监测点")
+                at = [m.start() for m in re.finditer(re.escape(mention), folded)]
+                if at and starts is None:
+                    starts = word_starts(folded)
+                found = any(i in (starts or ()) for i in at)
+            if found:
                 best = (len(mention), agency.code)
     return best[1] if best else None
 

@@ -1,7 +1,7 @@
 """The deployment files in deploy/: nginx accepts the shipped configuration, its body
-limits are the app's, and Docker Compose accepts the compose file. Each check needs its
-tool (nginx, openssl, docker compose); without one it is skipped, or fails when
-CIVIC_REQUIRE_SERVICES=1 (`make test` installs nginx as root)."""
+limits are the app's, and Docker Compose accepts the compose file. nginx and openssl are
+required when CIVIC_REQUIRE_SERVICES=1 (`make test` installs nginx as root); Compose is
+checked where it is installed and skipped otherwise."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import shutil
 import subprocess
 from dataclasses import fields
 from pathlib import Path
+
+import pytest
 
 from bot.web._survey_admin import MAX_SURVEY_BYTES
 from civic.settings import PROJECT_ROOT, Settings
@@ -97,11 +99,18 @@ def test_metrics_and_readiness_are_not_public() -> None:
 
 
 def test_docker_compose_accepts_the_compose_file(tmp_path: Path) -> None:
-    docker = _tool("docker", "apt-get install docker.io docker-compose")
-    probe = subprocess.run([docker, "compose", "version"], capture_output=True)
-    command = [docker, "compose"]
-    if probe.returncode != 0:
-        command = [_tool("docker-compose", "apt-get install docker-compose")]
+    # Compose is not among what `make test` installs (Debian's would bring a second Docker
+    # engine), so without it this check is skipped, and docs/deploy.md says so.
+    docker = shutil.which("docker")
+    if (
+        docker
+        and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    ):
+        command = [docker, "compose"]
+    elif found := shutil.which("docker-compose"):
+        command = [found]
+    else:
+        pytest.skip("neither `docker compose` nor docker-compose is installed")
     required = {
         "POSTGRES_PASSWORD": "example",
         "CIVIC_SECRET_KEY": "k" * 40,

@@ -31,6 +31,10 @@ START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
         # plurals and the usual abbreviation: not the police's "cops" but "traffic cop(s)"
         ("the traffic cops at the school gate are legends", "traffic-police"),
         ("thx water dept, all fixed", "water"),
+        # a Chinese name counts where a word begins: "质监" (quality inspection) is not
+        # in "水质监测点" (water-quality monitoring points)
+        ("建议河边多装几个水质监测点", None),
+        ("质监部门来查过了，谢谢", "market-regulation"),
         # an ASCII name matches whole words only: no "cop" in "copper", no "epa" in
         # "separately"
         ("the copper wire was fixed separately", None),
