@@ -3,8 +3,11 @@ and help, FAQ answers given only when sure, praise and suggestions."""
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Any
 
+import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
@@ -17,11 +20,21 @@ from civic.city import load_site
 from civic.feedback import agency_by_topic, agency_named, record_feedback
 from civic.i18n import t
 from civic.routing import category_ranking
+from civic.settings import PROJECT_ROOT
 
 # Below this ResponseSelector confidence an FAQ answer is not given; the two closest
 # questions are offered instead. Set on the development set
 # (benchmarks/data/conversation_dev.tsv), never on the held-out set.
 FAQ_CONFIDENCE = 0.5
+
+
+@cache
+def _cue(name: str) -> re.Pattern[str]:
+    """A cue pattern of nlu/cues.yml (the same words the NLU has as features)."""
+    cues = yaml.safe_load((PROJECT_ROOT / "nlu" / "cues.yml").read_text(encoding="utf-8"))
+    [block] = [b for b in cues["nlu"] if b.get("regex") == name]
+    lines = [line.strip()[2:] for line in block["examples"].splitlines() if line.strip()]
+    return re.compile("|".join(f"(?:{line})" for line in lines), re.IGNORECASE)
 
 
 def _menu(lang: str) -> list[dict[str, Any]]:
@@ -142,6 +155,13 @@ class _RecordFeedback:
         if agency is None and self.kind == "suggestion":
             # routed to whoever is responsible for what it is about
             agency = agency_by_topic(city, text) or _topic_agency(tracker)
+            if agency is None and not _cue("proposal_cue").search(text):
+                # Nothing the city does and no proposal ("腰疼贴什么膏药好", "will it be
+                # sunny on sunday"): a question for someone else, not a suggestion.
+                dispatcher.utter_message(
+                    text=t("conversation.out_of_scope", lang), buttons=_menu(lang)
+                )
+                return []
         district = gazetteer().find_district(text)
         with db() as session:
             record_feedback(

@@ -170,3 +170,25 @@ def test_praise_and_suggestions_are_recorded_for_the_agency(database: str) -> No
         ("suggestion", "transport", None),
     ]
     assert len(tickets) == 1  # neither is a complaint
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("腰疼贴什么膏药好", "zh"), ("will it be sunny on sunday", "en")],
+)
+def test_a_suggestion_about_nothing_the_city_does_is_out_of_scope(
+    database: str, text: str, lang: str
+) -> None:
+    """Read as a suggestion, but it proposes nothing and no agency does what it is about."""
+    [reply] = run(ActionRecordSuggestion(), "s1", {"text": text, "intent": {}}, lang)
+    assert reply["text"] == t("conversation.out_of_scope", lang)
+    with session_factory(database)() as session:
+        assert session.scalars(select(Feedback)).all() == []
+
+
+def test_an_unrouted_proposal_is_still_a_suggestion(database: str) -> None:
+    text = "it would be nice if there were more benches"
+    [reply] = run(ActionRecordSuggestion(), "s2", {"text": text, "intent": {}}, "en")
+    assert reply["text"] == t("feedback.suggestion_thanks_unrouted", "en")
+    with session_factory(database)() as session:
+        assert [f.kind for f in session.scalars(select(Feedback))] == ["suggestion"]
