@@ -118,6 +118,7 @@ class Wakeups:
         if channels and redis_url:
             self.sources.append("redis")
         self.listening: set[str] = set()  # sources connected now
+        self.backend_pid: int | None = None  # the PostgreSQL session that LISTENs
 
     async def run(self) -> None:
         """Listen on every source until cancelled, reconnecting after a failure."""
@@ -129,9 +130,9 @@ class Wakeups:
         while True:
             try:
                 await listen()
-            except (asyncio.CancelledError, KeyboardInterrupt):
-                raise
             except Exception as exc:
+                if source in self.listening:  # it had worked: a fresh outage
+                    pause = 1.0
                 log.warning(
                     "outbox wake-ups on %s lost (%s); polling until it is back in %.0f s",
                     source,
@@ -145,7 +146,8 @@ class Wakeups:
 
     def _connected(self, source: str) -> None:
         self.listening.add(source)
-        log.info("listening for outbox rows on %s", source)
+        pid = f" (backend {self.backend_pid})" if source == "postgresql" else ""
+        log.info("listening for outbox rows on %s%s", source, pid)
         self.wake.set()  # rows may have committed while nobody listened
 
     def _heard(self, outbox: str) -> None:
@@ -159,12 +161,14 @@ class Wakeups:
 
         engine = create_engine(self._database_url)  # for its dialect: it never connects
         args, params = engine.dialect.create_connect_args(engine.url)
+        engine.dispose()
         # keepalives: a connection that dies silently is noticed within a minute
         params.update(keepalives=1, keepalives_idle=20, keepalives_interval=5, keepalives_count=4)
         connection = engine.dialect.loaded_dbapi.connect(*args, **params)
         connection.autocommit = True
         with connection.cursor() as cursor:
             cursor.execute(f"LISTEN {PG_CHANNEL}")
+        self.backend_pid = connection.info.backend_pid
         return connection
 
     async def _listen_postgres(self) -> None:

@@ -133,6 +133,30 @@ async def test_wakeups_wake_on_a_postgresql_commit(postgres_url: str) -> None:
     assert await heard_after_commit(wakeups, "postgresql", postgres_url)
 
 
+async def test_a_dropped_listening_connection_comes_back_and_wakes(postgres_url: str) -> None:
+    wakeups = Wakeups(database_url=postgres_url, redis_url=None)
+    listening = asyncio.create_task(wakeups.run())
+    try:
+        while "postgresql" not in wakeups.listening:
+            await asyncio.sleep(0.01)
+        first = wakeups.backend_pid
+        wakeups.wake.clear()
+        engine = make_engine(postgres_url)
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        engine.dispose()
+        # it notices, reconnects after its pause and wakes: rows may have come meanwhile
+        await asyncio.wait_for(wakeups.wake.wait(), 30)
+        assert "postgresql" in wakeups.listening
+        assert wakeups.backend_pid != first
+        wakeups.wake.clear()
+        await asyncio.to_thread(write, session_factory(postgres_url), "after", commit=True)
+        await asyncio.wait_for(wakeups.wake.wait(), 30)
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+
+
 async def test_wakeups_wake_on_redis_over_sqlite(
     tmp_path: Any, redis_client: Any, announcing_on_redis: Any
 ) -> None:
