@@ -23,6 +23,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, json
 
 from civic.settings import get_settings
+from storage.wakeups import announce_on_redis
 
 TOKEN_PARAMETER = "token"
 OPEN_PATHS = frozenset({"/health"})  # the supervisor's readiness check; tells nothing
@@ -58,6 +59,7 @@ def main() -> int:
     if not settings.action_server_token:
         print("ACTION_SERVER_TOKEN is not set: the action server refuses to run unprotected.")
         return 2
+    announce_on_redis(settings.redis_url)  # the outbox rows its actions commit
     utils.configure_colored_logging(settings.log_level)
     utils.update_sanic_log_level()
     app = create_action_app(settings.action_server_token)

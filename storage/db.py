@@ -14,6 +14,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+import storage.wakeups  # noqa: F401  (every session announces the outbox rows it commits)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 

@@ -25,6 +25,9 @@ Recording. Every outcome but a postponement counts as an attempt:
 - `mark_unreachable`: the recipient cannot be reached (blocked the bot, no address):
   recorded and never tried again.
 
+Waking. A deliverer that would rather not poll often can be woken as rows commit:
+storage/wakeups.py announces the outboxes it names (today the notifications).
+
 Each outbox keeps its own `RetryPolicy` (maximum attempts, first delay, cap, length of the
 error kept) and its domain: which rows to enqueue, for whom, and what they say.
 """

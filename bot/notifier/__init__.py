@@ -23,6 +23,10 @@ a request killed while still partly in the process's own buffer: it is counted a
 have been delivered too; it is retried like any network error. SIGTERM/SIGINT let the
 sends in flight finish and hand the rest back. One notifier per var directory.
 
+Waking. A committed row wakes the loop (storage/wakeups.py: PostgreSQL's NOTIFY, and
+Redis with REDIS_URL); it still polls, every 5 s while it listens, so a lost wake only
+delays, and every 0.5 s when nothing can wake it (SQLite without Redis).
+
 Pace. Token buckets keep the overall rate (25/s by default) and at most 1/s per chat; a
 429 pauses every send for `retry_after` and is not counted as a failed attempt. Logs carry
 notification ids and outcomes only, never texts, chat ids or phone numbers.
@@ -30,7 +34,7 @@ notification ids and outcomes only, never texts, chat ids or phone numbers.
 
 from bot.notifier._delivery import Notifier, render_text
 from bot.notifier._options import DeliveryReport, NotifierOptions
-from bot.notifier._process import deliver_once, make_bot, run_notifier
+from bot.notifier._process import deliver_once, deliver_until_stopped, make_bot, run_notifier
 from bot.notifier._rate import SendRate
 
 __all__ = [
@@ -39,6 +43,7 @@ __all__ = [
     "NotifierOptions",
     "SendRate",
     "deliver_once",
+    "deliver_until_stopped",
     "make_bot",
     "render_text",
     "run_notifier",

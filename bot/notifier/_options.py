@@ -19,7 +19,11 @@ class NotifierOptions:
     batch_size: int = 100
     lease: timedelta = timedelta(seconds=60)
     retry_delay: timedelta = timedelta(seconds=30)  # doubled on every further failure
-    poll_seconds: float = 0.5
+    poll_seconds: float = 0.5  # with nothing to wake it (SQLite without Redis)
+    # when a committed row wakes it (storage/wakeups.py): the poll only catches lost wakes
+    # and rows whose retry time has come
+    fallback_poll_seconds: float = 5.0
+    listen: bool = True  # False: never woken, poll every poll_seconds
 
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.batch_size < 1:

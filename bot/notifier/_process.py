@@ -16,6 +16,7 @@ from bot.notifier._options import DeliveryReport, NotifierOptions
 from bot.telegram import AiohttpRequest
 from civic.settings import Settings, get_settings
 from storage.db import session_factory
+from storage.wakeups import Wakeups
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +29,39 @@ def make_bot(settings: Settings, options: NotifierOptions) -> Bot | None:
     return transport.make_bot(settings=settings, request=request)
 
 
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
+async def _wait(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    """Until stopped, woken, or `seconds` have passed."""
+    waits = [asyncio.ensure_future(e.wait()) for e in (stop, wake)]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+
+
+async def deliver_until_stopped(
+    notifier: Notifier, options: NotifierOptions, stop: asyncio.Event, wakeups: Wakeups
+) -> None:
+    """Batch after batch; between them, wait for a committed row to wake us (see
+    storage/wakeups.py), or poll: often when nothing can wake us (SQLite without Redis, a
+    lost connection), seldom otherwise."""
+    listener = asyncio.create_task(wakeups.run())
+    try:
+        while not stop.is_set():
+            wakeups.wake.clear()  # a row committed from now on wakes the next round
+            try:
+                report = await notifier.deliver_due(options.batch_size)
+            except Exception as exc:  # the database is away, say: try again shortly
+                _log_incident(exc)
+                report = DeliveryReport()
+            if report.claimed < options.batch_size:
+                listening = bool(wakeups.listening)
+                poll = options.fallback_poll_seconds if listening else options.poll_seconds
+                await _wait(stop, wakeups.wake, poll)
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
 
 
 async def _notify_until_stopped(settings: Settings, options: NotifierOptions) -> None:
@@ -53,15 +84,14 @@ async def _notify_until_stopped(settings: Settings, options: NotifierOptions) ->
     log.info("notifier started (%s msg/s overall)", options.rate_per_second or "no limit")
     if bot is None:
         log.warning("no TELEGRAM_BOT_TOKEN: Telegram notifications are retried, then failed")
+    wakeups = Wakeups(
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+        channels=options.listen,
+    )
+    log.info("notifier woken by %s", " and ".join(wakeups.sources) or "nothing: it polls")
     try:
-        while not stop.is_set():
-            try:
-                report = await notifier.deliver_due(options.batch_size)
-            except Exception as exc:  # the database is away, say: try again shortly
-                _log_incident(exc)
-                report = DeliveryReport()
-            if report.claimed < options.batch_size:
-                await _wait(stop, options.poll_seconds)
+        await deliver_until_stopped(notifier, options, stop, wakeups)
     finally:
         if bot is not None:
             await bot.request.shutdown()
@@ -69,7 +99,8 @@ async def _notify_until_stopped(settings: Settings, options: NotifierOptions) ->
 
 
 def run_notifier(settings: Settings, options: NotifierOptions | None = None) -> None:
-    """The `civicbot notifier` process: deliver every 0.5 s until SIGTERM or SIGINT."""
+    """The `civicbot notifier` process: deliver as rows commit (or as it polls) until
+    SIGTERM or SIGINT."""
     asyncio.run(_notify_until_stopped(settings, options or NotifierOptions.from_env()))
 
 

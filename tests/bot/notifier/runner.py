@@ -20,6 +20,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--lease", type=float, default=60.0, help="seconds")
     parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--poll", type=float, default=0.1, help="seconds, when not listening")
+    parser.add_argument("--fallback-poll", type=float, default=5.0, help="seconds, listening")
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(name)s %(message)s"
@@ -31,7 +33,8 @@ def main() -> None:
         concurrency=args.concurrency,
         batch_size=args.batch,
         lease=timedelta(seconds=args.lease),
-        poll_seconds=0.1,
+        poll_seconds=args.poll,
+        fallback_poll_seconds=args.fallback_poll,
     )
     run_notifier(load_settings(), options)
 
