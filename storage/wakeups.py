@@ -133,10 +133,14 @@ class Wakeups:
             except Exception as exc:
                 if source in self.listening:  # it had worked: a fresh outage
                     pause = 1.0
+                # the first line of the error names the cause ("too many clients",
+                # "connection refused"); connection errors carry no personal data
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 log.warning(
-                    "outbox wake-ups on %s lost (%s); polling until it is back in %.0f s",
+                    "outbox wake-ups on %s lost (%s: %s); polling until it is back in %.0f s",
                     source,
                     type(exc).__name__,
+                    reason[:200],
                     pause,
                 )
             finally:
