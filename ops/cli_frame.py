@@ -107,7 +107,7 @@ def cmd_frame_import(args: argparse.Namespace, settings: Settings) -> int:
     progress.finish()
     if not report.ok:
         for error in report.errors:
-            print(error)
+            print(error.text(lang))
         if report.unlisted:
             print(t("frame.cli.unlisted", lang, count=report.unlisted))
         print(t("frame.cli.failed", lang, count=report.error_count))

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from civic.campaigns._frame import normalise_mobile
 from civic.campaigns._sampling import KEY_SEPARATORS
+from civic.i18n import t
 from storage.frame_staging import (
     close_staging,
     merge_staged,
@@ -55,15 +56,22 @@ Progress = Callable[[str, int], None]
 
 @dataclass(frozen=True)
 class RowError:
-    """A problem in the registry file. Never holds the cell's value, which may be personal."""
+    """A problem in the registry file: its line, the column's name, and what is wrong (a
+    key of `frame.problem` in the message catalogues, with its numbers). Never holds the
+    cell's value, which may be personal."""
 
     line: int
     column: str | None
     problem: str
+    params: tuple[tuple[str, int], ...] = ()
+
+    def text(self, lang: str) -> str:
+        where = t("frame.problem.where", lang, line=self.line)
+        what = t(f"frame.problem.{self.problem}", lang, **dict(self.params))
+        return f"{where}{self.column} {what}" if self.column else where + what
 
     def __str__(self) -> str:
-        where = f"line {self.line}: " + (f"{self.column} " if self.column else "")
-        return where + self.problem
+        return self.text("en")
 
 
 @dataclass
@@ -167,9 +175,9 @@ def _read(
                 progress("read", report.rows)
     except csv.Error:
         # The csv module's message may quote the line; ours does not.
-        report.add_errors([RowError(reader.line_num, None, "is not valid CSV (read no further)")])
+        report.add_errors([RowError(reader.line_num, None, "not_csv")])
     except UnicodeDecodeError:
-        report.add_errors([RowError(reader.line_num + 1, None, "is not UTF-8 (read no further)")])
+        report.add_errors([RowError(reader.line_num + 1, None, "not_utf8")])
     if batch:
         stage_rows(session=session, rows=batch)
     if report.rows % batch_rows:
@@ -182,7 +190,7 @@ def _check_repeated_ids(session: Session, report: ImportReport) -> None:
         return
     found = [
         *report.errors,
-        *(RowError(line, "id", f"repeats the id on line {first}") for line, first in repeated),
+        *(RowError(line, "id", "repeated_id", (("first", first),)) for line, first in repeated),
     ]
     found.sort(key=lambda error: error.line)  # stable: a line's problems keep their order
     total = report.error_count + count
@@ -201,18 +209,16 @@ def _rows(reader: CsvReader) -> Iterator[tuple[int, list[str]]]:
 
 def _header_errors(header: Sequence[str]) -> list[RowError]:
     if not header:
-        return [RowError(1, None, "is empty: a header line is required")]
-    errors = [RowError(1, name, "is required") for name in ("id", "district") if name not in header]
+        return [RowError(1, None, "no_header")]
+    errors = [RowError(1, name, "required") for name in ("id", "district") if name not in header]
     if not any(name in header for name in CONTACT_COLUMNS):
-        errors.append(RowError(1, None, "needs a mobile, email or postal_address column"))
+        errors.append(RowError(1, None, "no_contact_column"))
     seen: set[str] = set()
     for position, name in enumerate(header, start=1):
         if not COLUMN_NAME.fullmatch(name):
-            errors.append(
-                RowError(1, f"column {position}", "name must be lower-case letters, digits, _")
-            )
+            errors.append(RowError(1, None, "column_name", (("position", position),)))
         elif name in seen:
-            errors.append(RowError(1, name, "appears twice"))
+            errors.append(RowError(1, name, "column_twice"))
         seen.add(name)
     return errors
 
@@ -223,7 +229,9 @@ def _row(
     """The row to stage (values in the order of storage.frame_staging.STAGED_COLUMNS), or
     None and its problems."""
     if len(cells) != len(header):
-        return None, [RowError(line, None, f"has {len(cells)} cells, the header {len(header)}")]
+        return None, [
+            RowError(line, None, "cells", (("cells", len(cells)), ("header", len(header))))
+        ]
     row = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
     found = _problems(line, row, districts)
     if found:
@@ -246,22 +254,22 @@ def _problems(line: int, row: Mapping[str, str], districts: set[str]) -> list[Ro
     found: list[RowError] = []
     external_id = row["id"]
     if not external_id:
-        found.append(RowError(line, "id", "is required"))
+        found.append(RowError(line, "id", "required"))
     elif len(external_id) > MAX_ID_LENGTH:
-        found.append(RowError(line, "id", f"is longer than {MAX_ID_LENGTH} characters"))
+        found.append(RowError(line, "id", "too_long", (("most", MAX_ID_LENGTH),)))
     if not row["district"]:
-        found.append(RowError(line, "district", "is required"))
+        found.append(RowError(line, "district", "required"))
     elif row["district"] not in districts:
-        found.append(RowError(line, "district", "is not a known district code"))
+        found.append(RowError(line, "district", "unknown_district"))
     contacts = {name: row.get(name) or None for name in CONTACT_COLUMNS}
     if not any(contacts.values()):
-        found.append(RowError(line, None, "needs a mobile, email or postal_address"))
+        found.append(RowError(line, None, "no_contact"))
     if contacts["mobile"] and normalise_mobile(contacts["mobile"]) is None:
-        found.append(RowError(line, "mobile", "is not a valid mobile number"))
+        found.append(RowError(line, "mobile", "bad_mobile"))
     email = contacts["email"]
     if email and (len(email) > MAX_EMAIL_LENGTH or not EMAIL.fullmatch(email)):
-        found.append(RowError(line, "email", "is not a valid e-mail address"))
+        found.append(RowError(line, "email", "bad_email"))
     for name, value in row.items():
         if name not in FIXED_COLUMNS and any(sep in value for sep in KEY_SEPARATORS):
-            found.append(RowError(line, name, "must not contain '|' or '='"))
+            found.append(RowError(line, name, "separator"))
     return found

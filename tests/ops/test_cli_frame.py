@@ -66,6 +66,12 @@ def test_a_bad_row_is_named_by_line_and_column_and_nothing_is_imported(
     for personal in ("1380013800", "zhang.san", "文三路"):
         assert personal not in out
     assert stored() == {}
+    assert main(["frame", "import", str(path)]) == 1
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "第 5 行：mobile 不是有效的手机号码",
+        "第 5 行：email 不是有效的电子邮件地址",
+        "未导入任何数据；发现 2 个问题",
+    ]
 
 
 def test_a_file_that_is_not_utf8_is_named_by_line(
