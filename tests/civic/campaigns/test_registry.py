@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -193,7 +194,7 @@ def test_a_file_is_read_as_a_stream_in_batches(session: Session) -> None:
     consumed: list[int] = []
     seen: list[tuple[str, int, int, int]] = []
 
-    def lines() -> object:
+    def lines() -> Iterator[str]:
         for number, line in enumerate(io.StringIO(registry(7), newline=""), start=1):
             consumed.append(number)
             yield line
@@ -205,7 +206,7 @@ def test_a_file_is_read_as_a_stream_in_batches(session: Session) -> None:
 
     report = import_households(
         session=session,
-        lines=lines(),  # type: ignore[arg-type]
+        lines=lines(),
         profile_districts=DISTRICTS,
         progress=progress,
         batch_rows=3,
@@ -268,9 +269,9 @@ def test_only_the_first_problems_are_listed_and_all_are_counted(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("civic.campaigns._registry.MAX_LISTED_ERRORS", 3)
-    text_ = registry(3) + "R9,nowhere,1,,,Road 9\nR1,xihu,1,,,Road 1\nR11,,1,,,Road 11\n"
+    registry_text = registry(3) + "R9,nowhere,1,,,Road 9\nR1,xihu,1,,,Road 1\nR11,,1,,,Road 11\n"
     report = import_households(
-        session=session, csv_text=text_, profile_districts=DISTRICTS, batch_rows=2
+        session=session, csv_text=registry_text, profile_districts=DISTRICTS, batch_rows=2
     )
     assert [str(problem) for problem in report.errors] == [
         "line 5: district is not a known district code",
@@ -278,7 +279,7 @@ def test_only_the_first_problems_are_listed_and_all_are_counted(
         "line 7: district is required",
     ]
     assert (report.unlisted, report.error_count) == (0, 3)
-    worse = text_ + "R12,nowhere,1,,,Road 12\nR2,xihu,1,,,Road 2\n"
+    worse = registry_text + "R12,nowhere,1,,,Road 12\nR2,xihu,1,,,Road 2\n"
     report = import_households(
         session=session, csv_text=worse, profile_districts=DISTRICTS, batch_rows=2
     )
