@@ -166,12 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
         cli_campaigns,
         cli_demo,
         cli_evaluation,
+        cli_frame,
         cli_notices,
         cli_opendata,
         cli_opinion,
     )
 
     cli_agency.register(sub)
+    cli_frame.register(sub)
     cli_campaigns.register(sub)
     cli_evaluation.register(sub)
     cli_demo.register(sub)

@@ -1,6 +1,6 @@
-"""`civicbot frame|campaign|window|survey ...`: the evaluation office's public-evaluation
-commands: import the household registry, run invitation campaigns and follow them, print
-letters, make QR codes for service windows, check surveys and export results."""
+"""`civicbot campaign|window|survey ...`: the evaluation office's public-evaluation
+commands: run invitation campaigns and follow them, print letters, make QR codes for
+service windows, check surveys and export results (the registry: ops/cli_frame.py)."""
 
 from __future__ import annotations
 
@@ -19,15 +19,6 @@ from storage.db import session_scope
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
-    frame = subparsers.add_parser("frame", help="the sample frame: import the household registry")
-    frame_cmds = frame.add_subparsers(dest="frame_command", required=True)
-    imp = frame_cmds.add_parser("import", help="import households from CSV (all or nothing)")
-    imp.add_argument("csv", type=Path)
-    imp.set_defaults(handler=cmd_frame_import)
-    erase = frame_cmds.add_parser("erase", help="erase a household's personal data on request")
-    erase.add_argument("id", help="the household's id in the registry")
-    erase.set_defaults(handler=cmd_frame_erase)
-
     campaign = subparsers.add_parser("campaign", help="survey invitation campaigns")
     cmds = campaign.add_subparsers(dest="campaign_command", required=True)
     create = cmds.add_parser("create", help="create a campaign and draw its stratified sample")
@@ -118,40 +109,6 @@ def _ready(settings: Settings) -> None:
 
 def _profile(settings: Settings) -> Profile:
     return get_profile(settings.profiles_dir, settings.profile)
-
-
-def cmd_frame_import(args: argparse.Namespace, settings: Settings) -> int:
-    from civic.campaigns import import_households
-
-    try:
-        text = args.csv.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"cannot read {args.csv}: {exc.__class__.__name__}")
-        return 1
-    _ready(settings)
-    with session_scope(settings.database_url) as session:
-        report = import_households(
-            session=session, csv_text=text, profile_districts=set(_profile(settings).districts)
-        )
-        if report.errors:
-            session.rollback()
-    if report.errors:
-        for error in report.errors:
-            print(error)
-        print(f"{len(report.errors)} errors: nothing was imported")
-        return 1
-    print(f"imported: {report.added} added, {report.updated} updated, {report.unchanged} unchanged")
-    return 0
-
-
-def cmd_frame_erase(args: argparse.Namespace, settings: Settings) -> int:
-    from civic.campaigns import erase_household
-
-    _ready(settings)
-    with session_scope(settings.database_url) as session:
-        erased = erase_household(session=session, external_id=args.id)
-    print("erased" if erased else f"no household {args.id!r}")
-    return 0 if erased else 1
 
 
 def _moment(text: str, timezone: str) -> datetime:

@@ -148,6 +148,11 @@ class BulkLoad:
                     self._failed = exc
 
 
+def copy_rows(connection: Connection, table: Table, columns: Sequence[str], rows: Rows) -> None:
+    """Insert `rows` into `table` on PostgreSQL with one COPY, in the caller's transaction."""
+    _copy(connection, table, columns, rows)
+
+
 def _copy(connection: Connection, table: Table, columns: Sequence[str], rows: Rows) -> None:
     buffer = io.StringIO(_copy_text(rows))
     names = ", ".join(f'"{name}"' for name in columns)

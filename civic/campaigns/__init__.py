@@ -1,4 +1,4 @@
-"""Invitation campaigns: the sample frame, stratified sampling, the signed
+"""Invitation campaigns: the sample frame and the registry import, stratified sampling, the signed
 invitation tokens and QR links, and campaign progress."""
 
 from civic.campaigns._frame import (
@@ -6,7 +6,6 @@ from civic.campaigns._frame import (
     attributes,
     eligible_members,
     erase_household,
-    import_households,
     member_for_citizen,
     normalise_mobile,
     opt_out,
@@ -14,6 +13,7 @@ from civic.campaigns._frame import (
     subscribe,
 )
 from civic.campaigns._qr import invitation_links, qr_matrix, qr_png, window_deep_link
+from civic.campaigns._registry import ImportReport, RowError, import_households
 from civic.campaigns._sampling import (
     KEY_SEPARATORS,
     allocate,
@@ -38,6 +38,8 @@ __all__ = [
     "KEY_SEPARATORS",
     "TOKEN_LENGTH",
     "Design",
+    "ImportReport",
+    "RowError",
     "WindowCode",
     "allocate",
     "attributes",

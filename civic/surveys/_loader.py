@@ -34,7 +34,7 @@ Agencies = Mapping[str, Agency] | Set[str]
 KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 QUESTION_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
 OPTION_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-# A post-stratum is a column of the sample frame (civic.campaigns._frame.COLUMN_NAME).
+# A post-stratum is a column of the sample frame (civic.campaigns._registry.COLUMN_NAME).
 ATTRIBUTE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 _SURVEY_KEYS = (
