@@ -32,6 +32,9 @@ class Agency:
     name: dict[str, str]
     # What citizens call it: short names, its staff, its offices ("城管", "cops").
     aliases: tuple[str, ...] = ()
+    # What it looks after, per language ("地铁", "metro"): where an idea that names no
+    # agency goes. Complaint kinds' keywords count too; these add what ideas are about.
+    topics: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def label(self, lang: str | None) -> str:
         return localised(self.name, lang)
@@ -194,8 +197,15 @@ def _load_agencies(path: Path) -> dict[str, Agency]:
         aliases = item.get("aliases") or []
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
             raise reader.fail(entry, "'aliases' must be a list of names")
+        topics = reader.mapping(item.get("topics") or {}, f"{entry}.topics")
+        for lang, words in topics.items():
+            if lang not in LANGUAGES or not isinstance(words, list):
+                raise reader.fail(entry, "'topics' maps zh and en to lists of words")
         agencies[code] = Agency(
-            code=code, name=reader.texts(item, "name", entry), aliases=tuple(aliases)
+            code=code,
+            name=reader.texts(item, "name", entry),
+            aliases=tuple(aliases),
+            topics={lang: tuple(str(w) for w in topics.get(lang) or []) for lang in LANGUAGES},
         )
     return agencies
 

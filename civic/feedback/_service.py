@@ -7,7 +7,7 @@ with no deadline. Both show on the agency's desk."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -57,21 +57,32 @@ def agency_named(profile: Profile, text: str) -> str | None:
 
 def agency_by_topic(profile: Profile, text: str) -> str | None:
     """The agency responsible for what a message is about, by the complaint categories'
-    names and keywords ("夜间公交" is about buses: transport); the longest match wins."""
+    names and keywords and the agencies' topics ("夜间公交" is about buses, "later metro
+    trains" about the metro: transport); the longest match wins."""
     folded = _folded(text)
     best: tuple[int, str] | None = None
-    for category in profile.categories.values():
-        if category.agency is None:
-            continue
-        words = {*category.name.values(), *(w for ws in category.keywords.values() for w in ws)}
+    for agency, words in _topic_words(profile):
         for word in words:
             mention = _folded(word)
             if len(mention) < 2:
                 continue
-            pattern = rf"\b{re.escape(mention)}" if mention.isascii() else re.escape(mention)
+            # whole English words, plural too ("bin" is not in "binjiang")
+            pattern = (
+                rf"\b{re.escape(mention)}(s|es)?\b" if mention.isascii() else re.escape(mention)
+            )
             if re.search(pattern, folded) and (best is None or len(mention) > best[0]):
-                best = (len(mention), category.agency)
+                best = (len(mention), agency)
     return best[1] if best else None
+
+
+def _topic_words(profile: Profile) -> Iterator[tuple[str, set[str]]]:
+    """Each agency with the words that say a message is its business."""
+    for category in profile.categories.values():
+        if category.agency is not None:
+            keywords = (w for ws in category.keywords.values() for w in ws)
+            yield category.agency, {*category.name.values(), *keywords}
+    for agency in profile.agencies.values():
+        yield agency.code, {w for ws in agency.topics.values() for w in ws}
 
 
 def record_feedback(

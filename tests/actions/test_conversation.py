@@ -187,7 +187,7 @@ def test_a_suggestion_about_nothing_the_city_does_is_out_of_scope(
 
 
 def test_an_unrouted_proposal_is_still_a_suggestion(database: str) -> None:
-    text = "it would be nice if there were more benches"
+    text = "it would be nice if there were more free community events"
     [reply] = run(ActionRecordSuggestion(), "s2", {"text": text, "intent": {}}, "en")
     assert reply["text"] == t("feedback.suggestion_thanks_unrouted", "en")
     with session_factory(database)() as session:

@@ -9,7 +9,13 @@ import pytest
 from sqlalchemy.orm import Session
 
 from civic.city import Profile
-from civic.feedback import agency_named, list_feedback, praise_counts, record_feedback
+from civic.feedback import (
+    agency_by_topic,
+    agency_named,
+    list_feedback,
+    praise_counts,
+    record_feedback,
+)
 from storage.citizens import get_or_create_citizen
 from storage.models import Citizen, Feedback
 
@@ -51,6 +57,27 @@ def _citizen(session: Session, address: str, assurance: str) -> Citizen:
     citizen.assurance = assurance
     session.flush()
     return citizen
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # an agency's topics (profiles/hangzhou/agencies.yml)
+        ("why not run the metro later on fridays", "transport"),
+        ("建议地铁末班车延长到十二点", "transport"),
+        ("a countdown at every zebra crossing would help", "traffic-police"),
+        ("希望幼儿园多开几个托班", "education"),
+        # a complaint kind's keywords
+        ("more bins along the canal pls", "urban-management"),
+        # whole words only: "bin" is not in "binjiang", "park" not in "parking"
+        ("it'd be nice to have more free events in binjiang", None),
+        ("free community events would be nice", None),
+        # the longest mention wins: a school bus is the schools' business
+        ("please add school bus routes for the new estates", "education"),
+    ],
+)
+def test_agency_by_topic(profile: Profile, text: str, expected: str | None) -> None:
+    assert agency_by_topic(profile, text) == expected
 
 
 def test_record_feedback_keeps_the_authors_assurance_and_the_text(session: Session) -> None:
