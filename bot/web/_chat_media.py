@@ -88,22 +88,26 @@ class ChatMedia:
         )
         return await self.conversation.handle(incoming)
 
-    def start(self, request: Request, token: str, lang: str | None) -> ChatSession | JSONResponse:
-        """The session behind the token, or the answer refusing it (401, or 429)."""
+    def start(self, token: str, lang: str | None) -> ChatSession | JSONResponse:
+        """The session behind the token, or the answer refusing it (401, or 429 over the
+        session's limit; the caller has counted the client's address already)."""
         try:
             chat = open_session(self.sessions, token)
         except SessionRefused as exc:
             return refused(exc, lang)
-        return self.limits.chat(request, chat.session_id, lang) or chat
+        return self.limits.chat_session_turn(chat.session_id, lang) or chat
 
     async def photo(self, request: Request) -> JSONResponse:
         lang = request.headers.get("accept-language")
+        # the address is counted before the body is parsed; the session once it is read
+        if over := self.limits.chat_address(request, lang):
+            return over
         try:
             form = await request.form(max_files=1, max_fields=8)
         except HTTPException:  # not multipart the parser can read
             return chat_error("input.unsupported", lang, 400)
         lang = _field(form, "language") or lang
-        chat = self.start(request, _field(form, "token"), lang)
+        chat = self.start(_field(form, "token"), lang)
         if isinstance(chat, JSONResponse):
             return chat
         upload = form.get("photo")
@@ -135,7 +139,9 @@ class ChatMedia:
             body = LocationIn.model_validate(raw)
         except (ValueError, ValidationError):
             return chat_error("chat_media.location_invalid", lang, 400)
-        chat = self.start(request, body.token, lang)
+        if over := self.limits.chat_address(request, lang):
+            return over
+        chat = self.start(body.token, lang)
         if isinstance(chat, JSONResponse):
             return chat
         payload = share_location(round(body.lat, 6), round(body.long, 6))

@@ -95,11 +95,18 @@ class WebLimits:
 
     def chat(self, request: Request, session: str, lang: str | None) -> JSONResponse | None:
         """None when this web chat message may go on; otherwise the 429 to answer."""
-        for rule, who in ((self.chat_ip, client_ip(request)), (self.chat_session, session)):
-            verdict = self.limiter.hit(rule, who)
-            if not verdict.allowed:
-                return self._too_many(verdict, lang)
-        return None
+        return self.chat_address(request, lang) or self.chat_session_turn(session, lang)
+
+    def chat_address(self, request: Request, lang: str | None) -> JSONResponse | None:
+        """The per-address half of `chat`, for a request whose session is known only once
+        its body is read (a photo upload counts before its body is parsed)."""
+        verdict = self.limiter.hit(self.chat_ip, client_ip(request))
+        return None if verdict.allowed else self._too_many(verdict, lang)
+
+    def chat_session_turn(self, session: str, lang: str | None) -> JSONResponse | None:
+        """The per-session half of `chat`."""
+        verdict = self.limiter.hit(self.chat_session, session)
+        return None if verdict.allowed else self._too_many(verdict, lang)
 
     def _too_many(self, verdict: Verdict, lang: str | None) -> JSONResponse:
         headers = {"Retry-After": str(verdict.retry_after)}

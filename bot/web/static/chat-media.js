@@ -256,6 +256,9 @@
         map.append(path);
         return { name: d.name || {}, path: path };
       });
+      // the marker is sized to the map, whatever the city's extent
+      pin.firstChild.setAttribute("r", String(box[2] / 45));
+      pin.lastChild.setAttribute("r", String(box[2] / 180));
       map.append(pin);
       drawn = { zoom: data.zoom, box: box, districts: districts };
       return drawn;

@@ -48,6 +48,7 @@ class Chat:
 def chat(database_url: str, profile: Profile, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chat]:
     monkeypatch.setenv("CIVIC_SECRET_KEY", "media-test-secret-0123456789abcdefghij")
     monkeypatch.setenv("CIVIC_CHAT_LIMIT_PER_SESSION", "4")
+    monkeypatch.setenv("CIVIC_CHAT_LIMIT_PER_IP", "8")
     get_settings.cache_clear()
     sessions = session_factory(database_url)
     with FakeRasa.running() as rasa:
@@ -190,6 +191,14 @@ def test_uploads_count_against_the_chats_rate_limit(chat: Chat) -> None:
     statuses = [chat.upload(token, plain_jpeg(), language="en").status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 200, 429]
     assert len(stored(chat)) == 4
+
+
+def test_an_address_over_its_limit_is_refused_before_its_upload_is_read(chat: Chat) -> None:
+    statuses = [chat.upload("", plain_jpeg(), language="en").status_code for _ in range(9)]
+    assert statuses == [401] * 8 + [429]
+    last = chat.upload("", plain_jpeg(), language="en")
+    assert last.status_code == 429 and int(last.headers["Retry-After"]) > 0
+    assert last.json()["error"] == "limits.chat"
 
 
 def test_a_location_reaches_the_conversation_as_telegram_sends_it(chat: Chat) -> None:
