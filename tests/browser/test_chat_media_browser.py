@@ -312,3 +312,18 @@ def test_no_serious_accessibility_violations_at_phone_width(
     page.get_by_role("button", name="添加照片", exact=True).click()
     violations = page.evaluate(AXE_RUN)
     assert [v for v in violations if v["impact"] in {"serious", "critical"}] == [], violations
+
+
+def test_the_buttons_and_panels_follow_the_chosen_language(open_page: OpenPage, live: Live) -> None:
+    page = open_page()
+    open_widget(page, live)
+    page.get_by_role("group", name="语言").get_by_role("button", name="English").click()
+
+    page.get_by_role("button", name="Attach a photo", exact=True).click()
+    expect(page.get_by_label("Choose a photo")).to_be_focused()
+    expect(page.get_by_role("button", name="Upload and send")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("button", name="Attach a photo", exact=True)).to_be_focused()
+    expect(page.get_by_role("dialog", name="Smart assistant")).to_be_visible()  # still open
+    page.get_by_role("button", name="Share a place", exact=True).click()
+    expect(page.get_by_role("button", name="Use my current location")).to_be_focused()
