@@ -58,6 +58,8 @@ class Settings:
     log_level: str = "INFO"
     category_threshold: float = 0.55
     widget_origins: tuple[str, ...] = ()
+    # The web chat's map of districts draws these tiles under them ({z}/{x}/{y}); empty: none.
+    chat_map_tile_url: str = ""
     models_dir: Path = PROJECT_ROOT / "models"
     sms_gateway_url: str | None = None
     sms_account_sid: str | None = None
@@ -352,6 +354,7 @@ def _read(r: VariableReader) -> Settings:
         widget_origins=tuple(
             o.strip() for o in r.text("CIVIC_WIDGET_ORIGINS").split(",") if o.strip()
         ),
+        chat_map_tile_url=r.text("CIVIC_CHAT_MAP_TILE_URL"),
         models_dir=_directory(r, "CIVIC_MODELS_DIR", "models"),
         sms_gateway_url=r.text("SMS_GATEWAY_URL").rstrip("/") or None,
         sms_account_sid=r.optional("SMS_ACCOUNT_SID"),

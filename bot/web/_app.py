@@ -27,6 +27,7 @@ from bot.observability import (
     rasa_check,
     redis_check,
 )
+from bot.web._chat_media import ChatMedia, chat_media_router
 from bot.web._chat_sessions import chat_session_router, open_session, refused
 from bot.web._chat_updates import web_updates_router
 from bot.web._desk import desk_router
@@ -106,6 +107,14 @@ def create_app(
     readiness = readiness or default_readiness(settings, sessions)
     chat_sessions = web_sessions(settings)
     app.include_router(chat_session_router(chat_sessions))
+    media = MediaStore(settings.var_dir / "media")
+    app.include_router(
+        chat_media_router(
+            ChatMedia(conversation, chat_sessions, limits, media),
+            profile=profile,
+            tile_url=settings.chat_map_tile_url,
+        )
+    )
     if sessions is not None and profile is not None:
         app.include_router(
             open311_router(
@@ -119,7 +128,6 @@ def create_app(
         app.include_router(survey_admin_router(sessions=sessions, profile=profile))
         app.include_router(results_router(sessions=sessions, profile=profile))
         app.include_router(public_notices_router(sessions=sessions, profile=profile))
-        media = MediaStore(get_settings().var_dir / "media")
         # before the desk's own router, which ends in a catch-all
         app.include_router(evaluation_router(sessions=sessions, profile=profile), prefix="/desk")
         app.include_router(entries_router(sessions=sessions, profile=profile), prefix="/desk")

@@ -7,8 +7,9 @@ configured).
 `BodySizeLimit` is a plain ASGI middleware: a body declared larger than its route's cap
 is refused with 413 before anything reads it, and a body without a Content-Length
 (chunked) is counted as it streams in and cut off at the cap. Only the desk's
-rectification, which carries a photo, may send `max_upload_bytes`; a survey upload may
-send its own limit; everything else `max_body_bytes`.
+rectification and the web chat's photo (`POST /api/chat/photo`) may send
+`max_upload_bytes`; a survey upload may send its own limit; everything else
+`max_body_bytes`.
 
 The client's address is the one uvicorn gives: behind a reverse proxy that sets
 X-Forwarded-For, that is the citizen's (uvicorn trusts the header from 127.0.0.1 by
@@ -94,11 +95,18 @@ class WebLimits:
 
     def chat(self, request: Request, session: str, lang: str | None) -> JSONResponse | None:
         """None when this web chat message may go on; otherwise the 429 to answer."""
-        for rule, who in ((self.chat_ip, client_ip(request)), (self.chat_session, session)):
-            verdict = self.limiter.hit(rule, who)
-            if not verdict.allowed:
-                return self._too_many(verdict, lang)
-        return None
+        return self.chat_address(request, lang) or self.chat_session_turn(session, lang)
+
+    def chat_address(self, request: Request, lang: str | None) -> JSONResponse | None:
+        """The per-address half of `chat`, for a request whose session is known only once
+        its body is read (a photo upload counts before its body is parsed)."""
+        verdict = self.limiter.hit(self.chat_ip, client_ip(request))
+        return None if verdict.allowed else self._too_many(verdict, lang)
+
+    def chat_session_turn(self, session: str, lang: str | None) -> JSONResponse | None:
+        """The per-session half of `chat`."""
+        verdict = self.limiter.hit(self.chat_session, session)
+        return None if verdict.allowed else self._too_many(verdict, lang)
 
     def _too_many(self, verdict: Verdict, lang: str | None) -> JSONResponse:
         headers = {"Retry-After": str(verdict.retry_after)}
@@ -110,6 +118,7 @@ class WebLimits:
         survey = max(MAX_SURVEY_BYTES, self.max_body) if self.max_body > 0 else 0
         return [
             ("POST", re.compile(r"^/desk/tickets/[^/]+/rectify$"), self.max_upload),
+            ("POST", re.compile(r"^/api/chat/photo$"), self.max_upload),
             ("PUT", re.compile(r"^/admin/surveys/[^/]+$"), survey),
         ]
 

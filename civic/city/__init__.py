@@ -1,6 +1,7 @@
 """The city as data: the profile (agencies, categories, districts, places), its
 population, office hours, the website's pages and their search."""
 
+from civic.city._map import district_map, project, unproject
 from civic.city._population import load_population
 from civic.city._profiles import (
     COMPLAINT_INTENT,
@@ -26,11 +27,14 @@ __all__ = [
     "Profile",
     "Site",
     "SiteSearch",
+    "district_map",
     "get_profile",
     "identity_by_reply",
     "load_population",
     "load_profile",
     "load_site",
+    "project",
+    "unproject",
     "word_starts",
     "words",
 ]

@@ -8,6 +8,7 @@
   const form = document.getElementById("composer");
   const input = document.getElementById("text");
   const KEY = "civic-chat-token";
+  const language = (navigator.language || "").toLowerCase().indexOf("en") === 0 ? "en" : "zh";
   localStorage.removeItem("civic-chat-session"); // ids pages used to make up themselves
 
   function postJson(url, body) {
@@ -16,6 +17,17 @@
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),
     });
+  }
+
+  // A body carrying a photo (a Blob) goes as multipart form data, everything else as JSON.
+  function postBody(url, body) {
+    if (!(body.photo instanceof Blob)) { return postJson(url, body); }
+    const data = new FormData();
+    Object.keys(body).forEach(function (k) {
+      if (k === "photo") { data.append(k, body[k], body[k].name || "photo"); }
+      else if (body[k] !== null && body[k] !== undefined) { data.append(k, String(body[k])); }
+    });
+    return fetch(url, { method: "POST", body: data });
   }
 
   async function newSession() {
@@ -46,17 +58,19 @@
     item.scrollIntoView({ block: "end" });
   }
 
-  async function send(body, echo) {
+  async function send(body, echo, path) {
+    const url = "/" + (path || "api/chat");
     show(echo, "me");
     body.message_id = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()));
+    body.language = language;
     try {
       body.token = localStorage.getItem(KEY) || await newSession();
-      let response = await postJson("/api/chat", body);
+      let response = await postBody(url, body);
       let data = await response.json();
       if (response.status === 401) {
         (data.messages || []).forEach(function (m) { show(m.text, "bot"); });
         body.token = await newSession();
-        response = await postJson("/api/chat", body);
+        response = await postBody(url, body);
         data = await response.json();
       }
       if (response.ok && typeof data.token === "string") { localStorage.setItem(KEY, data.token); }
@@ -64,6 +78,16 @@
     } catch (err) {
       show("网络错误,请稍后再试。 Network error, please try again.", "bot");
     }
+  }
+
+  if (window.CivicChatMedia) {
+    window.CivicChatMedia.attach({
+      bar: form,
+      panelHost: document.getElementById("media-host"),
+      apiBase: new URL("/", document.baseURI),
+      language: function () { return language; },
+      deliver: function (path, body, echo) { send(body, echo, path); },
+    });
   }
 
   form.addEventListener("submit", function (event) {

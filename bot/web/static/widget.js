@@ -7,6 +7,9 @@
 // session, the server's notice that the earlier conversation is gone is shown, and the
 // message is sent again; a rotated token that comes back with an answer replaces the old.
 //
+// The photo and place buttons are chat-media.js, loaded from beside this file when the
+// panel first opens.
+//
 // It lives in an open shadow root so the host page's CSS cannot break it and its CSS
 // cannot leak out. Server text is only ever set with textContent; links are built as
 // elements from http(s) URLs found in the text.
@@ -23,6 +26,8 @@
   // widget.js sits in <base>/static/, so the API base is one level up (keeps any prefix).
   const API_BASE = new URL("../", SCRIPT_URL);
   const CSS_URL = new URL("widget.css", SCRIPT_URL);
+  const MEDIA_URL = new URL("chat-media.js", SCRIPT_URL);
+  const MEDIA_CSS_URL = new URL("chat-media.css", SCRIPT_URL);
 
   const TOKEN_KEY = "civic-chat-token"; // shared with the full-page chat
   const LEGACY_SESSION_KEY = "civic-chat-session"; // ids pages used to make up themselves
@@ -165,12 +170,14 @@
   });
   const sendButton = el("button", { type: "submit", class: "send" });
   const form = el("form", { class: "composer" }, [inputLabel, input, sendButton]);
+  // The photo and place buttons' panels (chat-media.js) open here, above the composer.
+  const mediaHost = el("div", { class: "media-host" });
   const panel = el("section", {
     id: "cfa-panel", class: "panel", role: "dialog", "aria-modal": "false",
     "aria-labelledby": "cfa-title", hidden: "",
   }, [
     el("div", { class: "head" }, [title, languages, closeButton]),
-    log, typing, form,
+    log, typing, mediaHost, form,
   ]);
   frame.append(launcher, panel);
 
@@ -178,7 +185,7 @@
   // Show nothing until styled; if the CSS cannot load, an unstyled widget beats none.
   stylesheet.addEventListener("load", function () { frame.hidden = false; });
   stylesheet.addEventListener("error", function () { frame.hidden = false; });
-  root.append(stylesheet, frame);
+  root.append(stylesheet, el("link", { rel: "stylesheet", href: MEDIA_CSS_URL.href }), frame);
 
   // ---- state -------------------------------------------------------------------------
 
@@ -191,6 +198,8 @@
   let pollTimer = null;
   let updatesAvailable = true;
   let greeted = transcript.length > 0;
+  let media = null; // the photo and place buttons, once chat-media.js has loaded
+  let mediaLoading = false;
 
   function applyLabels() {
     const L = LABELS[language];
@@ -206,6 +215,7 @@
     inputLabel.textContent = L.input;
     input.placeholder = L.placeholder;
     sendButton.textContent = L.send;
+    if (media) { media.applyLabels(); }
   }
 
   function setLanguage(lang) {
@@ -308,6 +318,18 @@
     });
   }
 
+  // A body carrying a photo (a Blob) goes as multipart form data, everything else as JSON.
+  function postWithToken(path, body, token) {
+    const fields = Object.assign({}, body, { token: token });
+    if (!(body.photo instanceof Blob)) { return postJson(path, fields); }
+    const data = new FormData();
+    Object.keys(fields).forEach(function (k) {
+      if (k === "photo") { data.append(k, fields[k], fields[k].name || "photo"); }
+      else if (fields[k] !== null && fields[k] !== undefined) { data.append(k, String(fields[k])); }
+    });
+    return fetch(new URL(path, API_BASE), { method: "POST", body: data, credentials: "omit" });
+  }
+
   async function readJson(response) {
     const data = await response.json().catch(function () { return null; });
     return data && typeof data === "object" ? data : {};
@@ -324,24 +346,24 @@
   // try, after the server's notice that the earlier conversation is gone.
   async function call(path, body) {
     const token = storedToken() || await newSession();
-    let response = await postJson(path, Object.assign({}, body, { token: token }));
+    let response = await postWithToken(path, body, token);
     let data = await readJson(response);
     if (response.status === 401) {
       showReplies(data.messages);
       // Another tab may have replaced it already: join that session rather than make one.
       const current = storedToken();
       const fresh = current && current !== token ? current : await newSession();
-      response = await postJson(path, Object.assign({}, body, { token: fresh }));
+      response = await postWithToken(path, body, fresh);
       data = await readJson(response);
     }
     if (response.ok) { keepToken(data.token); } // rotated: same session, fresh token
     return { response: response, data: data };
   }
 
-  async function post(body) {
+  async function post(body, path) {
     busy(1);
     try {
-      const result = await call("api/chat", body);
+      const result = await call(path || "api/chat", body);
       const response = result.response;
       const data = result.data;
       if (Array.isArray(data.messages) && data.messages.length) {
@@ -357,13 +379,14 @@
   }
 
   // Sends one message; replies come back in the order messages were sent. `echo` is what
-  // the citizen sees as their own message (nothing for the automatic greeting).
-  function send(message, echo) {
+  // the citizen sees as their own message (nothing for the automatic greeting); `path` is
+  // the endpoint (the chat's own unless a photo or a place is sent).
+  function send(message, echo, path) {
     const match = SWITCH_RE.exec(message.payload || "");
     if (match) { setLanguage(match[1]); }
     if (echo) { add({ who: "me", text: echo }); }
     const body = Object.assign({}, message, { message_id: randomId(), language: language });
-    queue = queue.then(function () { return post(body); });
+    queue = queue.then(function () { return post(body, path); });
     return queue;
   }
 
@@ -391,6 +414,7 @@
   // ---- opening and closing -----------------------------------------------------------
 
   function open(focus) {
+    loadMedia();
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
     save("sessionStorage", OPEN_KEY, "1");
@@ -437,6 +461,25 @@
     input.value = "";
     send({ text: text }, text);
   });
+
+  // The photo and place buttons load with the panel's first opening, not with the page.
+  function loadMedia() {
+    if (mediaLoading) { return; }
+    mediaLoading = true;
+    const loader = document.createElement("script");
+    loader.src = MEDIA_URL.href;
+    loader.addEventListener("load", function () {
+      if (!window.CivicChatMedia || media) { return; }
+      media = window.CivicChatMedia.attach({
+        bar: form,
+        panelHost: mediaHost,
+        apiBase: API_BASE,
+        language: function () { return language; },
+        deliver: function (path, body, echo) { send(body, echo, path); },
+      });
+    });
+    document.head.append(loader);
+  }
 
   function start() {
     forget("localStorage", LEGACY_SESSION_KEY); // no longer anyone's identity
