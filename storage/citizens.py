@@ -67,10 +67,15 @@ def mark_unreachable(*, session: Session, channel: str, address: str) -> None:
         row.unreachable_at = utcnow()
 
 
-def note_message(*, session: Session, channel: str, address: str, at: datetime) -> Citizen:
+def note_message(
+    *, session: Session, channel: str, address: str, at: datetime, language: str | None = None
+) -> Citizen:
     """The citizen wrote from (channel, address) at `at`: remember when, and that the
-    address reaches them again (a WeChat user who subscribes anew)."""
-    citizen = get_or_create_citizen(session=session, channel=channel, address=address)
+    address reaches them again (a WeChat user who subscribes anew). `language` is a new
+    citizen's."""
+    citizen = get_or_create_citizen(
+        session=session, channel=channel, address=address, language=language
+    )
     row = session.scalars(
         select(ChannelAddress).where(
             ChannelAddress.channel == channel, ChannelAddress.address == address

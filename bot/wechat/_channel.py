@@ -29,7 +29,7 @@ from bot.observability import count_sends
 from bot.wechat._client import WeChatClient, WeChatError, WeChatUnavailable
 from bot.wechat._messages import CHANNEL, WeChatMessage, read_message, render
 from bot.wechat._protocol import Crypto, ProtocolError, parse_xml, signed, text_reply
-from civic.i18n import t
+from civic.i18n import detect_language, normalise_language, t
 from civic.replies import BotMessage
 from storage.citizens import mark_unreachable, note_message
 from storage.media import MediaStore
@@ -150,7 +150,14 @@ class WeChatChannel:
                 mark_unreachable(session=session, channel=CHANNEL, address=message.openid)
             elif message.from_user:
                 now = datetime.fromtimestamp(self._clock(), UTC)
-                note_message(session=session, channel=CHANNEL, address=message.openid, at=now)
+                typed = message.text if message.kind == "text" else None
+                note_message(
+                    session=session,
+                    channel=CHANNEL,
+                    address=message.openid,
+                    at=now,
+                    language=normalise_language(detect_language(typed)),
+                )
 
     async def _incoming(self, message: WeChatMessage) -> Incoming:
         base = Incoming(channel=CHANNEL, address=message.openid, kind="payload", text=message.text)

@@ -106,11 +106,13 @@ class WeChatStandIn:
         aes_key: str | None = None,
         templates: tuple[str, ...] = ("TPL_STATUS",),
         clock: Callable[[], float] = time.time,
+        passive_limit: float = PASSIVE_LIMIT,
     ) -> None:
         self.app_id, self.app_secret, self.token = app_id, app_secret, token
         self.crypto = Crypto(token, aes_key, app_id) if aes_key else None
         self.templates = set(templates)
         self.clock = clock
+        self.passive_limit = passive_limit  # WeChat's 5 s; tests of the stand-in shorten it
         self.endpoint = ""  # the account's server address, for push
         self.port: int | None = None
         self._server: uvicorn.Server | None = None
@@ -360,10 +362,12 @@ class WeChatStandIn:
         """One POST to the endpoint, read within WeChat's 5 seconds."""
         started = time.monotonic()
         try:
-            response = httpx.post(self.endpoint, params=query, content=body, timeout=PASSIVE_LIMIT)
+            response = httpx.post(
+                self.endpoint, params=query, content=body, timeout=self.passive_limit
+            )
         except httpx.TimeoutException:
             return Pushed(status=0, body="", timed_out=True)
-        if time.monotonic() - started > PASSIVE_LIMIT:
+        if time.monotonic() - started > self.passive_limit:
             return Pushed(status=response.status_code, body=response.text, timed_out=True)
         pushed = Pushed(status=response.status_code, body=response.text)
         if response.status_code == 200 and response.text not in ("", "success"):

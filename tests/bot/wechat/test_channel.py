@@ -25,7 +25,7 @@ from civic.i18n import t
 from civic.settings import get_settings
 from storage.db import session_factory
 from storage.media import MediaStore
-from storage.models import ChannelAddress
+from storage.models import ChannelAddress, Citizen
 from storage.updates import DatabaseLedger
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.wechat import ACCOUNT, WeChatStandIn
@@ -141,6 +141,13 @@ def test_a_text_gets_the_assistants_answer_as_the_passive_reply(
     address = world.address()
     assert address is not None and address.channel == "wechat"
     assert address.last_message_at is not None
+
+
+def test_a_new_citizen_who_writes_english_is_answered_in_english_later(world: World) -> None:
+    world.wechat.push(text(world, "The street light on my road is broken"))
+    with world.sessions() as session:
+        citizen = session.scalars(select(Citizen)).one()
+        assert citizen.language == "en"
 
 
 def test_a_wrong_signature_is_refused_and_nothing_is_kept(world: World) -> None:
