@@ -30,6 +30,9 @@ SECRET_FIELDS = frozenset(
         "secret_key",
         "sms_auth_token",
         "smtp_password",
+        "wechat_app_secret",
+        "wechat_token",
+        "wechat_aes_key",
     }
 )
 
@@ -99,6 +102,13 @@ class Settings:
     login_hash_concurrency: int = 2  # password checks running at once, per web process
     max_body_bytes: int = 64 * 1024  # any request body, except where a photo is allowed
     max_upload_bytes: int = 12 * 1024 * 1024  # a request that may carry a photo
+    # -- the WeChat official account (read by _wechat below); off unless all three set --
+    wechat_app_id: str | None = None
+    wechat_app_secret: str | None = None
+    wechat_token: str | None = None
+    wechat_aes_key: str | None = None  # the EncodingAESKey: safe mode when set
+    wechat_template_id_status: str | None = None  # status updates outside the 48 hours
+    wechat_api_base_url: str = "https://api.weixin.qq.com"
     # -- observability (read by _observability below) ---------------------------------
     log_format: str = "text"  # text | json
     log_max_bytes: int = 10 * 1024 * 1024  # a var/logs/<process>.log file, before rotating
@@ -120,6 +130,10 @@ class Settings:
                 value = mask_url_password(str(value))
             parts.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(parts)})"
+
+    @property
+    def wechat_enabled(self) -> bool:
+        return bool(self.wechat_app_id and self.wechat_app_secret and self.wechat_token)
 
     @property
     def profile_dir(self) -> Path:
@@ -377,6 +391,32 @@ def _read(r: VariableReader) -> Settings:
         retention_days=_retention_days(r),
         **_limits(r),
         **_observability(r),
+        **_wechat(r),
+    )
+
+
+class _WeChat(TypedDict):
+    wechat_app_id: str | None
+    wechat_app_secret: str | None
+    wechat_token: str | None
+    wechat_aes_key: str | None
+    wechat_template_id_status: str | None
+    wechat_api_base_url: str
+
+
+def _wechat(r: VariableReader) -> _WeChat:
+    """The WeChat account's credentials; the EncodingAESKey is 43 characters."""
+    aes_key = r.optional("WECHAT_AES_KEY")
+    if aes_key is not None and not re.fullmatch(r"[A-Za-z0-9+/]{43}", aes_key):
+        r.problems.append("WECHAT_AES_KEY must be the 43-character EncodingAESKey")
+        aes_key = None
+    return _WeChat(
+        wechat_app_id=r.optional("WECHAT_APP_ID"),
+        wechat_app_secret=r.optional("WECHAT_APP_SECRET"),
+        wechat_token=r.optional("WECHAT_TOKEN"),
+        wechat_aes_key=aes_key,
+        wechat_template_id_status=r.optional("WECHAT_TEMPLATE_ID_STATUS"),
+        wechat_api_base_url=r.text("WECHAT_API_BASE_URL", "https://api.weixin.qq.com").rstrip("/"),
     )
 
 

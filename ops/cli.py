@@ -46,13 +46,14 @@ def cmd_web(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.web import create_app
     from civic.city import get_profile
-    from ops.wiring import make_conversation
+    from ops.wiring import make_conversation, make_wechat_channel
 
     prepare(settings)
     conversation, sessions = make_conversation(settings)
     profile = get_profile(settings.profiles_dir, settings.profile)
+    wechat = make_wechat_channel(settings, conversation, sessions)
     uvicorn.run(
-        create_app(conversation, sessions=sessions, profile=profile),
+        create_app(conversation, sessions=sessions, profile=profile, wechat=wechat),
         host=settings.web_host,
         port=settings.web_port,
         log_level="warning",

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.assistant import Conversation, PhoneVerification, RasaClient, sqlite_tracker_path
 from bot.delivery import SmsGateway
+from bot.wechat import WeChatAccount, WeChatChannel, WeChatClient
 from civic.city import get_profile
 from civic.identity import PhoneCodes
 from civic.notices import ANSWER_PREFIX, answer_in_chat
@@ -16,6 +17,7 @@ from civic.replies import BotMessage
 from civic.settings import Settings
 from civic.surveys import ButtonHandler, SurveyChat
 from storage.db import session_factory
+from storage.media import MediaStore
 from storage.models import Citizen
 from storage.ratelimit import RateLimiter, make_store
 from storage.updates import DatabaseLedger, RedisLedger, UpdateLedger
@@ -88,3 +90,29 @@ def make_conversation(settings: Settings) -> tuple[Conversation, sessionmaker[Se
         verification=make_verification(settings, sessions),
     )
     return conversation, sessions
+
+
+def make_wechat_channel(
+    settings: Settings, conversation: Conversation, sessions: sessionmaker[Session]
+) -> WeChatChannel | None:
+    """The WeChat server endpoint for the web app, or None when WeChat is not configured."""
+    if not settings.wechat_enabled:
+        return None
+    client = WeChatClient(
+        app_id=settings.wechat_app_id or "",
+        app_secret=settings.wechat_app_secret or "",
+        base_url=settings.wechat_api_base_url,
+    )
+    account = WeChatAccount(
+        token=settings.wechat_token or "",
+        app_id=settings.wechat_app_id or "",
+        aes_key=settings.wechat_aes_key,
+    )
+    return WeChatChannel(
+        account=account,
+        conversation=conversation,
+        sessions=sessions,
+        client=client,
+        ledger=make_ledger(settings, sessions),
+        media=MediaStore(settings.var_dir / "media"),
+    )

@@ -67,6 +67,34 @@ def mark_unreachable(*, session: Session, channel: str, address: str) -> None:
         row.unreachable_at = utcnow()
 
 
+def note_message(
+    *, session: Session, channel: str, address: str, at: datetime, language: str | None = None
+) -> Citizen:
+    """The citizen wrote from (channel, address) at `at`: remember when, and that the
+    address reaches them again (a WeChat user who subscribes anew). `language` is a new
+    citizen's."""
+    citizen = get_or_create_citizen(
+        session=session, channel=channel, address=address, language=language
+    )
+    row = session.scalars(
+        select(ChannelAddress).where(
+            ChannelAddress.channel == channel, ChannelAddress.address == address
+        )
+    ).one()
+    row.last_message_at = at
+    row.unreachable_at = None
+    return citizen
+
+
+def last_message_at(*, session: Session, channel: str, address: str) -> datetime | None:
+    moment = session.scalars(
+        select(ChannelAddress.last_message_at).where(
+            ChannelAddress.channel == channel, ChannelAddress.address == address
+        )
+    ).first()
+    return _aware(moment) if moment is not None else None
+
+
 def _digest(payload: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 

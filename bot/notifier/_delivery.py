@@ -11,7 +11,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import CursorResult, update
 from sqlalchemy.exc import OperationalError
@@ -22,8 +22,10 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from bot.delivery import Clock, Journal, SendMeter, Sleep
 from bot.notifier._options import DeliveryReport, NotifierOptions
 from bot.notifier._rate import SendRate
+from bot.notifier._wechat import WeChatAddress, send_wechat
 from bot.observability import count_refusal, count_sends
 from bot.telegram import ON_THE_WIRE, PayloadCodec, retry_after_seconds, split_text
+from bot.wechat import StatusSender
 from civic.i18n import localised, t
 from civic.notifications import (
     due_notifications,
@@ -49,6 +51,8 @@ class _Job:
     buttons: list[dict[str, str]] = field(default_factory=list)
     telegram: list[str] = field(default_factory=list)
     web: list[str] = field(default_factory=list)
+    wechat: list[WeChatAddress] = field(default_factory=list)
+    language: str = "zh"
     error: str | None = None  # the row cannot be rendered
     markup: InlineKeyboardMarkup | None = None
     attempts: int = 0  # the row's attempts when claimed: with the part, names each send
@@ -59,6 +63,7 @@ class _Job:
 class _Result:
     delivered: bool = False  # at least one Telegram chat accepted it
     forbidden: list[str] = field(default_factory=list)
+    wechat_gone: list[str] = field(default_factory=list)  # unsubscribed or blocked
     transient: str | None = None
     bad: str | None = None
     stop: str | None = None  # "lost" or "released": nothing to record
@@ -112,10 +117,12 @@ class Notifier:
         sleep: Sleep = asyncio.sleep,
         now: Callable[[], datetime] = utcnow,
         journal: Journal | None = None,
+        wechat: StatusSender | None = None,
     ) -> None:
         self._sessions, self._bot, self._now = sessions, bot, now
         # With a journal, a send caught on the wire by a crash is not sent again.
         self._journal = journal
+        self._wechat = wechat
         self._token = settings.telegram_bot_token or ""
         self.options = options or NotifierOptions()
         self._rate, self._sleep = SendRate(self.options, clock, sleep), sleep
@@ -195,8 +202,15 @@ class Notifier:
         if citizen is None or citizen.erased_at is not None:
             return job
         for address in addresses_of(session=session, citizen_id=citizen.id):
-            if address.unreachable_at is None and address.channel in ("telegram", "web"):
+            if address.unreachable_at is not None:
+                continue
+            if address.channel in ("telegram", "web"):
                 getattr(job, address.channel).append(address.address)
+            elif address.channel == "wechat":
+                last = address.last_message_at
+                last = last.replace(tzinfo=UTC) if last and last.tzinfo is None else last
+                job.wechat.append(WeChatAddress(address.address, last))
+        job.language = citizen.language
         params = params_of(row)
         try:
             job.text = render_text(row.body_key, citizen.language, params)
@@ -207,7 +221,7 @@ class Notifier:
             )
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
             job.error = f"cannot render {row.body_key}: {type(exc).__name__} {exc}"
-            job.telegram, job.web = [], []
+            job.telegram, job.web, job.wechat = [], [], []
         return job
 
     async def _still_ours(self, job: _Job) -> bool:
@@ -249,6 +263,11 @@ class Notifier:
                     result.stop = result.stop or "released"
                     break
                 await self._send_chat(job, chat, result)
+            for address in job.wechat:
+                if self._stopping or result.stop or not await self._still_ours(job):
+                    result.stop = result.stop or ("released" if self._stopping else "lost")
+                    break
+                await self._send_wechat(job, address, result)
             report.flood_waits += result.flood_waits
             if result.stop and not result.delivered:
                 if result.stop == "released":
@@ -340,6 +359,19 @@ class Notifier:
                 if mark is not None:
                     mark.finish(outcome)
 
+    async def _send_wechat(self, job: _Job, address: WeChatAddress, result: _Result) -> None:
+        outcome, why = await send_wechat(
+            self._wechat, address, job.text, language=job.language, now=self._now()
+        )
+        if outcome == "sent":
+            result.delivered = True
+        elif outcome == "unreachable":
+            result.wechat_gone.append(address.openid)
+        elif outcome == "transient":
+            result.transient = why
+        else:
+            result.bad = why
+
     def _describe(self, err: TelegramError) -> str:
         text = f"{type(err).__name__}: {err}"
         return text.replace(self._token, "***") if self._token else text
@@ -364,6 +396,8 @@ class Notifier:
                 return "lost"
             for chat in result.forbidden:
                 mark_address_unreachable(session=session, channel="telegram", address=chat)
+            for openid in result.wechat_gone:
+                mark_address_unreachable(session=session, channel="wechat", address=openid)
             status = result.status(has_web=bool(job.web))
             self._record(session, row, job, result, status)
         return status
@@ -391,7 +425,8 @@ class Notifier:
                 permanent=status == "failed",
             )
         else:
-            reason = "blocked or never started the bot" if result.forbidden else "no address"
+            gone = result.forbidden or result.wechat_gone
+            reason = "blocked, unsubscribed or never started the bot" if gone else "no address"
             mark_unreachable(session=session, notification=row, error=reason)
 
 

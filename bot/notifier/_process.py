@@ -14,6 +14,7 @@ from bot.delivery import Journal
 from bot.notifier._delivery import Notifier, _log_incident
 from bot.notifier._options import DeliveryReport, NotifierOptions
 from bot.telegram import AiohttpRequest
+from bot.wechat import StatusSender, WeChatClient
 from civic.settings import Settings, get_settings
 from storage.db import session_factory
 from storage.wakeups import Wakeups
@@ -27,6 +28,18 @@ def make_bot(settings: Settings, options: NotifierOptions) -> Bot | None:
         return None
     request = AiohttpRequest(connections=options.concurrency + 1)
     return transport.make_bot(settings=settings, request=request)
+
+
+def make_wechat(settings: Settings) -> StatusSender | None:
+    """Status updates to WeChat, or None when the channel is not configured."""
+    if not settings.wechat_enabled:
+        return None
+    client = WeChatClient(
+        app_id=settings.wechat_app_id or "",
+        app_secret=settings.wechat_app_secret or "",
+        base_url=settings.wechat_api_base_url,
+    )
+    return StatusSender(client=client, template_id=settings.wechat_template_id_status)
 
 
 async def _wait(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
@@ -69,8 +82,14 @@ async def _notify_until_stopped(settings: Settings, options: NotifierOptions) ->
     # writing sessions: on SQLite a claim takes the write lock before it reads
     sessions = session_factory(settings.database_url, writes=True)
     journal = Journal(settings.var_dir / "notifier-journal")
+    wechat = make_wechat(settings)
     notifier = Notifier(
-        sessions=sessions, settings=settings, bot=bot, options=options, journal=journal
+        sessions=sessions,
+        settings=settings,
+        bot=bot,
+        options=options,
+        journal=journal,
+        wechat=wechat,
     )
     notifier.recover()
     stop = asyncio.Event()
@@ -95,6 +114,8 @@ async def _notify_until_stopped(settings: Settings, options: NotifierOptions) ->
     finally:
         if bot is not None:
             await bot.request.shutdown()
+        if wechat is not None:
+            await wechat.aclose()
     log.info("notifier stopped")
 
 
@@ -113,12 +134,17 @@ def deliver_once(settings: Settings | None = None) -> DeliveryReport:
     async def once() -> DeliveryReport:
         bot = make_bot(settings, options)
         sessions = session_factory(settings.database_url, writes=True)
-        notifier = Notifier(sessions=sessions, settings=settings, bot=bot, options=options)
+        wechat = make_wechat(settings)
+        notifier = Notifier(
+            sessions=sessions, settings=settings, bot=bot, options=options, wechat=wechat
+        )
         try:
             return await notifier.deliver_due(options.batch_size)
         finally:
             if bot is not None:
                 await bot.request.shutdown()
+            if wechat is not None:
+                await wechat.aclose()
 
     try:
         report = asyncio.run(once())

@@ -46,6 +46,7 @@ from bot.web._optout import optout_router
 from bot.web._results import public_notices_router, results_router
 from bot.web._survey_admin import survey_admin_router
 from bot.web._widget import widget_router
+from bot.wechat import WeChatChannel
 from civic.city import Profile
 from civic.i18n import t
 from civic.identity import SessionRefused, web_sessions
@@ -93,9 +94,10 @@ def create_app(
     profile: Profile | None = None,
     limits: WebLimits | None = None,
     readiness: Readiness | None = None,
+    wechat: WeChatChannel | None = None,
 ) -> FastAPI:
     """The web app: the web chat and the open-data files always; the Open311 API when
-    given the database and the city profile."""
+    given the database and the city profile; WeChat's server endpoint when given it."""
     app = FastAPI(title="Civic Feedback Assistant", docs_url=None, redoc_url=None)
     settings = get_settings()
     if settings.development:
@@ -115,6 +117,8 @@ def create_app(
             tile_url=settings.chat_map_tile_url,
         )
     )
+    if wechat is not None:
+        app.include_router(wechat.router())
     if sessions is not None and profile is not None:
         app.include_router(
             open311_router(

@@ -59,6 +59,9 @@ class ChannelAddress(Base):
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(128), info={"personal": "erase"})
     unreachable_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # The citizen's last message from this address: WeChat lets an account write freely
+    # only within 48 hours of it.
+    last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     citizen: Mapped[Citizen] = relationship(back_populates="addresses")

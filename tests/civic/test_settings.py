@@ -41,6 +41,10 @@ VARIABLES = [
     "CIVIC_WEB_SESSION_ROTATE_HOURS",
     "OPEN311_PUBLIC_VIEW",
     "CIVIC_RETENTION_DAYS",
+    "WECHAT_APP_ID",
+    "WECHAT_APP_SECRET",
+    "WECHAT_TOKEN",
+    "WECHAT_AES_KEY",
 ]
 
 
@@ -434,3 +438,23 @@ def test_the_example_file_copied_to_env_gives_the_defaults(
     monkeypatch.chdir(PROJECT_ROOT)
     copied = load_settings()
     assert copied == defaults
+
+
+def test_wechat_is_off_until_id_secret_and_token_are_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not load_settings().wechat_enabled
+    monkeypatch.setenv("WECHAT_APP_ID", "wx0123456789abcdef")
+    monkeypatch.setenv("WECHAT_APP_SECRET", "wechat-secret-value")
+    assert not load_settings().wechat_enabled
+    monkeypatch.setenv("WECHAT_TOKEN", "wechat-token-value")
+    monkeypatch.setenv("WECHAT_AES_KEY", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
+    settings = load_settings()
+    assert settings.wechat_enabled
+    assert settings.wechat_api_base_url == "https://api.weixin.qq.com"
+    for secret in ("wechat-secret-value", "wechat-token-value", "abcdefghijklmnop"):
+        assert secret not in repr(settings)
+
+
+def test_a_bad_wechat_aes_key_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WECHAT_AES_KEY", "too-short")
+    with pytest.raises(SettingsError, match="WECHAT_AES_KEY"):
+        load_settings()

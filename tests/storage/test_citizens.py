@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,7 +12,9 @@ from storage.citizens import (
     addresses_of,
     get_citizen,
     get_or_create_citizen,
+    last_message_at,
     mark_unreachable,
+    note_message,
 )
 from storage.models import Citizen
 
@@ -57,3 +60,19 @@ def test_mark_unreachable(session: Session) -> None:
     session.commit()
     [address] = addresses_of(session=session, citizen_id=citizen.id)
     assert address.unreachable_at is not None
+
+
+def test_a_message_is_noted_and_makes_the_address_reachable_again(session: Session) -> None:
+    first = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    citizen = note_message(session=session, channel="wechat", address="oA1", at=first)
+    session.commit()
+    assert last_message_at(session=session, channel="wechat", address="oA1") == first
+    mark_unreachable(session=session, channel="wechat", address="oA1")
+    later = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
+    again = note_message(session=session, channel="wechat", address="oA1", at=later)
+    session.commit()
+    assert again.id == citizen.id
+    [address] = addresses_of(session=session, citizen_id=citizen.id)
+    assert address.unreachable_at is None
+    assert last_message_at(session=session, channel="wechat", address="oA1") == later
+    assert last_message_at(session=session, channel="wechat", address="oB2") is None
