@@ -30,7 +30,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     user.add_argument("--username", required=True)
     owner = user.add_mutually_exclusive_group(required=True)
     owner.add_argument("--agency", metavar="CODE", help="the agency the user works for")
-    owner.add_argument("--staff", action="store_true", help="evaluation office staff")
+    owner.add_argument(
+        "--staff",
+        action="store_true",
+        help="no agency: the evaluation office (--role staff) or the hotline (--role hotline)",
+    )
     user.add_argument("--role", required=True, choices=ROLES)
     user.add_argument("--districts", help="comma-separated district codes (officers)")
     user.add_argument("--display-name", default="", help="defaults to the username")
@@ -102,7 +106,8 @@ def cmd_add_user(args: argparse.Namespace, settings: Settings) -> int:
     except InvalidInput as exc:
         print(f"cannot add the user: {exc}")
         return 2
-    print(f"added {user.username}: {user.role} of {user.agency or 'the evaluation office'}")
+    where = user.agency or ("the hotline" if user.role == "hotline" else "the evaluation office")
+    print(f"added {user.username}: {user.role} of {where}")
     return 0
 
 

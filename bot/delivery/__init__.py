@@ -15,6 +15,7 @@ from bot.delivery._meter import SendMeter
 from bot.delivery._pace import Clock, Sleep, TokenBucket
 from bot.delivery._scheduled import JOBS
 from bot.delivery._sms import (
+    SmsError,
     SmsGateway,
     SmsGatewayMisconfigured,
     SmsRejected,
@@ -36,6 +37,7 @@ __all__ = [
     "RenderedEmail",
     "SendMeter",
     "Sleep",
+    "SmsError",
     "SmsGateway",
     "SmsGatewayMisconfigured",
     "SmsRejected",

@@ -1,4 +1,5 @@
-"""The notifier: delivers the notification outbox to citizens on Telegram and the web chat.
+"""The notifier: delivers the notification outbox to citizens on Telegram and the web chat,
+and by SMS to callers the hotline filed for (when the SMS gateway is set up).
 
 Claiming. A batch of due rows is claimed in one transaction (FOR UPDATE SKIP LOCKED on
 PostgreSQL, so several notifiers share the work) by moving each row's `next_attempt_at` a

@@ -19,7 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.delivery import Clock, Journal, SendMeter, Sleep
+from bot.delivery import (
+    Clock,
+    Journal,
+    SendMeter,
+    Sleep,
+    SmsError,
+    SmsGateway,
+    SmsRejected,
+)
 from bot.notifier._options import DeliveryReport, NotifierOptions
 from bot.notifier._rate import SendRate
 from bot.notifier._wechat import WeChatAddress, send_wechat
@@ -53,6 +61,7 @@ class _Job:
     web: list[str] = field(default_factory=list)
     wechat: list[WeChatAddress] = field(default_factory=list)
     language: str = "zh"
+    sms: list[str] = field(default_factory=list)  # E.164 numbers (callers the hotline filed for)
     error: str | None = None  # the row cannot be rendered
     markup: InlineKeyboardMarkup | None = None
     attempts: int = 0  # the row's attempts when claimed: with the part, names each send
@@ -61,9 +70,10 @@ class _Job:
 
 @dataclass
 class _Result:
-    delivered: bool = False  # at least one Telegram chat accepted it
+    delivered: bool = False  # at least one Telegram chat or the SMS gateway accepted it
     forbidden: list[str] = field(default_factory=list)
     wechat_gone: list[str] = field(default_factory=list)  # unsubscribed or blocked
+    no_sms: list[str] = field(default_factory=list)  # numbers that cannot get SMS
     transient: str | None = None
     bad: str | None = None
     stop: str | None = None  # "lost" or "released": nothing to record
@@ -118,8 +128,10 @@ class Notifier:
         now: Callable[[], datetime] = utcnow,
         journal: Journal | None = None,
         wechat: StatusSender | None = None,
+        sms: SmsGateway | None = None,
     ) -> None:
         self._sessions, self._bot, self._now = sessions, bot, now
+        self._sms = sms
         # With a journal, a send caught on the wire by a crash is not sent again.
         self._journal = journal
         self._wechat = wechat
@@ -204,7 +216,7 @@ class Notifier:
         for address in addresses_of(session=session, citizen_id=citizen.id):
             if address.unreachable_at is not None:
                 continue
-            if address.channel in ("telegram", "web"):
+            if address.channel in ("telegram", "web", "sms"):
                 getattr(job, address.channel).append(address.address)
             elif address.channel == "wechat":
                 last = address.last_message_at
@@ -221,7 +233,7 @@ class Notifier:
             )
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
             job.error = f"cannot render {row.body_key}: {type(exc).__name__} {exc}"
-            job.telegram, job.web, job.wechat = [], [], []
+            job.telegram, job.web, job.wechat, job.sms = [], [], [], []
         return job
 
     async def _still_ours(self, job: _Job) -> bool:
@@ -268,6 +280,11 @@ class Notifier:
                     result.stop = result.stop or ("released" if self._stopping else "lost")
                     break
                 await self._send_wechat(job, address, result)
+            for number in job.sms:
+                if self._stopping or result.stop:
+                    result.stop = result.stop or "released"
+                    break
+                await self._send_sms(job, number, result)
             report.flood_waits += result.flood_waits
             if result.stop and not result.delivered:
                 if result.stop == "released":
@@ -372,6 +389,34 @@ class Notifier:
         else:
             result.bad = why
 
+    async def _send_sms(self, job: _Job, number: str, result: _Result) -> None:
+        """One SMS with the text (buttons cannot be tapped there); journalled like a
+        Telegram send, since the gateway has no idempotency key either."""
+        if self._sms is None:
+            result.transient = "no SMS gateway is configured"
+            return
+        if not await self._still_ours(job):
+            result.stop = "lost"
+            return
+        mark = self._journal.marker((job.id, job.sends, job.attempts)) if self._journal else None
+        job.sends, outcome = job.sends + 1, "failed"
+        try:
+            if mark is not None:
+                mark()
+            await self._sms.send(number, job.text)
+            count_sends("sms", "notification")
+            result.delivered, outcome = True, "sent"
+        except SmsRejected as err:  # its text names no number
+            if err.unreachable:
+                result.no_sms.append(number)
+            else:
+                result.bad = str(err)
+        except SmsError as err:  # retry later, or a gateway to fix: both go again
+            result.transient = str(err)
+        finally:
+            if mark is not None:
+                mark.finish(outcome)
+
     def _describe(self, err: TelegramError) -> str:
         text = f"{type(err).__name__}: {err}"
         return text.replace(self._token, "***") if self._token else text
@@ -398,6 +443,8 @@ class Notifier:
                 mark_address_unreachable(session=session, channel="telegram", address=chat)
             for openid in result.wechat_gone:
                 mark_address_unreachable(session=session, channel="wechat", address=openid)
+            for number in result.no_sms:
+                mark_address_unreachable(session=session, channel="sms", address=number)
             status = result.status(has_web=bool(job.web))
             self._record(session, row, job, result, status)
         return status
@@ -425,8 +472,9 @@ class Notifier:
                 permanent=status == "failed",
             )
         else:
-            gone = result.forbidden or result.wechat_gone
-            reason = "blocked, unsubscribed or never started the bot" if gone else "no address"
+            gone = result.forbidden or result.wechat_gone or result.no_sms
+            reason = "blocked, unsubscribed, never started the bot or cannot get SMS"
+            reason = reason if gone else "no address"
             mark_unreachable(session=session, notification=row, error=reason)
 
 

@@ -10,7 +10,7 @@ import signal
 from telegram import Bot
 
 from bot import telegram as transport
-from bot.delivery import Journal
+from bot.delivery import Journal, SmsGateway
 from bot.notifier._delivery import Notifier, _log_incident
 from bot.notifier._options import DeliveryReport, NotifierOptions
 from bot.telegram import AiohttpRequest
@@ -40,6 +40,19 @@ def make_wechat(settings: Settings) -> StatusSender | None:
         base_url=settings.wechat_api_base_url,
     )
     return StatusSender(client=client, template_id=settings.wechat_template_id_status)
+
+
+def make_sms(settings: Settings) -> SmsGateway | None:
+    """The SMS gateway for callers the hotline filed for, or None when it is not set up
+    (their updates are then retried, then failed)."""
+    if not (
+        settings.sms_gateway_url
+        and settings.sms_account_sid
+        and settings.sms_auth_token
+        and settings.sms_from
+    ):
+        return None
+    return SmsGateway.from_settings(settings)
 
 
 async def _wait(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
@@ -83,6 +96,7 @@ async def _notify_until_stopped(settings: Settings, options: NotifierOptions) ->
     sessions = session_factory(settings.database_url, writes=True)
     journal = Journal(settings.var_dir / "notifier-journal")
     wechat = make_wechat(settings)
+    sms = make_sms(settings)
     notifier = Notifier(
         sessions=sessions,
         settings=settings,
@@ -90,6 +104,7 @@ async def _notify_until_stopped(settings: Settings, options: NotifierOptions) ->
         options=options,
         journal=journal,
         wechat=wechat,
+        sms=sms,
     )
     notifier.recover()
     stop = asyncio.Event()
@@ -116,6 +131,8 @@ async def _notify_until_stopped(settings: Settings, options: NotifierOptions) ->
             await bot.request.shutdown()
         if wechat is not None:
             await wechat.aclose()
+        if sms is not None:
+            await sms.aclose()
     log.info("notifier stopped")
 
 
@@ -135,8 +152,9 @@ def deliver_once(settings: Settings | None = None) -> DeliveryReport:
         bot = make_bot(settings, options)
         sessions = session_factory(settings.database_url, writes=True)
         wechat = make_wechat(settings)
+        sms = make_sms(settings)
         notifier = Notifier(
-            sessions=sessions, settings=settings, bot=bot, options=options, wechat=wechat
+            sessions=sessions, settings=settings, bot=bot, options=options, wechat=wechat, sms=sms
         )
         try:
             return await notifier.deliver_due(options.batch_size)
@@ -145,6 +163,8 @@ def deliver_once(settings: Settings | None = None) -> DeliveryReport:
                 await bot.request.shutdown()
             if wechat is not None:
                 await wechat.aclose()
+            if sms is not None:
+                await sms.aclose()
 
     try:
         report = asyncio.run(once())

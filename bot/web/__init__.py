@@ -10,6 +10,7 @@ from bot.web._desk import desk_router
 from bot.web._desk.entries import entries_router
 from bot.web._desk.evaluation import evaluation_router
 from bot.web._desk.feedback import feedback_router
+from bot.web._desk.hotline import hotline_router
 from bot.web._desk.notices import notices_router
 from bot.web._desk.opinion_coding import opinion_coding_router
 from bot.web._desk.opinion_topics import opinion_topics_router
@@ -41,6 +42,7 @@ __all__ = [
     "evaluation_router",
     "feedback_router",
     "gather_opinion",
+    "hotline_router",
     "notices_router",
     "open311_router",
     "open_data_router",

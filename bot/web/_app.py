@@ -34,6 +34,7 @@ from bot.web._desk import desk_router
 from bot.web._desk.entries import entries_router
 from bot.web._desk.evaluation import evaluation_router
 from bot.web._desk.feedback import feedback_router
+from bot.web._desk.hotline import hotline_router
 from bot.web._desk.notices import notices_router
 from bot.web._desk.opinion_coding import opinion_coding_router
 from bot.web._desk.opinion_topics import opinion_topics_router
@@ -136,6 +137,7 @@ def create_app(
         app.include_router(evaluation_router(sessions=sessions, profile=profile), prefix="/desk")
         app.include_router(entries_router(sessions=sessions, profile=profile), prefix="/desk")
         app.include_router(feedback_router(sessions=sessions, profile=profile), prefix="/desk")
+        app.include_router(hotline_router(sessions=sessions, profile=profile), prefix="/desk")
         app.include_router(notices_router(sessions=sessions, profile=profile), prefix="/desk")
         app.include_router(
             opinion_coding_router(sessions=sessions, profile=profile), prefix="/desk"

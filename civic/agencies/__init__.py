@@ -2,6 +2,7 @@
 which ticket."""
 
 from civic.agencies._service import (
+    HOTLINE,
     ROLES,
     SESSION_TTL,
     Viewer,
@@ -15,6 +16,8 @@ from civic.agencies._service import (
     digest,
     disable_user,
     end_session,
+    is_hotline,
+    is_office,
     revoke_api_key,
     set_channel,
     start_session,
@@ -23,6 +26,7 @@ from civic.agencies._service import (
 )
 
 __all__ = [
+    "HOTLINE",
     "ROLES",
     "SESSION_TTL",
     "Viewer",
@@ -36,6 +40,8 @@ __all__ = [
     "digest",
     "disable_user",
     "end_session",
+    "is_hotline",
+    "is_office",
     "revoke_api_key",
     "set_channel",
     "start_session",

@@ -23,7 +23,11 @@ from civic.errors import InvalidInput
 from storage.models import AgencyChannel, AgencyUser, ApiKey, StaffSession, Ticket, utcnow
 
 # A coordinator enters the agency's own performance figures for the annual evaluation.
-ROLES = ("officer", "supervisor", "staff", "coordinator")
+# A hotline operator (the 12345 hotline, a service window) files tickets for callers and
+# sees only those; like the office's staff, they belong to no agency.
+ROLES = ("officer", "supervisor", "staff", "coordinator", "hotline")
+HOTLINE = "hotline"
+_NO_AGENCY = ("staff", HOTLINE)
 MIN_PASSWORD_LENGTH = 10
 SESSION_TTL = timedelta(hours=8)
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,48}$")
@@ -63,16 +67,19 @@ def create_user(
     districts: Iterable[str] | None = None,
     known_districts: set[str] | None = None,
 ) -> AgencyUser:
-    """A desk user. Staff belong to the evaluation office (no agency); officers,
-    supervisors and coordinators to one agency, officers optionally to some of its
-    districts."""
+    """A desk user. Staff belong to the evaluation office and hotline operators to the
+    hotline (no agency); officers, supervisors and coordinators to one agency, officers
+    optionally to some of its districts."""
     username = username.strip()
     if not _NAME.match(username):
         raise InvalidInput("a username is 1-48 letters, digits, '.', '_' or '-'")
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
-    if (role == "staff") != (agency is None):
-        raise InvalidInput("staff have no agency; officers, supervisors and coordinators need one")
+    if (role in _NO_AGENCY) != (agency is None):
+        raise InvalidInput(
+            "staff and hotline operators have no agency; officers, supervisors and "
+            "coordinators need one"
+        )
     _check_agency(agency, known_agencies)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
@@ -234,11 +241,23 @@ def _is_live(viewer: Viewer) -> bool:
     return viewer.revoked_at is None
 
 
+def is_hotline(viewer: Viewer) -> bool:
+    return isinstance(viewer, AgencyUser) and viewer.role == HOTLINE
+
+
+def is_office(viewer: Viewer) -> bool:
+    """The evaluation office: its staff, and keys of no agency (not the hotline)."""
+    return viewer.agency is None and not is_hotline(viewer)
+
+
 def can_access(viewer: Viewer, ticket: Ticket) -> bool:
-    """Staff and unscoped keys see every ticket; everyone else only their agency's, and
-    an officer limited to districts only those districts'."""
+    """Staff and unscoped keys see every ticket; a hotline operator those they filed;
+    everyone else only their agency's, and an officer limited to districts only those
+    districts'."""
     if not _is_live(viewer):
         return False
+    if is_hotline(viewer):
+        return ticket.filed_by_user_id == viewer.id
     if viewer.agency is None:
         return True
     if ticket.agency != viewer.agency:
@@ -249,7 +268,10 @@ def can_access(viewer: Viewer, ticket: Ticket) -> bool:
 
 
 def can_act(viewer: Viewer, ticket: Ticket) -> bool:
-    """Acting needs access, and for an API key the write permission."""
+    """Acting needs access, and for an API key the write permission; a hotline operator
+    files tickets and follows them, but the agency works them."""
+    if is_hotline(viewer):
+        return False
     return can_access(viewer, ticket) and (isinstance(viewer, AgencyUser) or viewer.can_write)
 
 
@@ -259,6 +281,8 @@ def ticket_scope(viewer: Viewer | None) -> list[ColumnElement[bool]]:
         return []
     if not _is_live(viewer):
         return [false()]
+    if is_hotline(viewer):
+        return [Ticket.filed_by_user_id == viewer.id]
     if viewer.agency is None:
         return []
     conditions = [Ticket.agency == viewer.agency]

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, false, func, select
 from sqlalchemy.orm import Session
 
+from civic.agencies import HOTLINE
 from civic.errors import InvalidInput, NotFound
 from storage.models import AgencyUser, Feedback, utcnow
 
@@ -22,7 +23,10 @@ UNROUTED = "none"  # the agency filter's value for suggestions with no agency ye
 
 
 def _scope(viewer: AgencyUser) -> list[ColumnElement[bool]]:
-    """The conditions that keep a desk user to the feedback they may read."""
+    """The conditions that keep a desk user to the feedback they may read; the hotline's
+    operators read none."""
+    if viewer.role == HOTLINE:
+        return [false()]
     if viewer.agency is None:
         return []
     conditions: list[ColumnElement[bool]] = [Feedback.agency == viewer.agency]

@@ -20,7 +20,7 @@ from civic.notifications import enqueue_for_event
 from civic.routing import RoutingDecision
 from civic.tickets._states import OPEN_STATUSES, WAITING, Status, check_transition, ticket_number
 from storage.agency_alerts import enqueue_routed_alert
-from storage.models import EventPhoto, Ticket, TicketEvent, TicketFollower, utcnow
+from storage.models import AgencyUser, EventPhoto, Ticket, TicketEvent, TicketFollower, utcnow
 from storage.tickets import (
     find_follower,
     get_ticket_by_number,
@@ -46,8 +46,10 @@ def create_ticket(
     contact: str = "chat",
     lat: float | None = None,
     long: float | None = None,
+    filed_by: AgencyUser | None = None,
 ) -> Ticket:
-    """Store a new complaint and route it: submitted, then routed (or left for triage)."""
+    """Store a new complaint and route it: submitted, then routed (or left for triage).
+    `filed_by` is the desk user who filed it for a caller; the filing is theirs."""
     now = utcnow()
     ticket = Ticket(
         citizen_id=citizen_id,
@@ -68,13 +70,15 @@ def create_ticket(
         created_at=now,
         updated_at=now,
         due_at=due_at,
+        filed_by_user_id=filed_by.id if filed_by is not None else None,
     )
     session.add(ticket)
     session.flush()
     # The year in the number is the city's year, not UTC's.
     ticket.number = ticket_number(ticket_prefix, now.astimezone(ZoneInfo(timezone)).year, ticket.id)
+    filer = actor_of(filed_by) if filed_by is not None else "citizen"
     ticket.events.append(
-        TicketEvent(actor="citizen", from_status=None, to_status=Status.SUBMITTED, at=now)
+        TicketEvent(actor=filer, from_status=None, to_status=Status.SUBMITTED, at=now)
     )
     if decision.agency is not None:
         transition(session=session, ticket=ticket, to_status=Status.ROUTED, actor="router")

@@ -49,6 +49,11 @@ class Ticket(Base):
     # The reporter's assurance level when they rated (civic.identity).
     satisfaction_assurance: Mapped[str | None] = mapped_column(String(16), default=None)
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # The desk user who filed it for a caller (the 12345 hotline, a service window);
+    # NULL when the citizen filed it themselves.
+    filed_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agency_users.id", ondelete="SET NULL"), index=True, default=None
+    )
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"

@@ -1,6 +1,8 @@
 """A stand-in for the Rasa server's REST channel, over real HTTP on this machine: it
 answers `POST /webhooks/rest/webhook` with `echo:<message>` (a button when the
-message is "offer buttons", the erasure's signal for "/erase_confirm"), accepts
+message is "offer buttons", the erasure's signal for "/erase_confirm"), answers
+`POST /model/parse` with the parse set for that text in `parses` (see `complaint_parse`;
+a text with none gets no intent and an empty ranking, as an untrained kind would), accepts
 replacing a conversation's events, answers `GET /status` as a loaded server does, and
 records every body.
 
@@ -29,6 +31,7 @@ class FakeRasa(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), _EchoHandler)
         self.bodies: list[dict[str, Any]] = []
         self.replaced: list[str] = []
+        self.parses: dict[str, dict[str, Any]] = {}
 
     @property
     def url(self) -> str:
@@ -53,6 +56,14 @@ class _EchoHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path.split("?")[0] == "/model/parse":
+            self.server.bodies.append(body)
+            text = body.get("text")
+            if not isinstance(text, str):  # Rasa answers a body without text so
+                self._answer(400, {"status": "failure", "reason": "BadRequest"})
+                return
+            self._answer(200, self.server.parses.get(text) or complaint_parse(text, []))
+            return
         status = 200 if self.path == "/webhooks/rest/webhook" else 404
         self.server.bodies.append(body)
         reply: dict[str, Any] = {"text": f"echo:{body['message']}"}
@@ -85,3 +96,37 @@ class _EchoHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+def complaint_parse(text: str, ranking: list[tuple[str, float]]) -> dict[str, Any]:
+    """What Rasa 3.6's `/model/parse` answers for a complaint: the `complaint` intent and
+    its ResponseSelector's ranking of `complaint/<category>` keys, best first."""
+    selector_ranking = [
+        {"id": -(i + 1), "confidence": confidence, "intent_response_key": f"complaint/{key}"}
+        for i, (key, confidence) in enumerate(ranking)
+    ]
+    best = selector_ranking[0] if selector_ranking else None
+    intent = (
+        {"name": "complaint", "confidence": 0.97} if ranking else {"name": None, "confidence": 0.0}
+    )
+    return {
+        "text": text,
+        "intent": intent,
+        "entities": [],
+        "intent_ranking": [intent] if ranking else [],
+        "response_selector": {
+            "all_retrieval_intents": ["complaint"],
+            "complaint": {
+                "response": {
+                    "id": best["id"] if best else None,
+                    "responses": None,
+                    "response_templates": None,
+                    "confidence": best["confidence"] if best else 0.0,
+                    "intent_response_key": best["intent_response_key"] if best else None,
+                    "utter_action": f"utter_{best['intent_response_key']}" if best else None,
+                    "template_name": f"utter_{best['intent_response_key']}" if best else None,
+                },
+                "ranking": selector_ranking,
+            },
+        },
+    }

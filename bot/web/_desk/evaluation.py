@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.web._desk import security
 from bot.web._desk.render import Page, Renderer, redirect
 from bot.web._desk.texts import requested_language
-from civic.agencies import user_for_session
+from civic.agencies import is_office, user_for_session
 from civic.campaigns import progress
 from civic.city import Profile
 from civic.feedback import praise_counts
@@ -71,7 +71,7 @@ class Evaluation:
                 return self._login(request)
             page = self._page(request, user)
             campaigns = []
-            if user.agency is None:
+            if is_office(user):
                 for campaign in session.scalars(select(Campaign).order_by(Campaign.id.desc())):
                     campaigns.append((campaign, progress(session=session, campaign_id=campaign.id)))
             counted = self.profile.integrity.counted_levels
@@ -87,7 +87,7 @@ class Evaluation:
                 windows=[_window_row(w, page, counted) for w in windows],
                 satisfaction=[_satisfaction_row(r, page, counted) for r in satisfaction],
                 counted=_levels_text(page, counted),
-                reviewer=user.agency is None,
+                reviewer=is_office(user),
                 surveys=surveys,
                 praise=_praise_rows(praise, page, user.agency),
             )

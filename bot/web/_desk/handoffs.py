@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 
 from bot.web._desk.render import Page
 from bot.web._desk.views import aware
+from civic.agencies import is_office
 from civic.handoffs import close_handoff, handoff_queue, staff_reply
 from storage.models import AgencyUser, Handoff
 
@@ -19,8 +20,8 @@ MAX_REPLY = 4000
 
 
 def is_staff(user: AgencyUser) -> bool:
-    """Handoffs are for the evaluation office, whose users belong to no agency."""
-    return user.agency is None
+    """Handoffs are for the evaluation office's staff (not the hotline's operators)."""
+    return is_office(user)
 
 
 def _city_time(moment: datetime, timezone: str) -> str:

@@ -21,6 +21,7 @@ from bot.web._desk.texts import (
     translator,
 )
 from bot.web._desk.views import Labels
+from civic.agencies import HOTLINE, is_office
 from civic.city import Profile
 from civic.feedback import unread_suggestions
 from storage.models import AgencyUser
@@ -41,6 +42,7 @@ class Page:
     staff: bool = False
     unread: int | None = None  # suggestions waiting for the reader, shown in the menu
     figures: bool = False  # enters or approves the evaluation's figures
+    hotline: bool = False  # files tickets for callers (/desk/hotline)
 
     @property
     def lang(self) -> str:
@@ -67,11 +69,21 @@ class Renderer:
         shown = None
         if user is not None:
             where = labels.agency(user.agency) if user.agency else labels.t("nav.office")
+            if user.role == HOTLINE:
+                where = labels.t("nav.hotline_centre")
             shown = labels.t("nav.user", name=user.display_name, agency=where)
-        staff = user is not None and user.agency is None
+        staff = user is not None and is_office(user)
         figures = user is not None and user.role in ("staff", "coordinator")
+        hotline = user is not None and user.role in ("staff", HOTLINE)
         return Page(
-            request, labels, shown, csrf, staff=staff, unread=_unread(user), figures=figures
+            request,
+            labels,
+            shown,
+            csrf,
+            staff=staff,
+            unread=_unread(user),
+            figures=figures,
+            hotline=hotline,
         )
 
     def render(
@@ -91,7 +103,13 @@ class Renderer:
             csrf=page.csrf,
             flash=flash,
             lang_links={code: f"{here}{separator}lang={code}" for code in HTML_LANG},
-            **{"staff": page.staff, "unread": page.unread, "figures": page.figures, **context},
+            **{
+                "staff": page.staff,
+                "unread": page.unread,
+                "figures": page.figures,
+                "hotline": page.hotline,
+                **context,
+            },
         )
         response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
         if requested_language(request):

@@ -9,6 +9,7 @@ POST's login is checked before its body is read: without one, nothing is uploade
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -29,7 +30,7 @@ from bot.web._desk.render import Page, Renderer, redirect
 from bot.web._desk.texts import TEMPLATES_DIR
 from bot.web._desk.views import inbox_rows, ticket_view
 from bot.web._limits import WebLimits
-from civic.agencies import user_for_session
+from civic.agencies import can_act, is_office, user_for_session
 from civic.city import Profile
 from civic.errors import AccessDenied, IllegalTransition, InvalidInput, NotFound
 from civic.settings import get_settings
@@ -119,7 +120,7 @@ class Desk:
                 filters=filters,
                 rows=inbox_rows(page.labels, found[:PAGE_SIZE], now),
                 has_next=len(found) > PAGE_SIZE,
-                staff=user.agency is None,
+                staff=is_office(user),
                 choices=self._choices(page, user),
             )
 
@@ -181,12 +182,15 @@ class Desk:
         except (NotFound, AccessDenied):
             return self._not_found(page)
         photos = event_photos(session=session, ticket_id=ticket.id)
+        view = ticket_view(page.labels, ticket, photos, utcnow())
+        if not can_act(user, ticket):  # a hotline operator follows what they filed
+            view = replace(view, actions=frozenset(), waiting=False)
         return self.renderer.render(
             page,
             "ticket.html",
             here=_ticket_url(number),
             status=status,
-            ticket=ticket_view(page.labels, ticket, photos, utcnow()),
+            ticket=view,
             action_url=_ticket_url(number),
             error=error,
             failed=failed,

@@ -19,6 +19,8 @@ from civic.agencies import (
     create_user,
     disable_user,
     end_session,
+    is_hotline,
+    is_office,
     revoke_api_key,
     set_channel,
     start_session,
@@ -68,14 +70,17 @@ def test_a_user_logs_in_with_the_right_password_only(session: Session) -> None:
     assert authenticate(session=session, username="nobody", password=PASSWORD) is None
 
 
-NEEDS_AGENCY = "staff have no agency; officers, supervisors and coordinators need one"
+NEEDS_AGENCY = (
+    "staff and hotline operators have no agency; officers, supervisors and coordinators need one"
+)
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"role": "boss"}, "role must be one of officer, supervisor, staff, coordinator"),
+        ({"role": "boss"}, "role must be one of officer, supervisor, staff, coordinator, hotline"),
         ({"role": "staff"}, NEEDS_AGENCY),
+        ({"role": "hotline"}, NEEDS_AGENCY),
         ({"agency": None}, NEEDS_AGENCY),
         ({"role": "coordinator", "agency": None}, NEEDS_AGENCY),
         ({"agency": "fire"}, "unknown agency 'fire'"),
@@ -238,6 +243,21 @@ def test_who_may_see_which_ticket() -> None:
         "local": ["um-binjiang"],
         "gone": [],
     }
+
+
+def test_a_hotline_operator_sees_only_what_they_filed_and_works_none_of_it(
+    session: Session,
+) -> None:
+    operator = _user(session, username="zhao", agency=None, role="hotline")
+    colleague = _user(session, username="qian", agency=None, role="hotline")
+    theirs, other = _ticket("water", "xihu"), _ticket("water", "xihu")
+    citizens = _ticket(None, None)
+    theirs.filed_by_user_id, other.filed_by_user_id = operator.id, colleague.id
+    assert [can_access(operator, t) for t in (theirs, other, citizens)] == [True, False, False]
+    assert [can_act(operator, t) for t in (theirs, other, citizens)] == [False, False, False]
+    assert (is_hotline(operator), is_office(operator)) == (True, False)
+    staff = _user(session, username="office", agency=None, role="staff")
+    assert (is_hotline(staff), is_office(staff), can_act(staff, theirs)) == (False, True, True)
 
 
 def test_keys_see_their_agency_and_write_only_when_allowed() -> None:
