@@ -32,7 +32,7 @@ from bot.telegram._duty_texts import (
     post_text,
     stale_post,
 )
-from bot.telegram._transport import AiohttpRequest, make_bot, retry_after_seconds
+from bot.telegram._transport import AiohttpRequest, close_bot, make_bot, retry_after_seconds
 from civic.city import Profile, get_profile
 from civic.duty import (
     NEW_TICKET,
@@ -152,7 +152,8 @@ def deliver_due(session: Session, settings: Settings) -> DutyReport:
     if not settings.telegram_bot_token:
         log.warning("no TELEGRAM_BOT_TOKEN: duty messages wait until one is configured")
         return DutyReport()
-    bot = make_bot(settings=settings, request=AiohttpRequest(connections=2))
+    request = AiohttpRequest(connections=2)
+    bot = make_bot(settings=settings, request=request, priority="bulk", role="duty")
     profile = get_profile(settings.profiles_dir, settings.profile)
 
     async def run() -> DutyReport:
@@ -161,6 +162,6 @@ def deliver_due(session: Session, settings: Settings) -> DutyReport:
                 session, bot, profile, token=settings.telegram_bot_token or ""
             )
         finally:
-            await bot.request.shutdown()
+            await close_bot(bot)
 
     return asyncio.run(run())

@@ -325,23 +325,6 @@ async def test_blocked_users_become_unreachable_and_sms_reaches_households(
     assert states == {"sent": 4, "unreachable": 1}
 
 
-async def test_campaign_sends_use_only_what_replies_leave(tmp_path: Path) -> None:
-    from bot.campaigns import Pace
-    from bot.delivery import SendMeter
-
-    replies = SendMeter(tmp_path / "meter", "gateway")
-    campaign = SendMeter(tmp_path / "meter", "campaigns")
-    pace = Pace(25.0, campaign)
-    await pace.acquire()
-    assert pace._bucket.rate == 25.0
-    replies.record(20)  # the gateway answered 20 citizens this second
-    pace._checked = 0.0
-    await pace.acquire()
-    assert pace._bucket.rate == 5.0
-    replies.close()
-    campaign.close()
-
-
 async def test_households_with_only_an_email_are_invited_by_email(
     world: str, profile: Profile, tmp_path: Path
 ) -> None:
