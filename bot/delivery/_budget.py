@@ -157,7 +157,10 @@ class SendBudget:
         said to stop meanwhile."""
         waited = False
         while True:
-            result = await asyncio.to_thread(self.attempt, priority)
+            # inline, not in a thread: a take is a pwrite or one Redis round trip of well
+            # under a millisecond (at worst a 0.5 s time-out, then 5 s without Redis), and
+            # the executor's threads are often all busy with database work
+            result = self.attempt(priority)
             if result.granted:
                 return result.at
             if stopping is not None and stopping():
