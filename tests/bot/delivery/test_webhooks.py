@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,6 +22,7 @@ from bot.delivery import deliver_alerts, sign, verify_signature
 from civic.city import Profile
 from civic.routing import RoutingDecision
 from civic.tickets import create_ticket
+from storage.db import session_factory
 from storage.models import AgencyAlert, AgencyChannel, utcnow
 
 SECRET = "s3cret-for-tests"
@@ -31,11 +34,13 @@ class Receiver:
     def __init__(self) -> None:
         self.status = 200
         self.received: list[dict[str, Any]] = []
+        self.on_post: Callable[[], None] = lambda: None  # runs before the answer
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.on_post()
                 receiver.received.append({"headers": dict(self.headers), "body": body})
                 self.send_response(receiver.status)
                 self.end_headers()
@@ -135,3 +140,36 @@ def test_receivers_can_reject_forged_altered_and_stale_deliveries() -> None:
     stale = now + timedelta(minutes=6)
     assert verify_signature(SECRET, str(stamp), body, good, now=stale) is False
     assert verify_signature(SECRET, "yesterday", body, good, now=now) is False
+
+
+def _route_tickets(url: str, profile: Profile, receiver: Receiver, count: int) -> None:
+    with session_factory(url)() as session:
+        session.add(AgencyChannel(agency="water", webhook_url=receiver.url, webhook_secret=SECRET))
+        session.commit()
+        for _ in range(count):
+            route_a_ticket(session, profile)
+
+
+def test_two_deliverers_on_postgresql_post_each_alert_once(
+    postgres_url: str, profile: Profile, receiver: Receiver
+) -> None:
+    _route_tickets(postgres_url, profile, receiver, 12)
+    receiver.on_post = lambda: time.sleep(0.02)  # posts overlap the other's claims
+    totals: list[tuple[int, int]] = []
+
+    def deliverer() -> None:
+        with session_factory(postgres_url, writes=True)() as session, httpx.Client() as client:
+            while (done := deliver_alerts(session, profile, client, limit=3)) != (0, 0):
+                totals.append(done)
+
+    threads = [threading.Thread(target=deliverer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = Counter(json.loads(r["body"])["alert_id"] for r in receiver.received)
+    with session_factory(postgres_url)() as session:
+        alerts = session.scalars(select(AgencyAlert)).all()
+    assert ids == {alert.id: 1 for alert in alerts} and len(alerts) == 12
+    assert {alert.status for alert in alerts} == {"sent"}
+    assert sum(delivered for delivered, _ in totals) == 12
