@@ -5,11 +5,14 @@ exactly once, and the scheduler's job holds no write transaction while Telegram 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,11 +21,13 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.telegram import DutyReport, deliver_duty_messages
+from bot.telegram._duty_posts import deliver_due
 from civic.city import Profile
 from civic.routing import RoutingDecision
+from civic.settings import get_settings
 from civic.tickets import create_ticket
-from storage.db import session_factory
-from storage.models import DutyMessage, Ticket, utcnow
+from storage.db import engine_for, migrate, session_factory, session_scope
+from storage.models import AgencyChannel, DutyMessage, Ticket, utcnow
 from tests.fakes.botapi import BotApiStandIn
 
 GROUPS = [-1001000000100 - i for i in range(16)]
@@ -105,4 +110,49 @@ def test_two_senders_on_postgresql_send_each_row_once(
     assert Counter(m.chat_id for m in api.messages()) == dict.fromkeys(GROUPS, 1)
     assert sum(r.sent for r in reports) == len(GROUPS)
     with session_factory(postgres_url)() as session:
+        assert set(session.scalars(select(DutyMessage.status))) == {"sent"}
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'civic.db'}"
+    migrate(url)
+    yield url
+    engine_for(url).dispose()
+
+
+def test_the_job_holds_no_write_lock_while_telegram_answers(
+    sqlite_url: str, api: BotApiStandIn, tmp_path: Path
+) -> None:
+    """While each post waits for its answer, another connection writes to the database
+    (as APScheduler's job store does); it gets its turn without waiting for the send."""
+    with session_factory(sqlite_url)() as session:
+        queue_posts(session, GROUPS[:2])
+    others: list[str] = []
+
+    def another_writer() -> None:
+        db = sqlite3.connect(tmp_path / "civic.db", timeout=2, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT INTO agency_channels (agency) VALUES (?)", (f"a{len(others)}",))
+            db.execute("COMMIT")
+            others.append("written")
+        except sqlite3.OperationalError as exc:
+            others.append(str(exc))
+        finally:
+            db.close()
+
+    api.before_answering("sendMessage", another_writer)
+    settings = replace(
+        get_settings(),
+        database_url=sqlite_url,
+        telegram_bot_token="123:ABC",
+        telegram_base_url=api.base_url,
+    )
+    with session_scope(sqlite_url) as session:  # as the scheduler runs a job
+        assert deliver_due(session, settings) == DutyReport(sent=2)
+    assert others == ["written", "written"]
+    assert len(api.messages()) == 2
+    with session_factory(sqlite_url)() as session:
+        assert len(session.scalars(select(AgencyChannel)).all()) == 2
         assert set(session.scalars(select(DutyMessage.status))) == {"sent"}
