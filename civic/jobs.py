@@ -14,7 +14,10 @@ from typing import Any
 class Job:
     """`run` gets a database session that the scheduler commits after it, or rolls back
     if it raises; with `own_session` it gets nothing and looks after itself (the campaign
-    sender, which commits batch by batch under a lock of its own)."""
+    sender, which commits batch by batch under a lock of its own). A job that sends over
+    the network commits before each send and records the outcome in a new short
+    transaction: on SQLite a write transaction held across a send keeps every other
+    writer, APScheduler's job store included, waiting."""
 
     id: str
     every: timedelta

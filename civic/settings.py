@@ -79,6 +79,10 @@ class Settings:
     telegram_bot_username: str = "CivicFeedbackBot"
     public_url: str = "http://127.0.0.1:8000"
     campaign_telegram_rate: float = 25.0
+    # The bot's Telegram sends a second, every process together (bot/delivery/_budget.py),
+    # and how much of it each higher priority keeps from the lower ones.
+    telegram_rate_per_second: float = 25.0
+    telegram_reserve_per_second: float = 5.0
     # Web chat sessions: idle and absolute lifetimes, and how often a token is replaced.
     web_session_idle_days: int = 30
     web_session_max_days: int = 90
@@ -384,6 +388,8 @@ def _read(r: VariableReader) -> Settings:
         telegram_bot_username=r.text("TELEGRAM_BOT_USERNAME", "CivicFeedbackBot").lstrip("@"),
         public_url=r.text("CIVIC_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
         campaign_telegram_rate=r.number("CAMPAIGN_TELEGRAM_RATE", 25.0),
+        telegram_rate_per_second=r.number("TELEGRAM_RATE_PER_SECOND", 25.0),
+        telegram_reserve_per_second=r.number("TELEGRAM_RESERVE_PER_SECOND", 5.0),
         web_session_idle_days=idle,
         web_session_max_days=most,
         web_session_rotate_hours=rotate,

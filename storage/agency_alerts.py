@@ -13,6 +13,7 @@ from storage.models import AgencyAlert, AgencyChannel, Ticket
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
+LEASE = timedelta(minutes=15)  # longer than a batch: 50 posts of at most 10 s each
 RETRIES = outbox.RetryPolicy(
     max_attempts=MAX_ATTEMPTS, first_delay=FIRST_RETRY, max_delay=MAX_RETRY, error_length=500
 )
@@ -38,6 +39,18 @@ def enqueue_routed_alert(*, session: Session, ticket: Ticket, event_id: int) -> 
 
 def due_alerts(*, session: Session, now: datetime, limit: int = 50) -> list[AgencyAlert]:
     return outbox.take_due(session=session, model=AgencyAlert, now=now, limit=limit)
+
+
+def claim_alerts(
+    *, session: Session, now: datetime, limit: int = 50, lease: timedelta = LEASE
+) -> list[AgencyAlert]:
+    """The due alerts, leased to this deliverer (storage/outbox.py): commit, then post."""
+    return outbox.claim_due(session=session, model=AgencyAlert, now=now, limit=limit, lease=lease)
+
+
+def reclaim_alert(*, session: Session, alert_id: int, lease: datetime) -> AgencyAlert | None:
+    """The alert, if still leased to us: begins the transaction recording its outcome."""
+    return outbox.reclaim(session=session, model=AgencyAlert, row_id=alert_id, lease=lease)
 
 
 def mark_delivered(*, alert: AgencyAlert, now: datetime | None = None) -> None:

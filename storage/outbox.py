@@ -15,6 +15,14 @@ PostgreSQL the rows are locked FOR UPDATE SKIP LOCKED until the transaction ends
 deliverers never get the same row, and neither waits for the other's rows. SQLite has one
 writer at a time and needs no lock.
 
+Claiming. A deliverer that sends over the network must not hold its transaction (and
+its row locks, or SQLite's write lock) while it waits for the other side: `claim_due`
+takes the rows and puts a lease on them (their `next_attempt_at` moves to the lease's
+end, a value no other claim has), the caller commits, sends, and records each outcome in
+a short transaction of its own that begins with `reclaim`: the row, only if it still
+carries the lease. No other deliverer takes a leased row before the lease runs out; one
+whose lease ran out and was taken by another is left to that one.
+
 Recording. Every outcome but a postponement counts as an attempt:
 - `mark_sent`: delivered.
 - `mark_failed_attempt`: tried again after a delay that doubles with each attempt, from
@@ -34,12 +42,13 @@ error kept) and its domain: which rows to enqueue, for whom, and what they say.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
-from sqlalchemy import Select, inspect, select
+from sqlalchemy import CursorResult, Select, inspect, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import utcnow
@@ -117,6 +126,36 @@ def take_due(*, session: Session, model: type[Row], now: datetime, limit: int) -
         .order_by(columns["next_attempt_at"], columns["id"])
     )
     return take(session=session, query=query, limit=limit)
+
+
+def claim_due(
+    *, session: Session, model: type[Row], now: datetime, limit: int, lease: timedelta
+) -> list[Row]:
+    """`take_due`, with a lease on the rows until about `now + lease` (their
+    `next_attempt_at`, made unique to this claim): the caller commits, then sends."""
+    lease_end = now + lease + timedelta(microseconds=secrets.randbelow(1_000_000))
+    rows = take_due(session=session, model=model, now=now, limit=limit)
+    for row in rows:
+        row.next_attempt_at = lease_end
+    session.flush()
+    return rows
+
+
+def reclaim(*, session: Session, model: type[Row], row_id: int, lease: datetime) -> Row | None:
+    """At the start of the transaction that records an outcome: the row if it is still
+    pending under our lease, else None (another deliverer took it after the lease ran out).
+    It writes first, so SQLite takes its write lock now and PostgreSQL locks the row."""
+    columns = inspect(model).columns
+    result = session.execute(
+        update(model)
+        .where(columns["id"] == row_id, columns["status"] == PENDING)
+        .where(columns["next_attempt_at"] == lease)
+        .values(next_attempt_at=lease)
+        .execution_options(synchronize_session=False)
+    )
+    if not (isinstance(result, CursorResult) and result.rowcount == 1):
+        return None
+    return session.get(model, row_id, populate_existing=True)
 
 
 def mark_sent(*, row: OutboxRow, now: datetime | None = None) -> None:

@@ -28,7 +28,7 @@ from bot.delivery import (
     render_invitation_email,
 )
 from bot.observability import count_refusal
-from bot.telegram import retry_after_seconds
+from bot.telegram import close_bot, retry_after_seconds
 from civic.i18n import t
 from storage.models import OutboundMessage
 
@@ -129,7 +129,7 @@ class TelegramChannel:
 
     async def aclose(self) -> None:
         # the Bot itself was never initialised (no getMe): close its transport directly
-        await self._bot.request.shutdown()
+        await close_bot(self._bot)
 
     async def send(self, delivery: Delivery) -> Outcome:
         lang = delivery.language

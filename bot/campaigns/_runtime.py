@@ -11,7 +11,7 @@ from telegram import Bot
 from bot.campaigns._channels import Channel, EmailChannel, SmsChannel, TelegramChannel, WebChannel
 from bot.campaigns._deliveries import DeliveryFactory
 from bot.campaigns._sender import CampaignSender, SenderOptions
-from bot.delivery import EmailSender, Journal, SendMeter, SmsGateway
+from bot.delivery import EmailSender, Journal, SmsGateway
 from bot.telegram import AiohttpRequest, make_bot
 from civic.city import get_profile
 from civic.errors import CivicError
@@ -37,8 +37,10 @@ def sender_lock(settings: Settings) -> Lock:
 
 def campaign_bot(settings: Settings, concurrency: int) -> Bot:
     """A Bot on the aiohttp transport (see bot/telegram/_transport.py), honouring
-    TELEGRAM_BASE_URL like the rest of the project."""
-    return make_bot(settings=settings, request=AiohttpRequest(connections=concurrency + 1))
+    TELEGRAM_BASE_URL like the rest of the project; its sends take bulk tokens from the
+    shared send budget."""
+    request = AiohttpRequest(connections=concurrency + 1)
+    return make_bot(settings=settings, request=request, priority="bulk", role="campaigns")
 
 
 def make_channels(
@@ -113,5 +115,4 @@ def make_sender(
         deliveries=deliveries,
         journal=Journal(settings.var_dir / "campaign-journal"),
         options=options,
-        meter=SendMeter(settings.var_dir / "send-meter", "campaigns"),
     )

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.campaigns._channels import Channel, Delivery, Outcome
 from bot.campaigns._deliveries import DeliveryFactory
-from bot.delivery import Journal, SendMeter, TokenBucket
+from bot.delivery import Journal, TokenBucket
 from bot.observability import count_sends
 from bot.telegram import ON_THE_WIRE
 from civic.campaigns import running_campaigns
@@ -71,14 +71,13 @@ def in_send_window(campaign: Campaign, now: datetime) -> bool:
 
 
 class Pace:
-    """One channel's rate. For Telegram, messages other processes sent this second
-    (replies to citizens, ticket updates) come off the budget first."""
+    """One channel's own rate. On Telegram each send also takes a bulk token from the
+    bot's shared send budget (the Bot is made with it: `campaign_bot`), so replies to
+    citizens and ticket updates go first."""
 
-    def __init__(self, rate: float, meter: SendMeter | None) -> None:
-        self._rate, self._meter = rate, meter
+    def __init__(self, rate: float) -> None:
         self._bucket = TokenBucket(rate, time.monotonic(), burst=max(1.0, rate / 10))
         self._paused_until = 0.0
-        self._checked = 0.0
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
@@ -86,9 +85,6 @@ class Pace:
     async def acquire(self) -> None:
         while True:
             now = time.monotonic()
-            if self._meter is not None and now - self._checked > 0.25:
-                self._checked = now
-                self._bucket.rate = max(1.0, self._rate - self._meter.others())
             wait = max(self._paused_until - now, self._bucket.delay(now))
             if wait <= 0:
                 self._bucket.tokens -= 1
@@ -105,7 +101,6 @@ class CampaignSender:
         deliveries: DeliveryFactory,
         journal: Journal,
         options: SenderOptions | None = None,
-        meter: SendMeter | None = None,
         clock: Clock | None = None,
     ) -> None:
         self._sessions = sessions
@@ -116,10 +111,7 @@ class CampaignSender:
         self._clock = clock or (lambda: datetime.now(UTC))
         # Renews the single-sender lock between batches; False means it was lost.
         self.keepalive: Callable[[], bool] = lambda: True
-        self._paces = {
-            name: Pace(self.options.rates.get(name, 10.0), meter if name == "telegram" else None)
-            for name in channels
-        }
+        self._paces = {name: Pace(self.options.rates.get(name, 10.0)) for name in channels}
 
     async def aclose(self) -> None:
         for channel in self._channels.values():

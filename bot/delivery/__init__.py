@@ -1,6 +1,7 @@
-"""What the senders share: the send journal, the per-second send meter and pace, SMS,
-e-mail, printed letters and agencies' webhooks."""
+"""What the senders share: the send journal, the Telegram send budget (on the per-second
+send meter without Redis), pace, SMS, e-mail, printed letters and agencies' webhooks."""
 
+from bot.delivery._budget import Priority, SendBudget, make_budget
 from bot.delivery._email import (
     EmailRejected,
     EmailRetryLater,
@@ -34,7 +35,9 @@ __all__ = [
     "EmailSenderMisconfigured",
     "Journal",
     "Letter",
+    "Priority",
     "RenderedEmail",
+    "SendBudget",
     "SendMeter",
     "Sleep",
     "SmsError",
@@ -46,6 +49,7 @@ __all__ = [
     "deliver_alerts",
     "is_gsm7",
     "letters_pdf",
+    "make_budget",
     "render_invitation_email",
     "sign",
     "sms_segments",

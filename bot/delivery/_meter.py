@@ -24,6 +24,10 @@ class SendMeter:
         self._count += messages
         os.pwrite(self._fd, f"{self._second} {self._count}".ljust(32).encode(), 0)
 
+    def mine(self) -> int:
+        """Messages this process sent in the current second."""
+        return self._count if self._second == int(time.time()) else 0
+
     def others(self) -> int:
         """Messages other processes sent in the current and the previous second."""
         now = int(time.time())
@@ -40,5 +44,8 @@ class SendMeter:
         return total
 
     def close(self) -> None:
+        if self._fd < 0:
+            return
         os.close(self._fd)
+        self._fd = -1
         self._path.unlink(missing_ok=True)

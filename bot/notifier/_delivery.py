@@ -19,15 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.delivery import (
-    Clock,
-    Journal,
-    SendMeter,
-    Sleep,
-    SmsError,
-    SmsGateway,
-    SmsRejected,
-)
+from bot.delivery import Clock, Journal, Sleep, SmsError, SmsGateway, SmsRejected
 from bot.notifier._options import DeliveryReport, NotifierOptions
 from bot.notifier._rate import SendRate
 from bot.notifier._wechat import WeChatAddress, send_wechat
@@ -140,8 +132,6 @@ class Notifier:
         self._rate, self._sleep = SendRate(self.options, clock, sleep), sleep
         self._codec = PayloadCodec(sessions)
         self._stopping = False
-        # updates to citizens count against the bot's overall rate before campaign sends
-        self._meter = SendMeter(settings.var_dir / "send-meter", "notifier")
 
     def stop(self) -> None:
         """Finish the sends in flight, hand back the rest, claim nothing new."""
@@ -351,7 +341,6 @@ class Notifier:
             try:
                 markup = job.markup if last else None
                 await self._bot.send_message(chat_id=_chat_id(chat), text=text, reply_markup=markup)
-                self._meter.record()
                 count_sends("telegram", "notification")
                 outcome = "sent"
                 return True

@@ -27,7 +27,9 @@ def make_bot(settings: Settings, options: NotifierOptions) -> Bot | None:
     if not settings.telegram_bot_token:
         return None
     request = AiohttpRequest(connections=options.concurrency + 1)
-    return transport.make_bot(settings=settings, request=request)
+    return transport.make_bot(
+        settings=settings, request=request, priority="notification", role="notifier"
+    )
 
 
 def make_wechat(settings: Settings) -> StatusSender | None:
@@ -128,7 +130,7 @@ async def _notify_until_stopped(settings: Settings, options: NotifierOptions) ->
         await deliver_until_stopped(notifier, options, stop, wakeups)
     finally:
         if bot is not None:
-            await bot.request.shutdown()
+            await transport.close_bot(bot)
         if wechat is not None:
             await wechat.aclose()
         if sms is not None:
@@ -160,7 +162,7 @@ def deliver_once(settings: Settings | None = None) -> DeliveryReport:
             return await notifier.deliver_due(options.batch_size)
         finally:
             if bot is not None:
-                await bot.request.shutdown()
+                await transport.close_bot(bot)
             if wechat is not None:
                 await wechat.aclose()
             if sms is not None:

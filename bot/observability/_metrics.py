@@ -38,6 +38,15 @@ TELEGRAM_REFUSALS = Counter(
     "Bot API refusals: 429 (flood control) and 403 (blocked or removed), by message kind",
     ["code", "kind"],
 )
+BUDGET_WAITS = Counter(
+    "civic_send_budget_waits",
+    "Telegram sends that found the bot's send budget used up and waited, by priority",
+    ["priority"],
+)
+BUDGET_FALLBACKS = Counter(
+    "civic_send_budget_fallbacks",
+    "Telegram send tokens taken from this host's meter because Redis did not answer",
+)
 JOB_RUNS = Counter("civic_job_runs", "Scheduled job runs started, by job id", ["job"])
 JOB_FAILURES = Counter("civic_job_failures", "Scheduled job runs that raised, by job id", ["job"])
 
@@ -49,6 +58,14 @@ def count_sends(channel: str, kind: str, number: int = 1) -> None:
 
 def count_refusal(code: int, kind: str) -> None:
     TELEGRAM_REFUSALS.labels(code=str(code), kind=kind).inc()
+
+
+def count_budget_wait(priority: str) -> None:
+    BUDGET_WAITS.labels(priority=priority).inc()
+
+
+def count_budget_fallback() -> None:
+    BUDGET_FALLBACKS.inc()
 
 
 def count_rasa_error(kind: str) -> None:

@@ -1,6 +1,7 @@
 """The Telegram channel: the citizens' gateway, the agencies' duty groups, the Bot API
 transport and its errors, text splitting and the button payload codec."""
 
+from bot.telegram._budgeted import BudgetLimiter
 from bot.telegram._duty_group import DutyDesk
 from bot.telegram._duty_posts import DutyReport, deliver_duty_messages
 from bot.telegram._gateway import CALLBACK_DATA_LIMIT, PayloadCodec, TelegramGateway, split_text
@@ -10,6 +11,8 @@ from bot.telegram._transport import (
     AiohttpRequest,
     BotApiUrls,
     bot_api_urls,
+    budget_for,
+    close_bot,
     make_bot,
     retry_after_seconds,
 )
@@ -20,11 +23,14 @@ __all__ = [
     "ON_THE_WIRE",
     "AiohttpRequest",
     "BotApiUrls",
+    "BudgetLimiter",
     "DutyDesk",
     "DutyReport",
     "PayloadCodec",
     "TelegramGateway",
     "bot_api_urls",
+    "budget_for",
+    "close_bot",
     "deliver_duty_messages",
     "make_bot",
     "retry_after_seconds",

@@ -38,10 +38,10 @@ from telegram.ext import (
 )
 
 from bot.assistant import COMMANDS, DEEP_LINK_LIMIT, UNKNOWN_COMMAND, Conversation, Incoming
-from bot.delivery import SendMeter
 from bot.observability import count_refusal, count_sends
+from bot.telegram._budgeted import BudgetLimiter
 from bot.telegram._duty_group import DutyGroup
-from bot.telegram._transport import bot_api_urls
+from bot.telegram._transport import bot_api_urls, budget_for
 from civic.i18n import t
 from civic.replies import BotMessage
 from civic.settings import Settings
@@ -146,8 +146,9 @@ class TelegramGateway:
         self.sessions = sessions
         self.codec = PayloadCodec(sessions)
         self.media = MediaStore(settings.var_dir / "media")
-        # replies count against the bot's overall rate before campaign sends do
-        self.meter = SendMeter(settings.var_dir / "send-meter", "gateway")
+        # every message it sends (replies, duty-group answers) takes a token of the
+        # highest priority from the bot's shared send budget
+        self.budget = budget_for(settings, "gateway")
         self.limiter = limiter or RateLimiter(make_store(settings.redis_url))
         self.per_chat = Rule("telegram-chat", settings.telegram_limit_per_chat, 60)
 
@@ -155,7 +156,8 @@ class TelegramGateway:
         builder = Application.builder().token(self.settings.telegram_bot_token or "")
         if urls := bot_api_urls(self.settings):
             builder = builder.base_url(urls.base_url).base_file_url(urls.base_file_url)
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        limiter = BudgetLimiter(self.budget, "reply", inner=AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
         application = builder.build()
         # Before anything else: a chat over its limit goes no further.
         application.add_handler(TypeHandler(Update, self._within_limit), group=-1)
@@ -322,7 +324,6 @@ class TelegramGateway:
                 await bot.send_message(
                     chat_id=chat_id, text=part, reply_markup=markup if last else None
                 )
-                self.meter.record()
                 count_sends("telegram", "reply")
             if message.image:
                 await bot.send_photo(chat_id=chat_id, photo=message.image)

@@ -8,8 +8,9 @@ sender is never what limits a campaign; everything above the transport (the Bot 
 methods, errors such as RetryAfter and Forbidden) stays python-telegram-bot's own.
 
 Also here, for every process that talks to the Bot API: the API's address
-(`bot_api_urls`, honouring TELEGRAM_BASE_URL), a Bot made with it (`make_bot`), and the
-wait a 429 asks for in seconds (`retry_after_seconds`).
+(`bot_api_urls`, honouring TELEGRAM_BASE_URL), a Bot made with it (`make_bot`, whose
+sends take from the shared send budget), and the wait a 429 asks for in seconds
+(`retry_after_seconds`).
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ from telegram import Bot
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.ext import ExtBot
 from telegram.request import BaseRequest, RequestData
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.delivery import Priority, SendBudget, make_budget
+from bot.telegram._budgeted import BudgetLimiter
 from civic.settings import Settings
 
 # Set by a sender around one request: called once, the moment the request's body has been
@@ -144,14 +148,45 @@ def bot_api_urls(settings: Settings) -> BotApiUrls | None:
     )
 
 
-def make_bot(*, settings: Settings, request: BaseRequest) -> Bot:
+def make_bot(
+    *,
+    settings: Settings,
+    request: BaseRequest,
+    priority: Priority | None = None,
+    role: str = "bot",
+) -> Bot:
     """A Bot with the configured token (empty if none), talking through `request` to the
-    Bot API at TELEGRAM_BASE_URL when it is set."""
+    Bot API at TELEGRAM_BASE_URL when it is set. With a `priority`, each message it sends
+    first takes a token of that priority from the shared send budget (`role` names this
+    process's meter file)."""
     token = settings.telegram_bot_token or ""
-    urls = bot_api_urls(settings)
-    if urls is None:
-        return Bot(token, request=request)
-    return Bot(token, base_url=urls.base_url, base_file_url=urls.base_file_url, request=request)
+    urls = bot_api_urls(settings) or BotApiUrls(
+        "https://api.telegram.org/bot", "https://api.telegram.org/file/bot"
+    )
+    if priority is None:
+        return Bot(token, urls.base_url, urls.base_file_url, request=request)
+    limiter = BudgetLimiter(budget_for(settings, role), priority)
+    return ExtBot(token, urls.base_url, urls.base_file_url, request=request, rate_limiter=limiter)
+
+
+async def close_bot(bot: Bot) -> None:
+    """Close a Bot made by `make_bot` that was never initialised (no getMe): its send
+    budget and its transport."""
+    if isinstance(bot, ExtBot) and bot.rate_limiter is not None:
+        await bot.rate_limiter.shutdown()
+    await bot.request.shutdown()
+
+
+def budget_for(settings: Settings, role: str) -> SendBudget:
+    """This process's share of the bot's send budget (its meter file named by `role`)."""
+    return make_budget(
+        var_dir=settings.var_dir,
+        role=role,
+        redis_url=settings.redis_url,
+        token=settings.telegram_bot_token,
+        rate=settings.telegram_rate_per_second,
+        reserve=settings.telegram_reserve_per_second,
+    )
 
 
 def retry_after_seconds(err: RetryAfter) -> float:

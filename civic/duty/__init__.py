@@ -7,6 +7,7 @@ from civic.duty._service import (
     NEW_TICKET,
     NOTICE_LATE,
     agency_of_chat,
+    claim_duty_messages,
     due_duty_messages,
     enqueue_escalation,
     enqueue_new_ticket_post,
@@ -20,6 +21,7 @@ from civic.duty._service import (
     open_prompt,
     open_prompt_for,
     postpone,
+    reclaim_duty_message,
     redeem_link_code,
     unlink_telegram,
 )
@@ -29,6 +31,7 @@ __all__ = [
     "NEW_TICKET",
     "NOTICE_LATE",
     "agency_of_chat",
+    "claim_duty_messages",
     "due_duty_messages",
     "enqueue_escalation",
     "enqueue_new_ticket_post",
@@ -42,6 +45,7 @@ __all__ = [
     "open_prompt",
     "open_prompt_for",
     "postpone",
+    "reclaim_duty_message",
     "redeem_link_code",
     "unlink_telegram",
 ]

@@ -34,6 +34,8 @@ LINK_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
+# Longer than a batch of 20 sends (each at most Telegram's time-out plus a budget wait).
+LEASE = timedelta(minutes=10)
 RETRIES = outbox.RetryPolicy(
     max_attempts=MAX_ATTEMPTS, first_delay=FIRST_RETRY, max_delay=MAX_RETRY, error_length=500
 )
@@ -239,6 +241,20 @@ def enqueue_notice_escalation(
 
 def due_duty_messages(*, session: Session, now: datetime, limit: int = 20) -> list[DutyMessage]:
     return outbox.take_due(session=session, model=DutyMessage, now=now, limit=limit)
+
+
+def claim_duty_messages(
+    *, session: Session, now: datetime, limit: int = 20, lease: timedelta = LEASE
+) -> list[DutyMessage]:
+    """The due rows, leased to this sender (storage/outbox.py): commit, then send."""
+    return outbox.claim_due(session=session, model=DutyMessage, now=now, limit=limit, lease=lease)
+
+
+def reclaim_duty_message(
+    *, session: Session, message_id: int, lease: datetime
+) -> DutyMessage | None:
+    """The row, if still leased to us: begins the transaction recording its outcome."""
+    return outbox.reclaim(session=session, model=DutyMessage, row_id=message_id, lease=lease)
 
 
 def mark_posted(*, message: DutyMessage, telegram_message_id: int, now: datetime) -> None:

@@ -61,6 +61,7 @@ import struct
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -379,6 +380,7 @@ class BotApiStandIn:
         self._commands: dict[tuple[str, str], list] = {}
         self._webhook: _Webhook | None = None
         self._faults: dict[str, _Fault] = {}
+        self._before: dict[str, Callable[[], None]] = {}
         self._sent: list[SentMessage] = []
         self._answers: list[CallbackAnswer] = []
         self._calls: list[ApiCall] = []
@@ -492,6 +494,10 @@ class BotApiStandIn:
         params: dict = {}
         try:
             params, files = await _read_params(request)
+            with self._lock:
+                before = self._before.get(method.lower())
+            if before is not None:
+                await asyncio.to_thread(before)
             status, body = await self._dispatch(token, method, params, files)
         except ApiError as err:
             status, body = err.code, err.body()
@@ -1140,6 +1146,12 @@ class BotApiStandIn:
         """
         with self._lock:
             self._faults[method.lower() if method != "*" else "*"] = _Fault(status, count, executed)
+
+    def before_answering(self, method: str, callback: Callable[[], None]) -> None:
+        """Run ``callback`` (in a worker thread) when a call of ``method`` arrives, before it
+        is answered: the bot is waiting for its answer meanwhile, as on a slow network."""
+        with self._lock:
+            self._before[method.lower()] = callback
 
     # ----------------------------------------------------------------- control API: updates
     def inject_update(self, update: dict) -> int:

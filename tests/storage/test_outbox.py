@@ -191,3 +191,42 @@ def test_take_locks_only_the_rows_of_its_model(postgres_url: str) -> None:
             assert third.scalars(locked).one().id == citizen_id
             with pytest.raises(OperationalError):  # the rows themselves are held
                 third.scalars(select(Notification).with_for_update(nowait=True)).all()
+
+
+def _claim(session: Session, lease: timedelta, now: timedelta = timedelta(0)) -> list[str]:
+    rows = outbox.claim_due(
+        session=session, model=Notification, now=NOW + now, limit=10, lease=lease
+    )
+    session.commit()
+    return _keys(rows)
+
+
+def test_a_claimed_row_is_not_due_again_until_its_lease_ends(session: Session) -> None:
+    _rows(session, 2)
+    assert _claim(session, timedelta(minutes=5)) == ["test:0", "test:1"]
+    assert _due(session) == []
+    assert _due(session, timedelta(minutes=4)) == []
+    assert _due(session, timedelta(minutes=6)) == ["test:0", "test:1"]
+
+
+def test_an_outcome_is_recorded_only_under_the_lease(session: Session) -> None:
+    [row] = _rows(session, 1)
+    _claim(session, timedelta(minutes=5))
+    ours = row.next_attempt_at
+    # our lease ran out (a slow send) and another deliverer claimed the row
+    assert _claim(session, timedelta(minutes=5), now=timedelta(minutes=6)) == ["test:0"]
+    assert outbox.reclaim(session=session, model=Notification, row_id=row.id, lease=ours) is None
+    theirs = session.get(Notification, row.id, populate_existing=True)
+    assert theirs is not None and theirs.next_attempt_at != ours
+    found = outbox.reclaim(
+        session=session, model=Notification, row_id=row.id, lease=theirs.next_attempt_at
+    )
+    assert found is not None and found.id == row.id
+    outbox.mark_sent(row=found)
+    session.commit()
+    assert (
+        outbox.reclaim(
+            session=session, model=Notification, row_id=row.id, lease=found.next_attempt_at
+        )
+        is None
+    )  # sent rows are nobody's

@@ -3,6 +3,7 @@ SQLite and the real PostgreSQL, with the clock in the test's hands."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections import Counter
@@ -325,23 +326,6 @@ async def test_blocked_users_become_unreachable_and_sms_reaches_households(
     assert states == {"sent": 4, "unreachable": 1}
 
 
-async def test_campaign_sends_use_only_what_replies_leave(tmp_path: Path) -> None:
-    from bot.campaigns import Pace
-    from bot.delivery import SendMeter
-
-    replies = SendMeter(tmp_path / "meter", "gateway")
-    campaign = SendMeter(tmp_path / "meter", "campaigns")
-    pace = Pace(25.0, campaign)
-    await pace.acquire()
-    assert pace._bucket.rate == 25.0
-    replies.record(20)  # the gateway answered 20 citizens this second
-    pace._checked = 0.0
-    await pace.acquire()
-    assert pace._bucket.rate == 5.0
-    replies.close()
-    campaign.close()
-
-
 async def test_households_with_only_an_email_are_invited_by_email(
     world: str, profile: Profile, tmp_path: Path
 ) -> None:
@@ -421,3 +405,25 @@ async def test_subscribers_of_the_website_chat_find_the_invitation_there(
         waiting = session.scalars(select(OutboundMessage)).one()
     body = json.loads(waiting.body)
     assert waiting.address == "w" * 32 and body["buttons"][0]["payload"].startswith("sv:i:i")
+
+
+async def test_two_senders_at_once_send_each_invitation_once(
+    world: str,
+    profile: Profile,
+    stand_ins: tuple[BotApiStandIn, SmsGatewayStandIn],
+    tmp_path: Path,
+) -> None:
+    """The sender's lock keeps a second one away; should two run all the same, each
+    claims (SKIP LOCKED on PostgreSQL, committed as `sending`) before it sends."""
+    telegram, _ = stand_ins
+    chats = add_subscribers(world, telegram, 40)
+    start_campaign(world, 40, channels=("telegram",))
+    clock = Clock(MORNING)
+    senders = [
+        make_sender(world, profile, stand_ins, clock, tmp_path / f"journal-{i}") for i in (1, 2)
+    ]
+    for sender in senders:  # as in production: on SQLite a claim takes the write lock first
+        sender._sessions = session_factory(world, writes=True)
+    reports = await asyncio.gather(*(sender.send_due() for sender in senders))
+    assert sum(report.sent for report in reports) == 40
+    assert Counter(m.chat_id for m in telegram.messages()) == dict.fromkeys(chats, 1)

@@ -1,14 +1,19 @@
 """Agency webhooks: a routed ticket reaches the agency's own system as a signed POST, over
 real HTTP to a local receiver; failures are retried with backoff; receivers can tell
-forged, altered and stale deliveries apart."""
+forged, altered and stale deliveries apart; two deliverers on PostgreSQL post each alert
+once, and the job holds no write transaction while an agency answers."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,9 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.delivery import deliver_alerts, sign, verify_signature
+from bot.delivery._scheduled import agency_webhooks
 from civic.city import Profile
 from civic.routing import RoutingDecision
 from civic.tickets import create_ticket
+from storage.db import engine_for, migrate, session_factory, session_scope
 from storage.models import AgencyAlert, AgencyChannel, utcnow
 
 SECRET = "s3cret-for-tests"
@@ -31,11 +38,13 @@ class Receiver:
     def __init__(self) -> None:
         self.status = 200
         self.received: list[dict[str, Any]] = []
+        self.on_post: Callable[[], None] = lambda: None  # runs before the answer
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.on_post()
                 receiver.received.append({"headers": dict(self.headers), "body": body})
                 self.send_response(receiver.status)
                 self.end_headers()
@@ -135,3 +144,66 @@ def test_receivers_can_reject_forged_altered_and_stale_deliveries() -> None:
     stale = now + timedelta(minutes=6)
     assert verify_signature(SECRET, str(stamp), body, good, now=stale) is False
     assert verify_signature(SECRET, "yesterday", body, good, now=now) is False
+
+
+def _route_tickets(url: str, profile: Profile, receiver: Receiver, count: int) -> None:
+    with session_factory(url)() as session:
+        session.add(AgencyChannel(agency="water", webhook_url=receiver.url, webhook_secret=SECRET))
+        session.commit()
+        for _ in range(count):
+            route_a_ticket(session, profile)
+
+
+def test_two_deliverers_on_postgresql_post_each_alert_once(
+    postgres_url: str, profile: Profile, receiver: Receiver
+) -> None:
+    _route_tickets(postgres_url, profile, receiver, 12)
+    receiver.on_post = lambda: time.sleep(0.02)  # posts overlap the other's claims
+    totals: list[tuple[int, int]] = []
+
+    def deliverer() -> None:
+        with session_factory(postgres_url, writes=True)() as session, httpx.Client() as client:
+            while (done := deliver_alerts(session, profile, client, limit=3)) != (0, 0):
+                totals.append(done)
+
+    threads = [threading.Thread(target=deliverer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = Counter(json.loads(r["body"])["alert_id"] for r in receiver.received)
+    with session_factory(postgres_url)() as session:
+        alerts = session.scalars(select(AgencyAlert)).all()
+    assert ids == {alert.id: 1 for alert in alerts} and len(alerts) == 12
+    assert {alert.status for alert in alerts} == {"sent"}
+    assert sum(delivered for delivered, _ in totals) == 12
+
+
+def test_the_job_holds_no_write_lock_while_an_agency_answers(
+    tmp_path: Path, profile: Profile, receiver: Receiver
+) -> None:
+    """While each POST waits for its answer, another connection writes to the database
+    (as APScheduler's job store does); it gets its turn without waiting for the POST."""
+    url = f"sqlite:///{tmp_path / 'civic.db'}"
+    migrate(url)
+    _route_tickets(url, profile, receiver, 2)
+    others: list[str] = []
+
+    def another_writer() -> None:
+        db = sqlite3.connect(tmp_path / "civic.db", timeout=2, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT INTO agency_channels (agency) VALUES (?)", (f"a{len(others)}",))
+            db.execute("COMMIT")
+            others.append("written")
+        except sqlite3.OperationalError as exc:
+            others.append(str(exc))
+        finally:
+            db.close()
+
+    receiver.on_post = another_writer
+    with session_scope(url) as session:  # as the scheduler runs a job
+        assert agency_webhooks(session) == (2, 0)
+    assert others == ["written", "written"]
+    assert len(receiver.received) == 2
+    engine_for(url).dispose()
