@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,12 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.delivery import Clock, Journal, SendMeter, Sleep
+from bot.delivery import Clock, Journal, SendMeter, Sleep, SmsGateway, SmsRejected, SmsRetryLater
 from bot.notifier._options import DeliveryReport, NotifierOptions
 from bot.notifier._rate import SendRate
+from bot.notifier._texts import buttons, render_text, sms_body, sms_numbers
 from bot.observability import count_refusal, count_sends
 from bot.telegram import ON_THE_WIRE, PayloadCodec, retry_after_seconds, split_text
-from civic.i18n import localised, t
 from civic.notifications import (
     due_notifications,
     mark_retry,
@@ -49,6 +48,7 @@ class _Job:
     buttons: list[dict[str, str]] = field(default_factory=list)
     telegram: list[str] = field(default_factory=list)
     web: list[str] = field(default_factory=list)
+    sms: list[str] = field(default_factory=list)
     error: str | None = None  # the row cannot be rendered
     markup: InlineKeyboardMarkup | None = None
     attempts: int = 0  # the row's attempts when claimed: with the part, names each send
@@ -59,6 +59,7 @@ class _Job:
 class _Result:
     delivered: bool = False  # at least one Telegram chat accepted it
     forbidden: list[str] = field(default_factory=list)
+    sms_refused: list[str] = field(default_factory=list)  # numbers the gateway will not take
     transient: str | None = None
     bad: str | None = None
     stop: str | None = None  # "lost" or "released": nothing to record
@@ -70,30 +71,6 @@ class _Result:
         if self.transient:
             return "retried"
         return "failed" if self.bad else "unreachable"
-
-
-def render_text(key: str, language: str, params: Mapping[str, object]) -> str:
-    """The catalogue text in the citizen's language; the status code becomes its label."""
-    values = {k: v for k, v in params.items() if k != "buttons"}
-    status = values.get("status")
-    if isinstance(status, str):
-        with contextlib.suppress(KeyError):  # an unknown code is shown as it is
-            values["status"] = t(f"status.{status}", language)
-    values["note"] = values.get("note") or ""
-    return t(key, language, **values).strip()
-
-
-def _buttons(params: Mapping[str, object], language: str) -> list[dict[str, str]]:
-    raw = params.get("buttons")
-    out = []
-    for button in raw if isinstance(raw, list) else []:
-        title = button.get("title")
-        if button.get("title_key"):  # a catalogue key, as civic.notifications._service writes
-            title = t(button["title_key"], language)
-        elif isinstance(title, dict):  # {"zh": ..., "en": ...}
-            title = localised(title, language)
-        out.append({"title": str(title), "payload": str(button["payload"])})
-    return out
 
 
 def _chat_id(address: str) -> int | str:
@@ -112,8 +89,10 @@ class Notifier:
         sleep: Sleep = asyncio.sleep,
         now: Callable[[], datetime] = utcnow,
         journal: Journal | None = None,
+        sms: SmsGateway | None = None,
     ) -> None:
         self._sessions, self._bot, self._now = sessions, bot, now
+        self._sms = sms  # status updates by SMS, when a gateway is configured
         # With a journal, a send caught on the wire by a crash is not sent again.
         self._journal = journal
         self._token = settings.telegram_bot_token or ""
@@ -194,20 +173,23 @@ class Notifier:
         citizen = session.get(Citizen, row.citizen_id) if row.citizen_id else None
         if citizen is None or citizen.erased_at is not None:
             return job
-        for address in addresses_of(session=session, citizen_id=citizen.id):
+        addresses = addresses_of(session=session, citizen_id=citizen.id)
+        for address in addresses:
             if address.unreachable_at is None and address.channel in ("telegram", "web"):
                 getattr(job, address.channel).append(address.address)
+        if self._sms is not None:
+            job.sms = sms_numbers(session, citizen, addresses)
         params = params_of(row)
         try:
             job.text = render_text(row.body_key, citizen.language, params)
-            job.buttons = _buttons(params, citizen.language)
+            job.buttons = buttons(params, citizen.language)
             # the citizen may tap these later; only offered buttons count (bot.assistant)
             remember_offered(
                 session=session, citizen_id=citizen.id, payloads=[b["payload"] for b in job.buttons]
             )
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
             job.error = f"cannot render {row.body_key}: {type(exc).__name__} {exc}"
-            job.telegram, job.web = [], []
+            job.telegram, job.web, job.sms = [], [], []
         return job
 
     async def _still_ours(self, job: _Job) -> bool:
@@ -249,6 +231,11 @@ class Notifier:
                     result.stop = result.stop or "released"
                     break
                 await self._send_chat(job, chat, result)
+            for number in job.sms:
+                if self._stopping or result.stop:
+                    result.stop = result.stop or "released"
+                    break
+                await self._send_sms(job, number, result)
             report.flood_waits += result.flood_waits
             if result.stop and not result.delivered:
                 if result.stop == "released":
@@ -340,6 +327,32 @@ class Notifier:
                 if mark is not None:
                     mark.finish(outcome)
 
+    async def _send_sms(self, job: _Job, number: str, result: _Result) -> None:
+        """The update's text by SMS (no buttons: a reply is read by the assistant)."""
+        assert self._sms is not None
+        if not await self._still_ours(job):
+            result.stop = "lost"
+            return
+        key, outcome = (job.id, job.sends, job.attempts), "failed"
+        job.sends += 1
+        mark = self._journal.marker(key) if self._journal is not None else None
+        if mark is not None:
+            mark()  # the gateway's client has no hook as its request leaves
+        try:
+            await self._sms.send(number, sms_body(job.text))
+            count_sends("sms", "notification")
+            result.delivered, outcome = True, "sent"
+        except SmsRetryLater as err:
+            result.transient = str(err)
+        except SmsRejected as err:
+            if err.unreachable:
+                result.sms_refused.append(number)
+            else:
+                result.bad = str(err)
+        finally:
+            if mark is not None:
+                mark.finish(outcome)
+
     def _describe(self, err: TelegramError) -> str:
         text = f"{type(err).__name__}: {err}"
         return text.replace(self._token, "***") if self._token else text
@@ -364,6 +377,8 @@ class Notifier:
                 return "lost"
             for chat in result.forbidden:
                 mark_address_unreachable(session=session, channel="telegram", address=chat)
+            for number in result.sms_refused:
+                mark_address_unreachable(session=session, channel="sms", address=number)
             status = result.status(has_web=bool(job.web))
             self._record(session, row, job, result, status)
         return status

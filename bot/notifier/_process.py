@@ -10,7 +10,7 @@ import signal
 from telegram import Bot
 
 from bot import telegram as transport
-from bot.delivery import Journal
+from bot.delivery import Journal, SmsGateway
 from bot.notifier._delivery import Notifier, _log_incident
 from bot.notifier._options import DeliveryReport, NotifierOptions
 from bot.telegram import AiohttpRequest
@@ -27,6 +27,14 @@ def make_bot(settings: Settings, options: NotifierOptions) -> Bot | None:
         return None
     request = AiohttpRequest(connections=options.concurrency + 1)
     return transport.make_bot(settings=settings, request=request)
+
+
+def make_sms(settings: Settings) -> SmsGateway | None:
+    """The SMS gateway for status updates by SMS, or None when it is not configured."""
+    needed = (settings.sms_gateway_url, settings.sms_account_sid, settings.sms_auth_token)
+    if not (all(needed) and settings.sms_from):
+        return None
+    return SmsGateway.from_settings(settings)
 
 
 async def _wait(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
@@ -69,8 +77,9 @@ async def _notify_until_stopped(settings: Settings, options: NotifierOptions) ->
     # writing sessions: on SQLite a claim takes the write lock before it reads
     sessions = session_factory(settings.database_url, writes=True)
     journal = Journal(settings.var_dir / "notifier-journal")
+    sms = make_sms(settings)
     notifier = Notifier(
-        sessions=sessions, settings=settings, bot=bot, options=options, journal=journal
+        sessions=sessions, settings=settings, bot=bot, options=options, journal=journal, sms=sms
     )
     notifier.recover()
     stop = asyncio.Event()
@@ -95,6 +104,8 @@ async def _notify_until_stopped(settings: Settings, options: NotifierOptions) ->
     finally:
         if bot is not None:
             await bot.request.shutdown()
+        if sms is not None:
+            await sms.aclose()
     log.info("notifier stopped")
 
 
@@ -113,12 +124,15 @@ def deliver_once(settings: Settings | None = None) -> DeliveryReport:
     async def once() -> DeliveryReport:
         bot = make_bot(settings, options)
         sessions = session_factory(settings.database_url, writes=True)
-        notifier = Notifier(sessions=sessions, settings=settings, bot=bot, options=options)
+        sms = make_sms(settings)
+        notifier = Notifier(sessions=sessions, settings=settings, bot=bot, options=options, sms=sms)
         try:
             return await notifier.deliver_due(options.batch_size)
         finally:
             if bot is not None:
                 await bot.request.shutdown()
+            if sms is not None:
+                await sms.aclose()
 
     try:
         report = asyncio.run(once())
