@@ -470,9 +470,9 @@ async def test_segments_and_their_cost_are_counted_per_campaign_without_numbers(
         assert (await sender.send_due()).sent == 3
     # the gateway's own count of what it billed
     billed = sum(m.num_segments for m in sms.messages)
-    assert billed == 6  # each Chinese invitation with its links takes two UCS-2 segments
+    assert billed == 9  # each Chinese invitation with its three links: three UCS-2 segments
     with session_factory(world)() as session:
         report = progress(session=session, campaign_id=campaign_id)
-    assert (report.sms_messages, report.sms_segments, report.sms_cost(0.05)) == (3, 6, 0.3)
-    assert f"campaign {campaign_id}: 3 SMS sent, 6 segments, cost 0.30" in caplog.messages
+    assert (report.sms_messages, report.sms_segments, report.sms_cost(0.05)) == (3, 9, 0.45)
+    assert f"campaign {campaign_id}: 3 SMS sent, 9 segments, cost 0.45" in caplog.messages
     assert "+86139" not in caplog.text
