@@ -69,6 +69,8 @@ class Settings:
     sms_auth_token: str | None = None
     sms_from: str | None = None
     sms_rate_per_second: float = 10.0
+    sms_webhook_url: str | None = None
+    sms_cost_per_segment: float = 0.0
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_user: str | None = None
@@ -379,6 +381,8 @@ def _read(r: VariableReader) -> Settings:
         sms_auth_token=r.optional("SMS_AUTH_TOKEN"),
         sms_from=r.optional("SMS_FROM"),
         sms_rate_per_second=r.number("SMS_RATE_PER_SECOND", 10.0),
+        sms_webhook_url=r.optional("SMS_WEBHOOK_URL"),
+        sms_cost_per_segment=r.number("SMS_COST_PER_SEGMENT", 0.0),
         smtp_host=r.optional("SMTP_HOST"),
         smtp_port=r.port("SMTP_PORT", 25),
         smtp_user=r.optional("SMTP_USER"),

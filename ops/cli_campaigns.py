@@ -187,6 +187,8 @@ def print_status(settings: Settings, campaign_id: int) -> str | None:
             f"started {report.started}  completed {report.completed}  "
             f"opted out {report.opted_out}  response rate {report.response_rate:.1%}"
         )
+        cost = report.sms_cost(settings.sms_cost_per_segment)
+        print(f"  SMS {report.sms_messages}  segments {report.sms_segments}  cost {cost:.2f}")
         for stratum, counts in sorted(report.strata.items()):
             rate = counts["completed"] / counts["invited"] if counts["invited"] else 0.0
             print(

@@ -147,6 +147,19 @@ def settle_row(
     return True
 
 
+def add_sms_usage(*, session: Session, campaign_id: int, messages: int, segments: int) -> None:
+    """Count texts sent for a campaign and the segments they cost (an UPDATE that adds, so
+    two senders never lose each other's counts)."""
+    session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id)
+        .values(
+            sms_messages=Campaign.sms_messages + messages,
+            sms_segments=Campaign.sms_segments + segments,
+        )
+    )
+
+
 def load(*, session: Session, ids: list[int]) -> dict[int, Invitation]:
     """Invitations by id in one query, so settling a batch does not ask row by row."""
     if not ids:

@@ -132,6 +132,15 @@ class Conversation:
         self._surveys = surveys
         self._verification = verification
 
+    @property
+    def surveys(self) -> SurveyChat | None:
+        return self._surveys
+
+    def remember_menu(self, channel: str, address: str, options: list[dict[str, Any]]) -> None:
+        """A channel without buttons (SMS) numbers them itself: a reply of "1" then chooses
+        the first, like an option of the assistant's own numbered menu."""
+        self._menus.remember((channel, address), options)
+
     async def handle(self, incoming: Incoming) -> list[BotMessage]:
         """The assistant's replies to one incoming message; [] for a repeated delivery."""
         with TURN_SECONDS.labels(channel=incoming.channel).time():

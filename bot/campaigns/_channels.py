@@ -26,6 +26,7 @@ from bot.delivery import (
     SmsRejected,
     SmsRetryLater,
     render_invitation_email,
+    sms_segments,
 )
 from bot.observability import count_refusal
 from bot.telegram import close_bot, retry_after_seconds
@@ -80,6 +81,8 @@ class Outcome:
     error: str | None = None
     # True when the whole channel must pause (Telegram's flood control is per bot).
     pause_channel: bool = False
+    # SMS segments the message was billed as (0 on other channels)
+    segments: int = 0
 
 
 class Channel(Protocol):
@@ -250,7 +253,7 @@ class SmsChannel:
         except SmsRejected as err:
             kind = "unreachable" if err.unreachable else "failed"
             return Outcome(kind, error=f"sms rejected: {err.code}")
-        return Outcome("sent")
+        return Outcome("sent", segments=sms_segments(body))
 
 
 class EmailChannel:

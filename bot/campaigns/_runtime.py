@@ -80,6 +80,7 @@ def make_sender(
         "telegram": settings.campaign_telegram_rate,
         "sms": settings.sms_rate_per_second,
     }
+    options.sms_cost_per_segment = settings.sms_cost_per_segment
 
     def survey(session: Session, key: str) -> Survey:
         found = get_survey(session=session, key=key, agencies=profile.agencies)

@@ -27,7 +27,7 @@ from bot.campaigns._deliveries import DeliveryFactory
 from bot.delivery import Journal, TokenBucket
 from bot.observability import count_sends
 from bot.telegram import ON_THE_WIRE
-from civic.campaigns import running_campaigns
+from civic.campaigns import running_campaigns, sms_cost
 from storage import invitations as store
 from storage.models import Campaign
 
@@ -43,6 +43,8 @@ class SenderOptions:
     )
     concurrency: int = 16
     batch: int = 200
+    # SMS_COST_PER_SEGMENT: the campaign's log line prices its segments with it
+    sms_cost_per_segment: float = 0.0
 
 
 @dataclass
@@ -111,6 +113,8 @@ class CampaignSender:
         self._clock = clock or (lambda: datetime.now(UTC))
         # Renews the single-sender lock between batches; False means it was lost.
         self.keepalive: Callable[[], bool] = lambda: True
+        # campaigns that sent texts in this run: their totals are logged at its end
+        self._texted: set[int] = set()
         self._paces = {name: Pace(self.options.rates.get(name, 10.0)) for name in channels}
 
     async def aclose(self) -> None:
@@ -186,7 +190,25 @@ class CampaignSender:
                 await claiming
         # nothing is in flight now: every outcome is in the database
         self._journal.clear()
+        if self._texted:
+            await asyncio.to_thread(self._log_sms_totals)
         return report
+
+    def _log_sms_totals(self) -> None:
+        """One line per campaign that sent texts: its totals so far and their cost."""
+        per_segment = self.options.sms_cost_per_segment
+        with self._sessions() as session:
+            for campaign_id in sorted(self._texted):
+                campaign = session.get(Campaign, campaign_id)
+                if campaign is not None:
+                    log.info(
+                        "campaign %d: %d SMS sent, %d segments, cost %.2f",
+                        campaign.id,
+                        campaign.sms_messages,
+                        campaign.sms_segments,
+                        sms_cost(campaign.sms_segments, per_segment),
+                    )
+        self._texted.clear()
 
     async def _next_batch(
         self, report: SendReport, batches: int, max_batches: int | None
@@ -255,10 +277,14 @@ class CampaignSender:
 
     def _settle(self, results: list[tuple[Delivery, Outcome]], report: SendReport) -> None:
         now = self._clock()
+        texts: dict[int, list[int]] = {}
         with self._sessions.begin() as session:
             rows = store.load(session=session, ids=[d.invitation_id for d, _ in results])
             for delivery, outcome in results:
                 row = rows.get(delivery.invitation_id)
+                if row is not None and outcome.kind == "sent" and outcome.segments:
+                    usage = texts.setdefault(row.campaign_id, [0, 0])
+                    usage[0], usage[1] = usage[0] + 1, usage[1] + outcome.segments
                 if row is not None:
                     store.settle_row(
                         row=row,
@@ -269,6 +295,11 @@ class CampaignSender:
                         retry_after=outcome.retry_after,
                     )
                 report.add(outcome.kind)
+            for campaign_id, (messages, segments) in texts.items():
+                store.add_sms_usage(
+                    session=session, campaign_id=campaign_id, messages=messages, segments=segments
+                )
+        self._texted.update(texts)
 
 
 async def run_until_idle(

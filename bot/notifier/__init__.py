@@ -33,10 +33,11 @@ Pace. Token buckets keep the overall rate (25/s by default) and at most 1/s per 
 notification ids and outcomes only, never texts, chat ids or phone numbers.
 """
 
-from bot.notifier._delivery import Notifier, render_text
+from bot.notifier._delivery import Notifier
 from bot.notifier._options import DeliveryReport, NotifierOptions
 from bot.notifier._process import deliver_once, deliver_until_stopped, make_bot, run_notifier
 from bot.notifier._rate import SendRate
+from bot.notifier._texts import render_text
 
 __all__ = [
     "DeliveryReport",

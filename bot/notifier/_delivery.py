@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -19,14 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.delivery import Clock, Journal, Sleep, SmsError, SmsGateway, SmsRejected
+from bot.delivery import Clock, Journal, Sleep, SmsGateway, SmsRejected, SmsRetryLater
 from bot.notifier._options import DeliveryReport, NotifierOptions
 from bot.notifier._rate import SendRate
+from bot.notifier._texts import buttons, render_text, sms_body, sms_numbers
 from bot.notifier._wechat import WeChatAddress, send_wechat
 from bot.observability import count_refusal, count_sends
 from bot.telegram import ON_THE_WIRE, PayloadCodec, retry_after_seconds, split_text
 from bot.wechat import StatusSender
-from civic.i18n import localised, t
 from civic.notifications import (
     due_notifications,
     mark_retry,
@@ -53,7 +52,7 @@ class _Job:
     web: list[str] = field(default_factory=list)
     wechat: list[WeChatAddress] = field(default_factory=list)
     language: str = "zh"
-    sms: list[str] = field(default_factory=list)  # E.164 numbers (callers the hotline filed for)
+    sms: list[str] = field(default_factory=list)  # E.164 numbers
     error: str | None = None  # the row cannot be rendered
     markup: InlineKeyboardMarkup | None = None
     attempts: int = 0  # the row's attempts when claimed: with the part, names each send
@@ -65,7 +64,7 @@ class _Result:
     delivered: bool = False  # at least one Telegram chat or the SMS gateway accepted it
     forbidden: list[str] = field(default_factory=list)
     wechat_gone: list[str] = field(default_factory=list)  # unsubscribed or blocked
-    no_sms: list[str] = field(default_factory=list)  # numbers that cannot get SMS
+    sms_refused: list[str] = field(default_factory=list)  # numbers the gateway will not take
     transient: str | None = None
     bad: str | None = None
     stop: str | None = None  # "lost" or "released": nothing to record
@@ -77,30 +76,6 @@ class _Result:
         if self.transient:
             return "retried"
         return "failed" if self.bad else "unreachable"
-
-
-def render_text(key: str, language: str, params: Mapping[str, object]) -> str:
-    """The catalogue text in the citizen's language; the status code becomes its label."""
-    values = {k: v for k, v in params.items() if k != "buttons"}
-    status = values.get("status")
-    if isinstance(status, str):
-        with contextlib.suppress(KeyError):  # an unknown code is shown as it is
-            values["status"] = t(f"status.{status}", language)
-    values["note"] = values.get("note") or ""
-    return t(key, language, **values).strip()
-
-
-def _buttons(params: Mapping[str, object], language: str) -> list[dict[str, str]]:
-    raw = params.get("buttons")
-    out = []
-    for button in raw if isinstance(raw, list) else []:
-        title = button.get("title")
-        if button.get("title_key"):  # a catalogue key, as civic.notifications._service writes
-            title = t(button["title_key"], language)
-        elif isinstance(title, dict):  # {"zh": ..., "en": ...}
-            title = localised(title, language)
-        out.append({"title": str(title), "payload": str(button["payload"])})
-    return out
 
 
 def _chat_id(address: str) -> int | str:
@@ -123,7 +98,7 @@ class Notifier:
         sms: SmsGateway | None = None,
     ) -> None:
         self._sessions, self._bot, self._now = sessions, bot, now
-        self._sms = sms
+        self._sms = sms  # status updates by SMS, when a gateway is configured
         # With a journal, a send caught on the wire by a crash is not sent again.
         self._journal = journal
         self._wechat = wechat
@@ -203,20 +178,23 @@ class Notifier:
         citizen = session.get(Citizen, row.citizen_id) if row.citizen_id else None
         if citizen is None or citizen.erased_at is not None:
             return job
-        for address in addresses_of(session=session, citizen_id=citizen.id):
+        addresses = addresses_of(session=session, citizen_id=citizen.id)
+        for address in addresses:
             if address.unreachable_at is not None:
                 continue
-            if address.channel in ("telegram", "web", "sms"):
+            if address.channel in ("telegram", "web"):
                 getattr(job, address.channel).append(address.address)
             elif address.channel == "wechat":
                 last = address.last_message_at
                 last = last.replace(tzinfo=UTC) if last and last.tzinfo is None else last
                 job.wechat.append(WeChatAddress(address.address, last))
+        if self._sms is not None:
+            job.sms = sms_numbers(session, citizen, addresses)
         job.language = citizen.language
         params = params_of(row)
         try:
             job.text = render_text(row.body_key, citizen.language, params)
-            job.buttons = _buttons(params, citizen.language)
+            job.buttons = buttons(params, citizen.language)
             # the citizen may tap these later; only offered buttons count (bot.assistant)
             remember_offered(
                 session=session, citizen_id=citizen.id, payloads=[b["payload"] for b in job.buttons]
@@ -379,29 +357,27 @@ class Notifier:
             result.bad = why
 
     async def _send_sms(self, job: _Job, number: str, result: _Result) -> None:
-        """One SMS with the text (buttons cannot be tapped there); journalled like a
-        Telegram send, since the gateway has no idempotency key either."""
-        if self._sms is None:
-            result.transient = "no SMS gateway is configured"
-            return
+        """The update's text by SMS (no buttons: a reply is read by the assistant)."""
+        assert self._sms is not None
         if not await self._still_ours(job):
             result.stop = "lost"
             return
-        mark = self._journal.marker((job.id, job.sends, job.attempts)) if self._journal else None
-        job.sends, outcome = job.sends + 1, "failed"
+        key, outcome = (job.id, job.sends, job.attempts), "failed"
+        job.sends += 1
+        mark = self._journal.marker(key) if self._journal is not None else None
+        if mark is not None:
+            mark()  # the gateway's client has no hook as its request leaves
         try:
-            if mark is not None:
-                mark()
-            await self._sms.send(number, job.text)
+            await self._sms.send(number, sms_body(job.text))
             count_sends("sms", "notification")
             result.delivered, outcome = True, "sent"
-        except SmsRejected as err:  # its text names no number
+        except SmsRetryLater as err:
+            result.transient = str(err)
+        except SmsRejected as err:
             if err.unreachable:
-                result.no_sms.append(number)
+                result.sms_refused.append(number)
             else:
                 result.bad = str(err)
-        except SmsError as err:  # retry later, or a gateway to fix: both go again
-            result.transient = str(err)
         finally:
             if mark is not None:
                 mark.finish(outcome)
@@ -432,7 +408,7 @@ class Notifier:
                 mark_address_unreachable(session=session, channel="telegram", address=chat)
             for openid in result.wechat_gone:
                 mark_address_unreachable(session=session, channel="wechat", address=openid)
-            for number in result.no_sms:
+            for number in result.sms_refused:
                 mark_address_unreachable(session=session, channel="sms", address=number)
             status = result.status(has_web=bool(job.web))
             self._record(session, row, job, result, status)
@@ -461,7 +437,7 @@ class Notifier:
                 permanent=status == "failed",
             )
         else:
-            gone = result.forbidden or result.wechat_gone or result.no_sms
+            gone = result.forbidden or result.wechat_gone or result.sms_refused
             reason = "blocked, unsubscribed, never started the bot or cannot get SMS"
             reason = reason if gone else "no address"
             mark_unreachable(session=session, notification=row, error=reason)

@@ -45,8 +45,8 @@ def make_wechat(settings: Settings) -> StatusSender | None:
 
 
 def make_sms(settings: Settings) -> SmsGateway | None:
-    """The SMS gateway for callers the hotline filed for, or None when it is not set up
-    (their updates are then retried, then failed)."""
+    """The SMS gateway for status updates by SMS (to callers the hotline filed for and to
+    citizens who text), or None when it is not set up."""
     if not (
         settings.sms_gateway_url
         and settings.sms_account_sid

@@ -27,6 +27,7 @@ from bot.observability import (
     rasa_check,
     redis_check,
 )
+from bot.sms import SmsInbound, sms_router
 from bot.web._chat_media import ChatMedia, chat_media_router
 from bot.web._chat_sessions import chat_session_router, open_session, refused
 from bot.web._chat_updates import web_updates_router
@@ -54,6 +55,7 @@ from civic.identity import SessionRefused, web_sessions
 from civic.opendata import default_folder
 from civic.settings import Settings, get_settings
 from storage.media import MediaStore
+from storage.updates import DatabaseLedger
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +133,10 @@ def create_app(
         app.include_router(optout_router(sessions, get_settings().secret_key))
         app.include_router(notice_answers_router(sessions, get_settings().secret_key))
         app.include_router(survey_admin_router(sessions=sessions, profile=profile))
+        inbound = SmsInbound(conversation=conversation, sessions=sessions)
+        app.include_router(
+            sms_router(inbound=inbound, ledger=DatabaseLedger(sessions), settings=settings)
+        )
         app.include_router(results_router(sessions=sessions, profile=profile))
         app.include_router(public_notices_router(sessions=sessions, profile=profile))
         # before the desk's own router, which ends in a catch-all

@@ -29,7 +29,9 @@ from civic.campaigns._service import (
     opt_out_member,
     progress,
     running_campaigns,
+    sms_cost,
 )
+from civic.campaigns._stop import is_stop_word, opt_out_number, sms_opted_out
 from civic.campaigns._tokens import TOKEN_LENGTH, looks_like_token, new_nonce, sign, verify
 from civic.campaigns._window_codes import WindowCode, sign_window_code, verify_window_code
 
@@ -52,12 +54,14 @@ __all__ = [
     "find_by_nonce",
     "import_households",
     "invitation_links",
+    "is_stop_word",
     "looks_like_token",
     "member_for_citizen",
     "new_nonce",
     "normalise_mobile",
     "opt_out",
     "opt_out_member",
+    "opt_out_number",
     "phone_in_panel",
     "progress",
     "qr_matrix",
@@ -65,6 +69,8 @@ __all__ = [
     "running_campaigns",
     "sign",
     "sign_window_code",
+    "sms_cost",
+    "sms_opted_out",
     "stratum_key",
     "subscribe",
     "verify",

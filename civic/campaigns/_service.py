@@ -217,6 +217,12 @@ class Progress:
     completed: int = 0
     opted_out: int = 0
     strata: dict[str, Counter[str]] = field(default_factory=dict)
+    # texts sent for the campaign and the SMS segments they were billed as
+    sms_messages: int = 0
+    sms_segments: int = 0
+
+    def sms_cost(self, per_segment: float) -> float:
+        return sms_cost(self.sms_segments, per_segment)
 
     @property
     def delivered(self) -> int:
@@ -227,8 +233,16 @@ class Progress:
         return self.completed / self.total if self.total else 0.0
 
 
+def sms_cost(segments: int, per_segment: float) -> float:
+    """What `segments` SMS segments cost at `per_segment` each, to the cent."""
+    return round(segments * per_segment, 2)
+
+
 def progress(*, session: Session, campaign_id: int) -> Progress:
     report = Progress()
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is not None:
+        report.sms_messages, report.sms_segments = campaign.sms_messages, campaign.sms_segments
     rows = session.execute(
         select(
             Invitation.stratum,

@@ -4,7 +4,7 @@ staff), checked on load, and walked step by step with skip logic and agency bloc
 The file format is described in `profiles/hangzhou/surveys/README.md`.
 """
 
-from civic.surveys._chat import ButtonHandler, SurveyChat
+from civic.surveys._chat import ButtonHandler, SmsSurveys, SurveyChat, numbered_answers
 from civic.surveys._loader import load_survey, load_surveys, parse_survey
 from civic.surveys._model import (
     DONT_KNOW,
@@ -57,6 +57,7 @@ __all__ = [
     "Question",
     "QuestionResult",
     "Scale",
+    "SmsSurveys",
     "Step",
     "Survey",
     "SurveyChat",
@@ -70,6 +71,7 @@ __all__ = [
     "load_survey",
     "load_surveys",
     "mean",
+    "numbered_answers",
     "parse_survey",
     "results_csv",
     "satisfaction_index",

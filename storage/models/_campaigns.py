@@ -62,6 +62,10 @@ class Campaign(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # Texts sent for the campaign (invitations, reminders, follow-ups) and the SMS
+    # segments they were billed as (bot.delivery.sms_segments).
+    sms_messages: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sms_segments: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Invitation(Base):

@@ -16,6 +16,11 @@ What is faithful to Twilio's Messages API (2010-04-01):
 * A token bucket over POSTs (``rate_per_second``, ``burst``): over it, ``429`` code 20429
   with a whole-second ``Retry-After``. ``rate_per_second=None`` lifts it (benchmarks).
 
+* Incoming messages (``inbound``): the webhook request the gateway makes when someone
+  texts our number: form-encoded ``MessageSid``, ``AccountSid``, ``From``, ``To``, ``Body``,
+  ``NumMedia``, ``NumSegments``, signed in ``X-Twilio-Signature`` as base64(HMAC-SHA1(auth
+  token, URL + each parameter's name and value, sorted by name)).
+
 Simplifications: messages stay ``queued`` (no delivery status callbacks); no media; the
 ``Page`` parameter is honoured without Twilio's ``PageToken``.
 
@@ -33,6 +38,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import math
 import re
 import secrets
@@ -246,6 +253,24 @@ class SmsGatewayStandIn:
     def calls(self) -> list[SmsCall]:
         with self._lock:
             return list(self._calls)
+
+    def inbound(
+        self, url: str, *, from_: str, to: str, body: str, sid: str | None = None
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """The webhook request for a text from `from_` to our number `to`: (form, headers).
+        The same `sid` again is the gateway delivering the same message twice."""
+        form = {
+            "MessageSid": sid or "SM" + secrets.token_hex(16),
+            "AccountSid": self.account_sid,
+            "From": from_,
+            "To": to,
+            "Body": body,
+            "NumMedia": "0",
+            "NumSegments": str(segments(body)),
+        }
+        data = url + "".join(k + form[k] for k in sorted(form))
+        mac = hmac.new(self.auth_token.encode(), data.encode(), hashlib.sha1).digest()
+        return form, {"X-Twilio-Signature": base64.b64encode(mac).decode()}
 
     # ----------------------------------------------------------------- HTTP layer
     async def _create(self, request: Request) -> Response:

@@ -22,6 +22,7 @@ from civic.agencies import is_office, user_for_session
 from civic.campaigns import progress
 from civic.city import Profile
 from civic.feedback import praise_counts
+from civic.settings import get_settings
 from civic.surveys import (
     QuestionResult,
     chart,
@@ -133,6 +134,7 @@ class Evaluation:
                 here=f"/desk/evaluation/campaigns/{campaign_id}",
                 campaign=campaign,
                 report=report,
+                sms_cost=report.sms_cost(get_settings().sms_cost_per_segment),
                 strata=sorted(report.strata.items()),
             )
 

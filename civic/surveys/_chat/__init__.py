@@ -20,12 +20,13 @@ from civic.city import Profile
 from civic.i18n import t
 from civic.replies import BotMessage
 from civic.surveys._chat.engine import SurveyContext, SurveyEngine
+from civic.surveys._chat.sms import SmsSurveys, numbered_answers
 from civic.surveys._chat.subscriptions import Subscriptions
 from civic.surveys._chat.windows import WindowRatings
 from storage.models import Citizen
 from storage.ratelimit import RateLimiter
 
-__all__ = ["ButtonHandler", "SurveyChat"]
+__all__ = ["ButtonHandler", "SmsSurveys", "SurveyChat", "numbered_answers"]
 
 # (session, citizen, payload, language, now) → the replies
 ButtonHandler = Callable[[Session, Citizen, str, str, datetime], list[BotMessage]]
@@ -49,6 +50,7 @@ class SurveyChat:
         self.engine = SurveyEngine(secret=secret, agencies=profile.agencies)
         self.windows = WindowRatings(profile, secret)
         self.subscriptions = Subscriptions(profile, limiter, subscribe_per_day)
+        self.sms = SmsSurveys(engine=self.engine, secret=secret)
 
     def handle(
         self, citizen_id: int, language: str, kind: str, text: str, now: datetime | None = None

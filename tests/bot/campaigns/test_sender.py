@@ -32,6 +32,8 @@ from civic.campaigns import (
     draw,
     import_households,
     opt_out_member,
+    opt_out_number,
+    progress,
     subscribe,
 )
 from civic.city import Profile
@@ -427,3 +429,56 @@ async def test_two_senders_at_once_send_each_invitation_once(
     reports = await asyncio.gather(*(sender.send_due() for sender in senders))
     assert sum(report.sent for report in reports) == 40
     assert Counter(m.chat_id for m in telegram.messages()) == dict.fromkeys(chats, 1)
+
+
+async def test_a_number_that_texted_stop_gets_no_reminder_nor_invitation(
+    world: str,
+    profile: Profile,
+    stand_ins: tuple[BotApiStandIn, SmsGatewayStandIn],
+    tmp_path: Path,
+) -> None:
+    _, sms = stand_ins
+    with session_factory(world).begin() as session:
+        import_households(
+            session=session, csv_text=households_csv(2), profile_districts=set(profile.districts)
+        )
+    start_campaign(world, 2, channels=("sms",))
+    clock = Clock(MORNING)
+    sender = make_sender(world, profile, stand_ins, clock, tmp_path / "journal")
+    assert (await sender.send_due()).sent == 2
+    stopped, other = "+8613900000000", "+8613900000001"
+    with session_factory(world).begin() as session:
+        # what a texted STOP does (bot/sms)
+        opt_out_number(session=session, phone=stopped, now=clock.now)
+    clock.now = MORNING + timedelta(days=2, hours=1)
+    assert (await sender.send_due()).sent == 1  # the other's reminder only
+    clock.now = MORNING + timedelta(days=5, hours=1)
+    assert (await sender.send_due()).sent == 1
+    assert (len(sms.messages_to(stopped)), len(sms.messages_to(other))) == (1, 3)
+
+
+async def test_segments_and_their_cost_are_counted_per_campaign_without_numbers(
+    world: str,
+    profile: Profile,
+    stand_ins: tuple[BotApiStandIn, SmsGatewayStandIn],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, sms = stand_ins
+    with session_factory(world).begin() as session:
+        import_households(
+            session=session, csv_text=households_csv(3), profile_districts=set(profile.districts)
+        )
+    campaign_id = start_campaign(world, 3, channels=("sms",))
+    sender = make_sender(world, profile, stand_ins, Clock(MORNING), tmp_path / "journal")
+    sender.options.sms_cost_per_segment = 0.05
+    with caplog.at_level("INFO", logger="bot.campaigns"):
+        assert (await sender.send_due()).sent == 3
+    # the gateway's own count of what it billed
+    billed = sum(m.num_segments for m in sms.messages)
+    assert billed == 9  # each Chinese invitation with its three links: three UCS-2 segments
+    with session_factory(world)() as session:
+        report = progress(session=session, campaign_id=campaign_id)
+    assert (report.sms_messages, report.sms_segments, report.sms_cost(0.05)) == (3, 9, 0.45)
+    assert f"campaign {campaign_id}: 3 SMS sent, 9 segments, cost 0.45" in caplog.messages
+    assert "+86139" not in caplog.text

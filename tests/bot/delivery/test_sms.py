@@ -232,6 +232,13 @@ async def test_from_settings_sends_with_the_configured_gateway(
         ("中" * 71, 2),
         ("中" * 134, 2),
         ("中" * 135, 3),
+        ("a" * 306, 2),  # concatenated GSM-7: 153 a part
+        ("a" * 307, 3),
+        ("Your report HZ-1 was accepted.", 1),
+        ("您反映的问题 HZ-1 已受理。", 1),
+        ("Road closed 路" + "a" * 60, 2),  # one Chinese character makes it all UCS-2
+        ("市" * 67 * 3, 3),  # 67 a part
+        ("市" * (67 * 3 + 1), 4),
     ],
 )
 def test_sms_segments(body: str, segments: int) -> None:

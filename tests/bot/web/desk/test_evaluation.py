@@ -18,8 +18,10 @@ from civic.agencies import _service as agencies
 from civic.agencies import create_user
 from civic.campaigns import Design, create_campaign, draw, import_households
 from civic.city import Profile
+from civic.settings import get_settings
 from civic.surveys import sync_profile_surveys
 from storage.db import session_factory
+from storage.invitations import add_sms_usage
 from storage.media import MediaStore
 from storage.models import Invitation, SurveyAnswer, SurveyResponse, Ticket, WindowRating
 from storage.windows import add_window, rate_window
@@ -147,6 +149,19 @@ def test_the_office_follows_campaigns_and_results(app: FastAPI) -> None:
     csv = office.get("/desk/evaluation/results/annual_satisfaction.csv")
     assert csv.text.startswith("agency,question,row")
     assert "urban-management,agency_satisfaction,index" in csv.text
+
+
+def test_the_campaign_page_shows_its_texts_segments_and_their_cost(
+    app: FastAPI, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMS_COST_PER_SEGMENT", "0.05")
+    get_settings.cache_clear()
+    with session_factory(database_url).begin() as session:
+        add_sms_usage(session=session, campaign_id=1, messages=2, segments=5)
+    page = signed_in(app, "office").get("/desk/evaluation/campaigns/1").text
+    assert "<dt>SMS sent</dt><dd>2</dd>" in page
+    assert "<dt>SMS segments</dt><dd>5</dd>" in page
+    assert "<dt>SMS cost</dt><dd>0.25</dd>" in page
 
 
 def test_an_agency_sees_its_own_results_and_nothing_of_the_campaigns(app: FastAPI) -> None:

@@ -1,0 +1,59 @@
+"""`POST /sms/inbound`: the SMS gateway's webhook for a text sent to our number.
+
+Form-encoded From, To, Body, MessageSid, signed in X-Twilio-Signature with the auth token
+(`_signature.py`). A wrong or missing signature is 403 and nothing is stored; a
+MessageSid seen before is answered with an empty `<Response/>` and not handled again. The
+answer to the citizen goes back in the response as TwiML: the gateway sends it as a
+reply, so there is no second request, no second credential and nothing queued that a
+crash could lose (docs/architecture.md, "Two-way SMS").
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from bot.delivery import sms_segments
+from bot.observability import count_sends
+from bot.sms._inbound import CHANNEL, SmsInbound
+from bot.sms._render import twiml
+from bot.sms._signature import valid_signature
+from civic.settings import Settings
+from storage.updates import UpdateLedger
+
+log = logging.getLogger(__name__)
+
+PATH = "/sms/inbound"
+XML = "application/xml"
+
+
+def sms_router(*, inbound: SmsInbound, ledger: UpdateLedger, settings: Settings) -> APIRouter:
+    router = APIRouter()
+
+    @router.post(PATH)
+    async def receive(request: Request) -> Response:
+        async with request.form() as form:
+            params = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        url = settings.sms_webhook_url or str(request.url)
+        given = request.headers.get("x-twilio-signature", "")
+        if not valid_signature(settings.sms_auth_token or "", url, params, given):
+            log.warning("SMS webhook refused: %s signature", "wrong" if given else "no")
+            return Response(status_code=403)
+        fields = dict(params)
+        sid, phone = fields.get("MessageSid", ""), fields.get("From", "")
+        if not sid or not phone:
+            log.warning("SMS webhook without MessageSid or From: nothing to answer")
+            return Response(twiml(None), status_code=400, media_type=XML)
+        if not await run_in_threadpool(ledger.first_time, f"sms:{sid}"):
+            log.info("SMS %s already handled", sid)
+            return Response(twiml(None), media_type=XML)
+        answer = await inbound.handle(phone, fields.get("Body", ""))
+        if answer.body:
+            count_sends(CHANNEL, "reply", 1)
+            log.info("SMS %s answered in %d segments", sid, sms_segments(answer.body))
+        return Response(twiml(answer.body), media_type=XML)
+
+    return router
