@@ -190,6 +190,8 @@ class Notifier:
                 job.wechat.append(WeChatAddress(address.address, last))
         if self._sms is not None:
             job.sms = sms_numbers(session, citizen, addresses)
+        else:  # an address that only SMS reaches waits for a gateway to be set up
+            job.sms = [a.address for a in addresses if a.channel == "sms" and not a.unreachable_at]
         job.language = citizen.language
         params = params_of(row)
         try:
@@ -358,7 +360,9 @@ class Notifier:
 
     async def _send_sms(self, job: _Job, number: str, result: _Result) -> None:
         """The update's text by SMS (no buttons: a reply is read by the assistant)."""
-        assert self._sms is not None
+        if self._sms is None:
+            result.transient = "no SMS gateway is configured"
+            return
         if not await self._still_ours(job):
             result.stop = "lost"
             return
