@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import sqlalchemy
 from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
@@ -76,15 +77,30 @@ def end_long_session(tracker: DialogueStateTracker, domain: Domain, max_events: 
     return True
 
 
+def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
+    # A turn's save is one commit: in SQLite's default rollback-journal mode with full
+    # sync that is several fsyncs, which profiled as a tenth of the Rasa server's time.
+    # WAL with synchronous=NORMAL syncs at checkpoints; a power cut may lose the last
+    # turns' history, never corrupt it.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
 class BoundedSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQL tracker store, its sessions bounded to `session_max_events` events
-    (0: unbounded). The tracker Rasa's SQL store loads is the current session only."""
+    (0: unbounded). The tracker Rasa's SQL store loads is the current session only. On
+    SQLite, in WAL mode."""
 
     def __init__(
         self, *args: Any, session_max_events: int = DEFAULT_SESSION_MAX_EVENTS, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
         self.session_max_events = int(session_max_events)
+        if self.engine.dialect.name == "sqlite":
+            sqlalchemy.event.listen(self.engine, "connect", _sqlite_wal)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         end_long_session(tracker, self.domain, self.session_max_events)

@@ -84,6 +84,11 @@ async def main():
         own = await rasa.retrieve("citizen-1")
         seen.append({"events": [e.as_dict() for e in own.events] ==
                                [e.as_dict() for e in tracker.events]})
+    if sys.argv[1] == "sql":
+        with store.engine.connect() as connection:
+            pragmas = [connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+                       for name in ("journal_mode", "synchronous")]
+        seen.append({"pragmas": pragmas})
     print(json.dumps(seen))
 
 asyncio.run(main())
@@ -131,7 +136,10 @@ def check(seen: list[dict[str, object]]) -> None:
 def test_a_long_sql_session_at_rest_restarts_with_its_slots_and_keeps_its_history(
     tmp_path: Path,
 ) -> None:
-    check(run_in_rasa("sql", str(tmp_path / "tracker.db")))
+    seen = run_in_rasa("sql", str(tmp_path / "tracker.db"))
+    check(seen)
+    # write-ahead log, synced at checkpoints (1: NORMAL)
+    assert seen[6] == {"pragmas": ["wal", 1]}
 
 
 def test_the_redis_store_loads_and_saves_the_current_session_in_rasas_format(
