@@ -27,6 +27,8 @@ import json
 from typing import Any
 
 import sqlalchemy
+import sqlalchemy.orm
+import sqlalchemy.pool
 from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
@@ -99,8 +101,18 @@ class BoundedSQLTrackerStore(SQLTrackerStore):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.session_max_events = int(session_max_events)
-        if self.engine.dialect.name == "sqlite":
-            sqlalchemy.event.listen(self.engine, "connect", _sqlite_wal)
+        rasas: sqlalchemy.engine.Engine = self.engine  # type: ignore[has-type]
+        if rasas.dialect.name == "sqlite":
+            # One connection kept open (Rasa uses the store from its one event-loop
+            # thread). Rasa's engine opens and closes a connection per load and save,
+            # and closing the last connection to a WAL database checkpoints it.
+            rasas.dispose()
+            engine = sqlalchemy.create_engine(
+                rasas.url, poolclass=sqlalchemy.pool.SingletonThreadPool
+            )
+            sqlalchemy.event.listen(engine, "connect", _sqlite_wal)
+            self.engine = engine
+            self.sessionmaker = sqlalchemy.orm.sessionmaker(bind=engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         end_long_session(tracker, self.domain, self.session_max_events)
