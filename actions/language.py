@@ -51,3 +51,10 @@ class ValidateSlotMappings(ValidationAction):
                 if citizen is not None:
                     citizen.language = language
         return {"language": language}
+
+    def validate_language(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Already checked by extract_language; without this method rasa-sdk logs a
+        warning on every message."""
+        return {"language": value}

@@ -99,8 +99,13 @@ class Stack:
 def running_stack(var_dir: Path, extra_env: dict[str, str]) -> Iterator[Stack]:
     web_port = free_port()
     database_url = f"sqlite:///{var_dir / 'civic.db'}"
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("TELEGRAM_BOT_TOKEN", "REDIS_URL")
+    }
     env = {
-        **os.environ,
+        **inherited,
         "CIVIC_VAR_DIR": str(var_dir),
         "DATABASE_URL": database_url,
         "RASA_URL": f"http://127.0.0.1:{free_port()}",
@@ -110,8 +115,6 @@ def running_stack(var_dir: Path, extra_env: dict[str, str]) -> Iterator[Stack]:
         "LOG_LEVEL": "WARNING",
         **extra_env,
     }
-    for name in ("TELEGRAM_BOT_TOKEN", "REDIS_URL"):
-        env.pop(name, None)
     log_path = var_dir / "civicbot-run.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(

@@ -3,7 +3,8 @@
 `rasa run` reads its token only from `--auth-token`, and a command line is readable by
 every local user (`ps`), who could then use Rasa's API. Run in the Rasa environment as
 `.venv-rasa/bin/python -m ops.rasa_main run …`: RASA_AUTH_TOKEN, if set, is added to the
-arguments inside the process. It imports nothing of the project's.
+arguments inside the process, and the one speed-up of ops/rasa_speedups.py is installed.
+It imports nothing else of the project's.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ def main() -> None:
     # Left in the environment: the REST channel (ops/rasa_channel.py) checks it too.
     token = os.environ.get(TOKEN_VARIABLE, "").strip()
     sys.argv = ["rasa", *arguments_with_token(sys.argv[1:], token)]
+    from ops import rasa_speedups
+
+    rasa_speedups.install()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -30,6 +30,8 @@ from civic.settings import Settings
 from ops.training import RASA_BIN, RASA_TOKEN_VARIABLE, rasa_command, rasa_environment
 
 STOP_TIMEOUT_SECONDS = 15
+# Events in one Rasa session before it ends at the next rest (ops/rasa_tracker_store.py).
+SESSION_MAX_EVENTS = 200
 ACTIONS_TOKEN_VARIABLE = "ACTION_SERVER_TOKEN"
 
 
@@ -96,18 +98,22 @@ def write_rasa_endpoints(settings: Settings) -> tuple[Path, Path]:
             **({"password": url.password} if url.password else {}),
         }
         # A conversation idle for the retention period expires (`record_exp`, seconds).
+        # Rasa's stores with each session bounded, so that a turn does not cost more the
+        # longer a citizen talks (ops/rasa_tracker_store.py).
         endpoints["tracker_store"] = {
-            "type": "redis",
+            "type": "ops.rasa_tracker_store.BoundedRedisTrackerStore",
             "key_prefix": REDIS_KEY_PREFIX,
             "record_exp": settings.retention_days * 24 * 3600,
+            "session_max_events": SESSION_MAX_EVENTS,
             **redis_conf,
         }
         endpoints["lock_store"] = {"type": "redis", "key_prefix": REDIS_KEY_PREFIX, **redis_conf}
     else:
         endpoints["tracker_store"] = {
-            "type": "SQL",
+            "type": "ops.rasa_tracker_store.BoundedSQLTrackerStore",
             "dialect": "sqlite",
             "db": str(sqlite_tracker_path(settings.var_dir)),
+            "session_max_events": SESSION_MAX_EVENTS,
         }
     endpoints_path = settings.var_dir / "endpoints.yml"
     credentials_path = settings.var_dir / "credentials.yml"

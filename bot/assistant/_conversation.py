@@ -3,6 +3,7 @@ citizen, ask Rasa, and hand back what to say. Channels only translate to and fro
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sqlite3
@@ -110,6 +111,14 @@ class MenuMemory:
         return None
 
 
+@dataclass(frozen=True)
+class _Caller:
+    citizen_id: int
+    public_id: str
+    language: str
+    with_staff: bool  # a handoff to a person is open
+
+
 class Conversation:
     def __init__(
         self,
@@ -147,39 +156,36 @@ class Conversation:
             return await self._handle(incoming)
 
     async def _handle(self, incoming: Incoming) -> list[BotMessage]:
-        if incoming.update_key and not self._ledger.first_time(incoming.update_key):
+        # The database work of a turn runs in worker threads (asyncio.to_thread): done on
+        # the event loop, every turn in the process would wait for each one's queries.
+        first = not incoming.update_key or await asyncio.to_thread(
+            self._ledger.first_time, incoming.update_key
+        )
+        if not first:
             log.info("repeated update %s ignored", incoming.update_key)
             return []
         text = (incoming.text or "").strip()
         # what a citizen typed tells their language; a button's payload does not
         typed = text if incoming.kind == "text" else ""
-        with self._sessions() as session:
-            citizen = get_or_create_citizen(
-                session=session,
-                channel=incoming.channel,
-                address=incoming.address,
-                language=normalise_language(detect_language(typed) or incoming.language_hint),
-            )
-            raise_level(citizen, channel_level(incoming.channel))
-            session.commit()
-            sender, stored_language = citizen.public_id, citizen.language
-            citizen_id = citizen.id
-        language = detect_language(typed) or stored_language
+        caller = await asyncio.to_thread(self._caller, incoming, typed)
+        citizen_id, sender = caller.citizen_id, caller.public_id
+        language = detect_language(typed) or caller.language
         problem = _input_problem(incoming)
         if problem is not None:
             key, params = problem
             return [BotMessage(text=t(key, language, **params))]
         if incoming.kind == "button":
-            incoming = self._checked_button(citizen_id, incoming, text)
-        relayed = self._relay_to_staff(citizen_id, text, language)
-        if relayed is not None:
-            return relayed
+            incoming = await asyncio.to_thread(self._checked_button, citizen_id, incoming, text)
+        if caller.with_staff:
+            relayed = await asyncio.to_thread(self._relay_to_staff, citizen_id, text, language)
+            if relayed is not None:
+                return relayed
         if incoming.kind == "text" and (command := command_payload(text)) is not None:
             # a command typed in the web chat is what Telegram's command would be
             incoming, text = replace(incoming, kind="payload", text=command), command
         answered = await self._ahead_of_rasa(citizen_id, incoming, language, text)
         if answered is not None:
-            return self._offer(citizen_id, answered)
+            return await asyncio.to_thread(self._offer, citizen_id, answered)
         menu_key = (incoming.channel, incoming.address)
         if incoming.kind == "text":
             text = self._menus.choice(menu_key, text) or command_payload(text) or as_typed(text)
@@ -192,7 +198,7 @@ class Conversation:
         if any((r.custom or {}).get("erased") for r in replies):
             await self._forget(sender, menu_key)
             return self._take_menus(menu_key, replies)
-        self._offer(citizen_id, replies)
+        await asyncio.to_thread(self._offer, citizen_id, replies)
         return self._take_menus(menu_key, replies)
 
     async def _ahead_of_rasa(
@@ -207,8 +213,25 @@ class Conversation:
             if answered is not None:
                 return answered
         if self._surveys is not None:
-            return self._surveys.handle(citizen_id, language, incoming.kind, text)
+            return await asyncio.to_thread(
+                self._surveys.handle, citizen_id, language, incoming.kind, text
+            )
         return None
+
+    def _caller(self, incoming: Incoming, typed: str) -> _Caller:
+        """The citizen writing (created on first contact, their assurance raised to the
+        channel's), and whether they are talking to a person: one transaction."""
+        with self._sessions() as session:
+            citizen = get_or_create_citizen(
+                session=session,
+                channel=incoming.channel,
+                address=incoming.address,
+                language=normalise_language(detect_language(typed) or incoming.language_hint),
+            )
+            raise_level(citizen, channel_level(incoming.channel))
+            with_staff = open_handoff_of(session=session, citizen_id=citizen.id) is not None
+            session.commit()
+            return _Caller(citizen.id, citizen.public_id, citizen.language, with_staff)
 
     def _checked_button(self, citizen_id: int, incoming: Incoming, payload: str) -> Incoming:
         """A tapped payload as a payload when it was offered to this citizen (or carries

@@ -9,6 +9,7 @@ expiry, hashed codes) are civic.identity's; this module only talks and sends the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Protocol
 
@@ -66,12 +67,16 @@ class PhoneVerification:
             return self._contact(citizen_id, language)
         if kind != "text":
             return None
-        with self._sessions() as session:
-            stage = self._codes.stage(session=session, citizen_id=citizen_id)
+        # asked on every typed message: in a worker thread, off the event loop
+        stage = await asyncio.to_thread(self._stage, citizen_id)
         reply = read_reply(text, stage) if stage is not None else None
         if reply is None:
             return None
         return [BotMessage(text=await self._answer(citizen_id, language, reply))]
+
+    def _stage(self, citizen_id: int) -> str | None:
+        with self._sessions() as session:
+            return self._codes.stage(session=session, citizen_id=citizen_id)
 
     def _start(self, citizen_id: int, channel: str, language: str) -> list[BotMessage]:
         contact_button = channel in CONTACT_BUTTON_CHANNELS

@@ -130,9 +130,10 @@ def test_in_redis_mode_conversations_expire_after_the_retention_period(
     endpoints_path, _ = write_rasa_endpoints(load_settings())
     endpoints = _endpoints(endpoints_path)
     assert endpoints["tracker_store"] == {
-        "type": "redis",
+        "type": "ops.rasa_tracker_store.BoundedRedisTrackerStore",
         "key_prefix": "civic",
         "record_exp": 30 * 24 * 3600,
+        "session_max_events": 200,
         "url": "127.0.0.1",
         "port": 6380,
         "db": 4,
@@ -151,9 +152,10 @@ def test_in_redis_mode_conversations_expire_after_the_retention_period(
 def test_without_redis_conversations_are_in_a_sqlite_file(settings: Settings) -> None:
     endpoints_path, _ = write_rasa_endpoints(settings)
     assert _endpoints(endpoints_path)["tracker_store"] == {
-        "type": "SQL",
+        "type": "ops.rasa_tracker_store.BoundedSQLTrackerStore",
         "dialect": "sqlite",
         "db": str(settings.var_dir / "rasa-tracker.db"),
+        "session_max_events": 200,
     }
 
 
