@@ -7,7 +7,8 @@ configured).
 `BodySizeLimit` is a plain ASGI middleware: a body declared larger than its route's cap
 is refused with 413 before anything reads it, and a body without a Content-Length
 (chunked) is counted as it streams in and cut off at the cap. Only the desk's
-rectification, which carries a photo, may send `max_upload_bytes`; a survey upload may
+rectification and the citizen's report page, which carry a photo, may send
+`max_upload_bytes`; a survey upload may
 send its own limit; everything else `max_body_bytes`.
 
 The client's address is the one uvicorn gives: behind a reverse proxy that sets
@@ -110,6 +111,7 @@ class WebLimits:
         survey = max(MAX_SURVEY_BYTES, self.max_body) if self.max_body > 0 else 0
         return [
             ("POST", re.compile(r"^/desk/tickets/[^/]+/rectify$"), self.max_upload),
+            ("POST", re.compile(r"^/my-report/[^/]+$"), self.max_upload),
             ("PUT", re.compile(r"^/admin/surveys/[^/]+$"), survey),
         ]
 
