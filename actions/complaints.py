@@ -10,10 +10,18 @@ from rasa_sdk.types import DomainDict
 
 from actions.context import buttons, citizen_of, db, language_of, profile, sent_photo
 from actions.tickets import about_own_report, show_tickets
+from civic.city import Category, Profile
 from civic.i18n import t
 from civic.routing import RoutingDecision
 from civic.settings import get_settings
-from civic.tickets import DailyTicketLimit, check_daily_limit, create_ticket, due_at, follow_ticket
+from civic.tickets import (
+    DailyTicketLimit,
+    check_daily_limit,
+    create_ticket,
+    due_at,
+    follow_ticket,
+    report_url,
+)
 from storage.models import utcnow
 from storage.tickets import get_ticket_by_number
 
@@ -262,21 +270,34 @@ def file_ticket(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
             long=float(long) if long is not None else None,
         )
         number = ticket.number
+        settings = get_settings()
+        link = report_url(public_url=settings.public_url, secret=settings.secret_key, ticket=ticket)
+    dispatcher.utter_message(text=confirmation(city, category, district, number, lang, link))
+
+
+def confirmation(
+    city: Profile,
+    category: Category,
+    district: str | None,
+    number: str | None,
+    lang: str,
+    link: str,
+) -> str:
+    """What the citizen is told once the ticket is filed, ending with their page's link."""
+    page = t("reports.link_line", lang, link=link)
     if category.agency is None:
-        dispatcher.utter_message(text=t("complaint.filed_triage", lang, number=number))
-        return
+        return t("complaint.filed_triage", lang, number=number) + "\n" + page
     where = city.districts.get(district or "")
-    dispatcher.utter_message(
-        text=t(
-            "complaint.filed",
-            lang,
-            number=number,
-            category=category.label(lang),
-            agency=city.agencies[category.agency].label(lang),
-            district=where.label(lang) if where else t("complaint.district_unknown", lang),
-            hours=category.target_hours,
-        )
+    filed = t(
+        "complaint.filed",
+        lang,
+        number=number,
+        category=category.label(lang),
+        agency=city.agencies[category.agency].label(lang),
+        district=where.label(lang) if where else t("complaint.district_unknown", lang),
+        hours=category.target_hours,
     )
+    return filed + "\n" + page
 
 
 class ActionCancelComplaint(Action):

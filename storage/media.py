@@ -1,6 +1,8 @@
 """Photos citizens send: checked (size and real image type) and stored under var/media.
 
-Only the stored file's name travels through Rasa; the agency desk serves the file."""
+Only the stored file's name travels through Rasa; the agency desk serves the file.
+What a camera writes beside the picture (EXIF with its GPS position, XMP, comments) is
+removed by `storage.image_metadata.without_metadata` before a citizen's photo is saved."""
 
 from __future__ import annotations
 

@@ -232,8 +232,8 @@ def recorded_agency_update(
 
 
 def photo_in_scope(*, session: Session, scope: Scope, name: str) -> bool:
-    """True when the photo belongs to a ticket in scope, as the citizen's photo or as one
-    attached to an event (a rectification)."""
+    """True when the photo belongs to a ticket in scope, as the citizen's photo, as one
+    attached to an event (a rectification) or as one the citizen added later."""
     direct = select(Ticket.id).where(Ticket.photo == name, *scope)
     via_event = (
         select(Ticket.id)
@@ -241,17 +241,28 @@ def photo_in_scope(*, session: Session, scope: Scope, name: str) -> bool:
         .join(EventPhoto, EventPhoto.event_id == TicketEvent.id)
         .where(EventPhoto.photo == name, *scope)
     )
-    return session.execute(union(direct, via_event).limit(1)).first() is not None
+    added = (
+        select(Ticket.id)
+        .join(TicketEvent, TicketEvent.ticket_id == Ticket.id)
+        .where(TicketEvent.photo == name, *scope)
+    )
+    return session.execute(union(direct, via_event, added).limit(1)).first() is not None
 
 
 def event_photos(*, session: Session, ticket_id: int) -> dict[int, str]:
-    """event id -> photo, for the ticket's events that have one."""
+    """event id -> photo, for the ticket's events that have one (the agency's, or the
+    one a citizen added)."""
     rows = session.execute(
         select(EventPhoto.event_id, EventPhoto.photo)
         .join(TicketEvent, TicketEvent.id == EventPhoto.event_id)
         .where(TicketEvent.ticket_id == ticket_id)
     )
-    return {event_id: photo for event_id, photo in rows}
+    added = session.execute(
+        select(TicketEvent.id, TicketEvent.photo).where(
+            TicketEvent.ticket_id == ticket_id, TicketEvent.photo.is_not(None)
+        )
+    )
+    return {event_id: str(photo) for event_id, photo in [*rows, *added]}
 
 
 def ticket_satisfaction(

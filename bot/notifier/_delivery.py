@@ -26,6 +26,7 @@ from bot.notifier._wechat import WeChatAddress, send_wechat
 from bot.observability import count_refusal, count_sends
 from bot.telegram import ON_THE_WIRE, PayloadCodec, retry_after_seconds, split_text
 from bot.wechat import StatusSender
+from civic.i18n import t
 from civic.notifications import (
     due_notifications,
     mark_retry,
@@ -34,9 +35,10 @@ from civic.notifications import (
     params_of,
 )
 from civic.settings import Settings
+from civic.tickets import report_url
 from storage.citizens import addresses_of, remember_offered
 from storage.citizens import mark_unreachable as mark_address_unreachable
-from storage.models import Citizen, Notification, OutboundMessage, utcnow
+from storage.models import Citizen, Notification, OutboundMessage, Ticket, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ class Notifier:
         self._journal = journal
         self._wechat = wechat
         self._token = settings.telegram_bot_token or ""
+        self._public_url, self._secret = settings.public_url, settings.secret_key
         self.options = options or NotifierOptions()
         self._rate, self._sleep = SendRate(self.options, clock, sleep), sleep
         self._codec = PayloadCodec(sessions)
@@ -196,6 +199,7 @@ class Notifier:
         params = params_of(row)
         try:
             job.text = render_text(row.body_key, citizen.language, params)
+            job.text += self._page_link(session, row, citizen.language)
             job.buttons = buttons(params, citizen.language)
             # the citizen may tap these later; only offered buttons count (bot.assistant)
             remember_offered(
@@ -205,6 +209,15 @@ class Notifier:
             job.error = f"cannot render {row.body_key}: {type(exc).__name__} {exc}"
             job.telegram, job.web, job.wechat, job.sms = [], [], [], []
         return job
+
+    def _page_link(self, session: Session, row: Notification, language: str) -> str:
+        """The line with the report page's link, for the citizen who filed the ticket
+        (a follower's update has none: the page is the reporter's)."""
+        ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
+        if ticket is None or not ticket.number or ticket.citizen_id != row.citizen_id:
+            return ""
+        link = report_url(public_url=self._public_url, secret=self._secret, ticket=ticket)
+        return "\n" + t("reports.link_line", language, link=link)
 
     async def _still_ours(self, job: _Job) -> bool:
         """True if no one else can have taken the row: while more than half the lease is

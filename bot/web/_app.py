@@ -45,6 +45,7 @@ from bot.web._notice_answers import notice_answers_router
 from bot.web._open311 import open311_router
 from bot.web._open_data import open_data_router
 from bot.web._optout import optout_router
+from bot.web._reports import public_reports_router, report_page_router
 from bot.web._results import public_notices_router, results_router
 from bot.web._survey_admin import survey_admin_router
 from bot.web._widget import widget_router
@@ -139,6 +140,16 @@ def create_app(
         )
         app.include_router(results_router(sessions=sessions, profile=profile))
         app.include_router(public_notices_router(sessions=sessions, profile=profile))
+        app.include_router(public_reports_router(sessions=sessions, profile=profile))
+        app.include_router(
+            report_page_router(
+                sessions=sessions,
+                profile=profile,
+                media=media,
+                limits=limits,
+                secret=get_settings().secret_key,
+            )
+        )
         # before the desk's own router, which ends in a catch-all
         app.include_router(evaluation_router(sessions=sessions, profile=profile), prefix="/desk")
         app.include_router(entries_router(sessions=sessions, profile=profile), prefix="/desk")

@@ -7,9 +7,9 @@ configured).
 `BodySizeLimit` is a plain ASGI middleware: a body declared larger than its route's cap
 is refused with 413 before anything reads it, and a body without a Content-Length
 (chunked) is counted as it streams in and cut off at the cap. Only the desk's
-rectification and the web chat's photo (`POST /api/chat/photo`) may send
-`max_upload_bytes`; a survey upload may send its own limit; everything else
-`max_body_bytes`.
+rectification, the web chat's photo (`POST /api/chat/photo`) and the citizen's report
+page, which carry a photo, may send `max_upload_bytes`; a survey upload may send its own
+limit; everything else `max_body_bytes`.
 
 The client's address is the one uvicorn gives: behind a reverse proxy that sets
 X-Forwarded-For, that is the citizen's (uvicorn trusts the header from 127.0.0.1 by
@@ -119,6 +119,7 @@ class WebLimits:
         return [
             ("POST", re.compile(r"^/desk/tickets/[^/]+/rectify$"), self.max_upload),
             ("POST", re.compile(r"^/api/chat/photo$"), self.max_upload),
+            ("POST", re.compile(r"^/my-report/[^/]+$"), self.max_upload),
             ("PUT", re.compile(r"^/admin/surveys/[^/]+$"), survey),
         ]
 

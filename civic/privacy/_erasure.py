@@ -150,7 +150,7 @@ RULES: tuple[Rule, ...] = (
         lambda c: Feedback.citizen_id == c,
         changes={"text": REDACTED, "citizen_id": UNLINKED},
     ),
-    Rule(TicketEvent, _their_tickets, changes={"note": REDACTED}),
+    Rule(TicketEvent, _their_tickets, changes={"note": REDACTED, "photo": PHOTO_ERASED}),
     Rule(
         Ticket,
         lambda c: Ticket.citizen_id == c,

@@ -1,8 +1,10 @@
 """The ticket lifecycle: its states and rules, the use cases every edge calls (file,
 route, accept, progress, rectify, reroute, close, reopen, follow), the citizen's
-confirmation and rating, the overdue check, the daily limit per citizen, and their
+confirmation and rating, the overdue check, the daily limit per citizen, the citizen's
+report page (its signed link, its form token, what the citizen adds) and their
 scheduled jobs."""
 
+from civic.tickets._additions import MAX_ADDITION, AdditionRefused, add_information
 from civic.tickets._followups import (
     CLOSE_AFTER,
     OVERDUE_NOTE,
@@ -14,6 +16,14 @@ from civic.tickets._followups import (
     rate,
 )
 from civic.tickets._quota import DailyTicketLimit, check_daily_limit
+from civic.tickets._report_links import (
+    FORM_LIFETIME,
+    form_token,
+    form_token_valid,
+    report_token,
+    report_url,
+    ticket_for_token,
+)
 from civic.tickets._scheduled import JOBS
 from civic.tickets._service import (
     accept,
@@ -44,7 +54,9 @@ from civic.tickets._states import (
 
 __all__ = [
     "CLOSE_AFTER",
+    "FORM_LIFETIME",
     "JOBS",
+    "MAX_ADDITION",
     "OPEN_STATUSES",
     "OVERDUE_NOTE",
     "REMIND_AFTER",
@@ -52,9 +64,11 @@ __all__ = [
     "TRANSITIONS",
     "UNCONFIRMED_NOTE",
     "WAITING",
+    "AdditionRefused",
     "DailyTicketLimit",
     "Status",
     "accept",
+    "add_information",
     "add_progress",
     "answer_fixed",
     "attach_photo",
@@ -66,13 +80,18 @@ __all__ = [
     "find_duplicate",
     "flag_overdue",
     "follow_ticket",
+    "form_token",
+    "form_token_valid",
     "get_ticket",
     "list_inbox",
     "may_see_photo",
     "rate",
     "rectify",
     "reopen",
+    "report_token",
+    "report_url",
     "reroute",
+    "ticket_for_token",
     "ticket_number",
     "transition",
     "triage_queue",

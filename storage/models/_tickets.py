@@ -88,6 +88,8 @@ class TicketEvent(Base):
     to_status: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text, default=None, info={"personal": "redact"})
     public: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A photo the citizen added on their report page (the agency's are in event_photos).
+    photo: Mapped[str | None] = mapped_column(String(255), default=None, info={"personal": "erase"})
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
 

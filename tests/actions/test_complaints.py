@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from actions.complaints import ActionSubmitComplaint, daily_limit_text
 from civic.routing import RoutingDecision
 from civic.settings import get_settings
-from civic.tickets import DailyTicketLimit, create_ticket
+from civic.tickets import DailyTicketLimit, create_ticket, ticket_for_token
 from storage.citizens import get_or_create_citizen
 from storage.db import engine_for, migrate, session_factory
 from storage.models import Ticket
@@ -108,3 +108,34 @@ def test_a_city_without_a_hotline_only_says_tomorrow() -> None:
         "You have already filed 10 reports today, the most one person can file in a day, "
         "so this one was not filed. Please send it again tomorrow."
     )
+
+
+@pytest.mark.parametrize(
+    ("lang", "filed", "line"),
+    [
+        ("en", "Received. Your ticket number is ",
+         "Your report's page (progress, and where you can add information or a photo): "),
+        ("zh", "已受理,工单号 ", "您的诉件页面(查看进展,并可补充信息或照片): "),
+    ],
+)  # fmt: skip
+def test_the_confirmation_ends_with_the_link_to_the_citizens_own_page(
+    database: str, lang: str, filed: str, line: str
+) -> None:
+    sender = citizen_with_tickets(database, 0)
+
+    [message] = submit(sender, lang)
+
+    *confirmation, page = message["text"].split("\n")
+    assert confirmation[0].startswith(filed)
+    base = f"{line}http://127.0.0.1:8000/my-report/"
+    assert page.startswith(base)
+    token = page.removeprefix(base)
+    with session_factory(database)() as session:
+        ticket = ticket_for_token(session=session, secret=get_settings().secret_key, token=token)
+        assert ticket is not None and ticket.number is not None
+        assert token.startswith(ticket.number + ".")
+        assert ticket.number in confirmation[0]
+        # a forged link names the ticket but opens nothing
+        forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+        secret = get_settings().secret_key
+        assert ticket_for_token(session=session, secret=secret, token=forged) is None

@@ -89,13 +89,20 @@ def test_officer_in_the_desk_and_citizen_on_telegram_close_the_loop(
     accepted = next_message(stack, citizen)
     page.get_by_role("button", name="Accept the ticket").click()
     expect(page.get_by_role("status")).to_have_text("The ticket is accepted.")
-    assert accepted().text == f"您反映的问题 {number} 有新进展:已受理。"
+    update, page_link = (accepted().text or "").split("\n")
+    assert update == f"您反映的问题 {number} 有新进展:已受理。"
+    # every update to the reporter ends with the link to their own report page
+    assert page_link.startswith("您的诉件页面(查看进展,并可补充信息或照片): http")
+    assert f"/my-report/{number}." in page_link
 
     progress = next_message(stack, citizen)
     page.get_by_role("textbox", name="Progress note (optional)").fill("已约谈施工单位")
     page.get_by_role("button", name="Save the note").click()
     expect(page.get_by_role("status")).to_have_text("The progress note is saved.")
-    assert progress().text == f"您反映的问题 {number} 有新进展:办理中。已约谈施工单位"
+    assert (progress().text or "").split("\n") == [
+        f"您反映的问题 {number} 有新进展:办理中。已约谈施工单位",
+        page_link,
+    ]
 
     fixed = next_message(stack, citizen)
     page.get_by_role("textbox", name="What was done (required)").fill("夜间施工已叫停")

@@ -169,7 +169,7 @@ def test_the_duty_group_accepts_reroutes_and_hears_of_overdue_tickets(
     ticket = ticket_numbered(stack, number)
     assert (ticket.status, ticket.events[-1].actor) == ("accepted", "user:duty-zhao")
     [told] = api.wait_for_messages(citizen.id, heard + 1, timeout=60)[heard:]
-    assert told.text == f"您反映的问题 {number} 有新进展:已受理。"
+    assert (told.text or "").split("\n")[0] == f"您反映的问题 {number} 有新进展:已受理。"
     late = press(stack, zhao.id, post, "↩️ 退回")
     assert late.text == f"{number} 当前状态:已受理,按钮已失效。"
 

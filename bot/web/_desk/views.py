@@ -147,6 +147,7 @@ class EventView:
     note: str | None
     public: bool
     photo: Photo | None
+    photo_alt: str = "timeline.photo_alt"  # the catalogue key of the photo's description
 
 
 def _who(labels: Labels, actor: str) -> str:
@@ -160,8 +161,11 @@ def _who(labels: Labels, actor: str) -> str:
 
 def event_view(labels: Labels, event: TicketEvent, photo: str | None) -> EventView:
     to = labels.status(event.to_status)
+    added = event.actor == "citizen" and event.from_status == event.to_status
     if event.from_status is None:
         change = labels.t("timeline.filed", to=to)
+    elif added:  # what the citizen added on their report page
+        change = labels.t("timeline.added")
     else:
         change = labels.t("timeline.change", **{"from": labels.status(event.from_status), "to": to})
     return EventView(
@@ -171,6 +175,7 @@ def event_view(labels: Labels, event: TicketEvent, photo: str | None) -> EventVi
         note=event.note,
         public=event.public,
         photo=photo_of(photo),
+        photo_alt="timeline.citizen_photo_alt" if added else "timeline.photo_alt",
     )
 
 

@@ -32,7 +32,7 @@ from bot.web import web_updates_router
 from civic.identity import WebSessions
 from civic.routing import RoutingDecision
 from civic.settings import get_settings
-from civic.tickets import create_ticket, follow_ticket, transition
+from civic.tickets import create_ticket, follow_ticket, report_url, ticket_for_token, transition
 from storage.citizens import get_or_create_citizen
 from storage.db import session_factory
 from storage.models import ChannelAddress, Citizen, Notification, OutboundMessage, Ticket, utcnow
@@ -149,6 +149,17 @@ def accepted_ticket(session: Session, owner: Citizen, *followers: Citizen) -> Ti
     return ticket
 
 
+def page_line(ticket: Ticket, lang: str) -> str:
+    """The line that ends each update to the citizen who filed the ticket: their page."""
+    settings = get_settings()
+    link = report_url(public_url=settings.public_url, secret=settings.secret_key, ticket=ticket)
+    if lang == "en":
+        return (
+            f"\nYour report's page (progress, and where you can add information or a photo): {link}"
+        )
+    return f"\n您的诉件页面(查看进展,并可补充信息或照片): {link}"
+
+
 def statuses(sessions: sessionmaker[Session]) -> list[tuple[str, int]]:
     with sessions() as session:
         rows = session.scalars(select(Notification).order_by(Notification.id))
@@ -169,18 +180,42 @@ async def test_status_change_reaches_citizen_and_followers_in_their_language(
         owner = citizen(session, standin, 5001, "en")
         follower = citizen(session, standin, 5002, "zh")
         citizen(session, standin, 5003, "en")  # neither filed nor follows
-        number = accepted_ticket(session, owner, follower).number
+        ticket = accepted_ticket(session, owner, follower)
+        number, line = ticket.number, page_line(ticket, "en")
 
     report = await notifier_for(sessions, bot, fake).deliver_due()
 
     assert (report.claimed, report.sent) == (2, 2)
-    assert texts(standin, 5001) == [f"Update on your report {number}: accepted. {NOTE}"]
+    # the reporter's update ends with their page's link; a follower's has none
+    assert texts(standin, 5001) == [f"Update on your report {number}: accepted. {NOTE}{line}"]
     assert texts(standin, 5002) == [f"您反映的问题 {number} 有新进展:已受理。{NOTE}"]
     assert texts(standin, 5003) == []
     assert [m.parse_mode for m in standin.messages()] == [None, None]
     assert statuses(sessions) == [("sent", 1), ("sent", 1)]
     again = await notifier_for(sessions, bot, fake).deliver_due()
     assert (again.claimed, len(standin.messages())) == (0, 2)
+
+
+async def test_a_chinese_reporter_gets_the_link_to_their_own_page_in_chinese(
+    sessions: sessionmaker[Session], standin: BotApiStandIn, bot: Bot, fake: FakeTime
+) -> None:
+    with sessions() as session:
+        ticket = accepted_ticket(session, citizen(session, standin, 5011, "zh"))
+        number = ticket.number
+
+    await notifier_for(sessions, bot, fake).deliver_due()
+
+    [text] = texts(standin, 5011)
+    assert text is not None
+    update, page = text.split("\n")
+    assert update == f"您反映的问题 {number} 有新进展:已受理。{NOTE}"
+    prefix = "您的诉件页面(查看进展,并可补充信息或照片): http://127.0.0.1:8000/my-report/"
+    assert page.startswith(prefix)
+    token = page.removeprefix(prefix)
+    assert token.startswith(f"{number}.") and "5011" not in token
+    with sessions() as session:
+        opened = ticket_for_token(session=session, secret=get_settings().secret_key, token=token)
+        assert opened is not None and opened.number == number
 
 
 async def test_buttons_become_an_inline_keyboard_and_long_payloads_are_stored(
@@ -401,7 +436,8 @@ def test_deliver_once_is_a_whole_scheduler_job(
     database_url: str, standin: BotApiStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with session_factory(database_url)() as session:
-        number = accepted_ticket(session, citizen(session, standin, 5071, "en")).number
+        ticket = accepted_ticket(session, citizen(session, standin, 5071, "en"))
+        number, line = ticket.number, page_line(ticket, "en")
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("TELEGRAM_BASE_URL", standin.base_url)
@@ -410,7 +446,7 @@ def test_deliver_once_is_a_whole_scheduler_job(
     report = deliver_once()
 
     assert (report.claimed, report.sent) == (1, 1)
-    assert texts(standin, 5071) == [f"Update on your report {number}: accepted. {NOTE}"]
+    assert texts(standin, 5071) == [f"Update on your report {number}: accepted. {NOTE}{line}"]
 
 
 # -- two notifiers -----------------------------------------------------------------------
@@ -487,7 +523,8 @@ async def test_a_web_citizen_gets_the_update_once_through_the_updates_endpoint(
     mine, stranger = web_sessions.issue(now=utcnow()), web_sessions.issue(now=utcnow())
     with sessions() as session:
         person = citizen(session, standin, mine.session_id, "en")
-        number = accepted_ticket(session, person).number
+        ticket = accepted_ticket(session, person)
+        number, line = ticket.number, page_line(ticket, "en")
 
     report = await notifier_for(sessions, None, fake).deliver_due()
 
@@ -502,7 +539,7 @@ async def test_a_web_citizen_gets_the_update_once_through_the_updates_endpoint(
     assert report.sent == 1
     assert first.status_code == 200
     [message] = first.json()["messages"]
-    assert message["text"] == f"Update on your report {number}: accepted. {NOTE}"
+    assert message["text"] == f"Update on your report {number}: accepted. {NOTE}{line}"
     assert message["buttons"] == []
     assert again.json() == {"messages": []}
     assert other.json() == {"messages": []}

@@ -26,8 +26,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from civic.routing import RoutingDecision
-from civic.settings import PROJECT_ROOT
-from civic.tickets import create_ticket, transition
+from civic.settings import PROJECT_ROOT, get_settings
+from civic.tickets import create_ticket, report_url, transition
 from storage.citizens import get_or_create_citizen
 from storage.db import session_factory
 from storage.models import Notification
@@ -58,9 +58,15 @@ def seed(sessions: sessionmaker[Session], standin: BotApiStandIn) -> set[tuple[i
                 ticket_prefix="HZ",
                 due_at=None,
             )
+            # the notifier's own settings come from this environment too
+            settings = get_settings()
+            link = report_url(
+                public_url=settings.public_url, secret=settings.secret_key, ticket=ticket
+            )
+            page = f"\n您的诉件页面(查看进展,并可补充信息或照片): {link}"
             for status, label in (("accepted", "已受理"), ("in_progress", "办理中")):
                 transition(session=session, ticket=ticket, to_status=status, actor="user:li")
-                expected.add((chat, f"您反映的问题 {ticket.number} 有新进展:{label}。"))
+                expected.add((chat, f"您反映的问题 {ticket.number} 有新进展:{label}。{page}"))
         session.commit()
     return expected
 
