@@ -103,7 +103,12 @@ async def test_an_update_is_texted_in_the_callers_language(
     report = await _notifier(sessions, gateway).deliver_due()
 
     assert (report.claimed, report.sent) == (1, 1)
-    assert [m.body for m in sms.messages_to(CALLER)] == [f"您反映的问题 {number} 有新进展:已受理。"]
+    [body] = [m.body for m in sms.messages_to(CALLER)]
+    news, link = body.split("\n")
+    assert news == f"您反映的问题 {number} 有新进展:已受理。"
+    # the caller filed it (through the hotline): their report page's link comes with it
+    assert link.startswith("您的诉件页面(查看进展,并可补充信息或照片): http")
+    assert f"/my-report/{number}." in link
     assert _rows(sessions) == [("sent", 1)]
     assert CALLER not in caplog.text and CALLER[3:] not in caplog.text
 

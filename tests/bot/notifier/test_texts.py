@@ -20,6 +20,7 @@ from storage.citizens import get_or_create_citizen
 from storage.db import session_factory
 from storage.models import Citizen, Notification, utcnow
 from tests.fakes.sms_gateway import SmsGatewayStandIn
+from tests.report_links import without_page_link
 
 DECISION = RoutingDecision(
     category="street-light", agency="urban-management", district=None, confidence=0.9
@@ -93,10 +94,10 @@ async def test_who_filed_by_sms_or_gave_a_number_gets_the_update_by_sms(
     report = await notifier(sessions, gateway).deliver_due()
 
     assert report.sent == 2  # the web citizen's too (in the chat and by SMS)
-    assert [m.body for m in server.messages_to(TEXTER)] == [
+    assert [without_page_link(m.body, numbers[0]) for m in server.messages_to(TEXTER)] == [
         f"您反映的问题 {numbers[0]} 有新进展:已受理。"
     ]
-    assert [m.body for m in server.messages_to(WEB_PHONE)] == [
+    assert [without_page_link(m.body, numbers[1]) for m in server.messages_to(WEB_PHONE)] == [
         f"Update on your report {numbers[1]}: accepted."
     ]
     assert server.messages_to("+8613900004444") == []
