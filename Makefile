@@ -61,13 +61,14 @@ audit: $(VENV)/.installed
 	$(VENV)/bin/uv tool run pip-audit --disable-pip -r requirements.lock
 	$(VENV)/bin/uv tool run pip-audit --disable-pip -r requirements-rasa.lock
 
-# Browser tests: Debian's Chromium (as root, installed here; otherwise say what to do)
+# Browser tests: Debian's Chromium and a Chinese font for its PDFs (as root, installed
+# here; otherwise say what to do)
 # and axe-core from the npm registry.
 BROWSER_STAMP := tests/browser/node_modules/.installed
 $(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! test -d /usr/share/fonts/truetype/wqy; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei; \
-	  else echo "error: the browser tests need Chromium: sudo apt-get install chromium"; exit 1; fi; \
+	  else echo "error: the browser tests need Chromium and a Chinese font: sudo apt-get install chromium fonts-wqy-microhei"; exit 1; fi; \
 	fi
 	npm ci --prefix tests/browser --no-audit --no-fund --silent
 	@touch $@
