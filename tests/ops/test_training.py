@@ -110,24 +110,3 @@ def test_validation_passes_the_project_data_and_fails_a_rule_with_an_unknown_act
 def test_the_validate_command_says_how_to_use_it(capsys: pytest.CaptureFixture[str]) -> None:
     assert training.main(["validate"]) == 2
     assert capsys.readouterr().out == "usage: python -m ops.training validate PROFILE_DIR…\n"
-
-
-def test_every_complaint_example_names_its_kind() -> None:
-    """Routing is trained on the examples of `complaint/<kind>`: a complaint example
-    without a kind would be a label of its own for the routing ResponseSelector."""
-    import yaml
-
-    from civic.city import load_profile
-
-    kinds = {
-        c.code.replace("-", "_")
-        for c in load_profile(PROJECT_ROOT / "profiles" / "hangzhou").categories.values()
-    }
-    found: set[str] = set()
-    for path in sorted((PROJECT_ROOT / "nlu").glob("*.yml")):
-        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
-            intent = str(item.get("intent") or "")
-            if intent == "complaint" or intent.startswith("complaint/"):
-                found.add(intent.removeprefix("complaint/"))
-    assert "complaint" not in found
-    assert found <= kinds
