@@ -18,7 +18,9 @@ TOKEN_VARIABLE = "RASA_AUTH_TOKEN"
 def arguments_with_token(arguments: list[str], token: str) -> list[str]:
     """`rasa run`'s arguments, with --auth-token added when there is a token."""
     if token and arguments[:1] == ["run"]:
-        return [*arguments, "--auth-token", token]
+        # one argument: a token may begin with "-" (token_urlsafe), which argparse would
+        # take for an option of its own when it came as a separate argument
+        return [*arguments, f"--auth-token={token}"]
     return arguments
 
 
