@@ -104,6 +104,19 @@ def test_officer_in_the_desk_and_citizen_on_telegram_close_the_loop(
         page_link,
     ]
 
+    # The citizen opens their report page from the link and adds a detail for the agency.
+    path = page_link[page_link.index("/my-report/") :]
+    mine = browser.new_page(viewport={"width": 390, "height": 844})
+    mine.goto(f"{stack.web_url}{path}")
+    expect(mine.locator("main")).to_contain_text("已约谈施工单位")  # the agency's public note
+    mine.get_by_role("textbox", name="补充说明（可不填）").fill("打桩一般从晚上十一点开始")
+    mine.get_by_role("button", name="发送给承办部门").click()
+    expect(mine.locator("main")).to_contain_text("谢谢，承办部门已能看到您补充的内容。")
+    mine.close()
+    page.reload()
+    expect(page.locator("main")).to_contain_text("Added on the report page")
+    expect(page.locator("main")).to_contain_text("打桩一般从晚上十一点开始")
+
     fixed = next_message(stack, citizen)
     page.get_by_role("textbox", name="What was done (required)").fill("夜间施工已叫停")
     page.get_by_role("button", name="Report it fixed").click()
