@@ -10,6 +10,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.context import buttons, citizen_of, db, language_of, profile, sent_photo
 from actions.tickets import about_own_report, show_tickets
+from actions.vocabulary import unreadable
 from civic.city import Category, Profile
 from civic.i18n import t
 from civic.routing import RoutingDecision
@@ -58,10 +59,16 @@ class ActionStartComplaint(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        if unreadable(text):  # keysmash is not a complaint, whatever it ranked
+            from actions.fallback import not_understood  # it imports this module
+
+            not_understood(dispatcher, tracker, language_of(tracker))
+            return [FollowupAction("action_listen")]
         if about_own_report(tracker):
             show_tickets(dispatcher, tracker)
             return [FollowupAction("action_listen")]
-        return start_events(tracker, tracker.latest_message.get("text") or "")
+        return start_events(tracker, text)
 
 
 class ActionAskCategory(Action):

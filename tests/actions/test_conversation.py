@@ -192,3 +192,11 @@ def test_an_unrouted_proposal_is_still_a_suggestion(database: str) -> None:
     assert reply["text"] == t("feedback.suggestion_thanks_unrouted", "en")
     with session_factory(database)() as session:
         assert [f.kind for f in session.scalars(select(Feedback))] == ["suggestion"]
+
+
+def test_keysmash_read_as_a_complaint_is_not_understood_and_starts_no_form(
+    database: str,
+) -> None:
+    messages, events = start("k1", "blorp fnord xyzzy", "en")
+    assert [m["text"] for m in messages] == [t("fallback.rephrase", "en")]
+    assert events == [{"event": "followup", "name": "action_listen", "timestamp": None}]
