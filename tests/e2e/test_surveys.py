@@ -155,7 +155,8 @@ def test_household_from_the_registry_gets_an_sms_and_answers_in_chat(
         f"id,district,age_band,cohort,mobile\nH-{cohort},fuyang,45-59,{cohort},{mobile}\n",
         encoding="utf-8",
     )
-    assert "1 added" in civicbot(stack, "frame", "import", str(registry)).stdout
+    imported = civicbot(stack, "frame", "import", "--lang", "en", str(registry)).stdout
+    assert "imported: 1 added, 0 updated, 0 unchanged" in imported
     create_campaign(
         stack, survey="service_window_followup", n=1, population=f"cohort={cohort}", channels="sms"
     )
