@@ -203,16 +203,20 @@ class Wakeups:
 
         assert self._redis_url is not None
         client = redis.asyncio.Redis.from_url(self._redis_url, health_check_interval=self._ping)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
-            async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
-                await pubsub.subscribe(REDIS_CHANNEL)
-                self._connected("redis")
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        data = message.get("data", b"")
-                        self._heard(data.decode() if isinstance(data, bytes) else str(data))
+            await pubsub.subscribe(REDIS_CHANNEL)
+            self._connected("redis")
+            while True:  # never a read without a timeout: cancelling must not wait on it
+                message = await pubsub.get_message(timeout=float(self._ping))
+                if message is not None and message.get("type") == "message":
+                    data = message.get("data", b"")
+                    self._heard(data.decode() if isinstance(data, bytes) else str(data))
         finally:
-            await client.aclose()  # type: ignore[attr-defined]  # (the stubs predate it)
+            # closing waits on the connection: bounded, so a stop is never held up by it
+            for closing in (pubsub.aclose(), client.aclose()):  # type: ignore[attr-defined]
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(closing, 5)
 
 
 def _ping_postgres(connection: Any) -> None:
