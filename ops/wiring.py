@@ -115,4 +115,6 @@ def make_wechat_channel(
         client=client,
         ledger=make_ledger(settings, sessions),
         media=MediaStore(settings.var_dir / "media"),
+        limiter=RateLimiter(make_store(settings.redis_url)),
+        per_user_per_minute=settings.wechat_limit_per_user,
     )

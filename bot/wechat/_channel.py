@@ -33,6 +33,7 @@ from civic.i18n import detect_language, normalise_language, t
 from civic.replies import BotMessage
 from storage.citizens import mark_unreachable, note_message
 from storage.media import MediaStore
+from storage.ratelimit import RateLimiter, Rule
 from storage.updates import UpdateLedger
 
 log = logging.getLogger(__name__)
@@ -69,11 +70,15 @@ class WeChatChannel:
         ledger: UpdateLedger,
         media: MediaStore,
         clock: Callable[[], float] = time.time,
+        limiter: RateLimiter | None = None,
+        per_user_per_minute: int = 0,  # 0: no limit
     ) -> None:
         self._account, self._crypto = account, account.crypto
         self._conversation, self._sessions = conversation, sessions
         self._client, self._ledger, self._media = client, ledger, media
         self._clock = clock
+        # the same limit per person as Telegram's per chat: over it, told once a minute
+        self._limiter, self._per_user = limiter, Rule("wechat-user", per_user_per_minute, 60)
         self._numbers: dict[str, dict[str, str]] = {}  # the numbered buttons last shown
         self._late: set[asyncio.Task[None]] = set()  # replies still on their way
 
@@ -135,6 +140,12 @@ class WeChatChannel:
         await asyncio.to_thread(self._note, message)
         if message.kind in {"silent", "unsubscribe"}:
             return PlainTextResponse("success")
+        if self._limiter is not None:
+            verdict = await asyncio.to_thread(self._limiter.hit, self._per_user, message.openid)
+            if not verdict.allowed:  # told once; the rest of the minute is dropped
+                told = t("limits.chat", None, seconds=verdict.retry_after)
+                replies = [BotMessage(text=told)] if verdict.first_refusal else []
+                return self._passive(request, message, replies)
         turn = asyncio.create_task(self._turn(message))
         done, _ = await asyncio.wait({turn}, timeout=self._account.passive_seconds)
         if done:

@@ -4,6 +4,7 @@ against a stand-in Rasa, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -26,6 +27,7 @@ from civic.settings import get_settings
 from storage.db import session_factory
 from storage.media import MediaStore
 from storage.models import ChannelAddress, Citizen
+from storage.ratelimit import RateLimiter, make_store
 from storage.updates import DatabaseLedger
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.wechat import ACCOUNT, WeChatStandIn
@@ -60,7 +62,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running(database_url: str, tmp_path: Path, passive_seconds: float = 4.5) -> Iterator[World]:
+def running(
+    database_url: str, tmp_path: Path, passive_seconds: float = 4.5, per_minute: int = 0
+) -> Iterator[World]:
     get_settings.cache_clear()
     sessions = session_factory(database_url)
     media = MediaStore(tmp_path / "media")
@@ -83,6 +87,8 @@ def running(database_url: str, tmp_path: Path, passive_seconds: float = 4.5) -> 
             client=client,
             ledger=DatabaseLedger(sessions),
             media=media,
+            limiter=RateLimiter(make_store(None)),
+            per_user_per_minute=per_minute,
         )
         port = _free_port()
         app = create_app(conversation, sessions=sessions, wechat=channel)
@@ -300,3 +306,18 @@ def test_a_slow_turn_is_answered_success_then_sent_as_a_customer_service_message
         while not world.wechat.texts_to(OPENID) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert world.wechat.texts_to(OPENID) == ["echo:路灯坏了"]
+
+
+def test_a_follower_over_the_limit_is_told_once_and_the_rest_is_dropped(
+    database_url: str, tmp_path: Path
+) -> None:
+    with running(database_url, tmp_path, per_minute=2) as world:
+        answered = [world.wechat.push(text(world, f"第{i}条")) for i in range(4)]
+        replies = [p.reply["Content"] if p.reply else None for p in answered]
+        assert replies[:2] == ["echo:第0条", "echo:第1条"]
+        # told once how long to wait (the seconds left of the minute), then nothing
+        wait = re.search(r"\d+", replies[2] or "")
+        assert wait is not None and 1 <= int(wait.group()) <= 60
+        assert replies[2] == t("limits.chat", None, seconds=int(wait.group()))
+        assert replies[3] is None and answered[3].status == 200
+        assert [b.get("message") for b in world.rasa.bodies] == ["第0条", "第1条"]
