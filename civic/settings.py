@@ -99,6 +99,7 @@ class Settings:
     chat_limit_per_ip: int = 120  # web chat messages a minute, per client address
     telegram_limit_per_chat: int = 30  # Telegram messages a minute, per private chat
     wechat_limit_per_user: int = 30  # WeChat messages a minute, per follower
+    sms_limit_per_number: int = 10  # texts a minute, per phone number (each reply is paid)
     tickets_per_day: int = 10  # complaints one citizen may file per city day
     subscribe_per_day: int = 5  # /subscribe attempts per citizen per day
     open311_limit_per_key: int = 120  # Open311 POSTs a minute, per api_key
@@ -449,6 +450,7 @@ _LIMIT_VARIABLES = {
     "chat_limit_per_ip": "CIVIC_CHAT_LIMIT_PER_IP",
     "telegram_limit_per_chat": "CIVIC_TELEGRAM_LIMIT_PER_CHAT",
     "wechat_limit_per_user": "CIVIC_WECHAT_LIMIT_PER_USER",
+    "sms_limit_per_number": "CIVIC_SMS_LIMIT_PER_NUMBER",
     "tickets_per_day": "CIVIC_TICKETS_PER_DAY",
     "subscribe_per_day": "CIVIC_SUBSCRIBE_PER_DAY",
     "open311_limit_per_key": "CIVIC_OPEN311_LIMIT_PER_KEY",

@@ -136,7 +136,12 @@ def create_app(
         app.include_router(survey_admin_router(sessions=sessions, profile=profile))
         inbound = SmsInbound(conversation=conversation, sessions=sessions)
         app.include_router(
-            sms_router(inbound=inbound, ledger=DatabaseLedger(sessions), settings=settings)
+            sms_router(
+                inbound=inbound,
+                ledger=DatabaseLedger(sessions),
+                settings=settings,
+                limiter=limits.limiter,
+            )
         )
         app.include_router(results_router(sessions=sessions, profile=profile))
         app.include_router(public_notices_router(sessions=sessions, profile=profile))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.assistant import Conversation, RasaClient
 from bot.web import create_app
+from bot.web._limits import WebLimits
 from civic.campaigns import Design, create_campaign, draw
 from civic.city import Profile
 from civic.i18n import t
@@ -33,6 +34,7 @@ from storage.models import (
     SurveyAnswer,
     SurveyResponse,
 )
+from storage.ratelimit import MemoryStore
 from storage.updates import DatabaseLedger
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.sms_gateway import SmsGatewayStandIn
@@ -41,6 +43,19 @@ SECRET = "sms-test-secret-0123456789abcdefghijkl"
 WEBHOOK = "https://civic.example.org/sms/inbound"
 OUR_NUMBER = "+8657100000000"
 PHONE = "+8613900001111"
+MINUTE_START = 1_800_000_000.0  # the limits count whole minutes from here
+
+
+class Clock:
+    """The limits' clock: the start of a minute until a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = MINUTE_START
+
+    def __call__(self) -> float:
+        return self.now
+
+
 TWIML_MESSAGE = re.compile(r"<Response><Message>(.*)</Message></Response>", re.S)
 
 
@@ -50,6 +65,7 @@ class World:
     sessions: sessionmaker[Session]
     rasa: FakeRasa
     gateway: SmsGatewayStandIn
+    clock: Clock
 
     def text(self, body: str, *, sid: str | None = None, phone: str = PHONE) -> str:
         """What the citizen gets back for texting `body` (the TwiML's message, unescaped)."""
@@ -71,6 +87,7 @@ class World:
 @pytest.fixture
 def world(database_url: str, profile: Profile, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     gateway = SmsGatewayStandIn()
+    clock = Clock()
     monkeypatch.setenv("CIVIC_SECRET_KEY", SECRET)
     monkeypatch.setenv("SMS_AUTH_TOKEN", gateway.auth_token)
     monkeypatch.setenv("SMS_WEBHOOK_URL", WEBHOOK)
@@ -87,9 +104,10 @@ def world(database_url: str, profile: Profile, monkeypatch: pytest.MonkeyPatch) 
             ledger=DatabaseLedger(sessions),
             surveys=SurveyChat(sessions=sessions, profile=profile, secret=SECRET),
         )
-        app = create_app(conversation, sessions=sessions, profile=profile)
+        limits = WebLimits(get_settings(), store=MemoryStore(clock), clock=clock)
+        app = create_app(conversation, sessions=sessions, profile=profile, limits=limits)
         with TestClient(app) as http:
-            yield World(http, sessions, rasa, gateway)
+            yield World(http, sessions, rasa, gateway, clock)
 
 
 def invite_by_sms(
@@ -137,6 +155,8 @@ def test_a_signed_text_reaches_the_assistant_as_an_sms_citizen(world: World) -> 
         citizen = session.get(Citizen, address.citizen_id)
     assert (address.channel, address.address) == ("sms", PHONE)
     assert citizen is not None
+    # a sender's number is what the carrier says, not proven: an account, like Telegram
+    assert citizen.assurance == "account"
     # Rasa sees the pseudonym and the channel, never the number
     assert world.rasa.bodies[-1]["sender"] == citizen.public_id
     assert world.rasa.bodies[-1]["metadata"]["channel"] == "sms"
@@ -219,6 +239,9 @@ def test_digits_start_and_answer_the_sms_invitations_survey(world: World) -> Non
         answers = {a.step: a.value for a in session.scalars(select(SurveyAnswer))}
     assert answers == {"overall": "basically_satisfied"}
     assert world.rasa.bodies == []  # answered before the assistant
+    with world.sessions() as session:
+        response = session.scalars(select(SurveyResponse)).one()
+    assert response.assurance == "invited"  # the invitation went to this number
 
 
 def test_a_number_out_of_range_is_told_the_range(world: World) -> None:
@@ -267,3 +290,36 @@ def test_a_survey_whose_campaign_ended_is_told_so(world: World) -> None:
 
 def test_digits_without_a_survey_go_to_the_assistant(world: World) -> None:
     assert world.text("12") == "echo:12"
+
+
+# -- the limit per number -----------------------------------------------------------
+
+
+def test_a_number_over_its_limit_is_told_once_and_the_rest_is_not_answered(world: World) -> None:
+    limit = get_settings().sms_limit_per_number
+    for n in range(limit):
+        assert world.text(f"路灯坏了 {n}") == f"echo:路灯坏了 {n}"
+    told = world.text("路灯还是坏的")
+    assert told == t("limits.chat", "zh", seconds=60)
+    assert "60 秒" in told
+    assert world.text("路灯还是坏的!!") == ""
+    assert len(world.rasa.bodies) == limit
+    # another number is not held back, and the next minute the first may text again
+    assert world.text("Hello", phone="+8613900002222") == "echo:Hello"
+    world.clock.now += 60
+    assert world.text("路灯坏了") == "echo:路灯坏了"
+
+
+def test_the_limit_tells_an_english_sender_in_english(world: World) -> None:
+    for _ in range(get_settings().sms_limit_per_number):
+        world.text("hello")
+    assert world.text("the bin is full") == t("limits.chat", "en", seconds=60)
+
+
+def test_stop_is_honoured_over_the_limit(world: World) -> None:
+    invite_by_sms(world.sessions)
+    for _ in range(get_settings().sms_limit_per_number + 2):
+        world.text("你好")
+    assert world.text("退订") == t("sms.stopped", "zh")
+    with world.sessions() as session:
+        assert session.scalars(select(FrameMember)).one().opted_out_at is not None

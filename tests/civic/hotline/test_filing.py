@@ -140,6 +140,9 @@ def test_the_ticket_is_the_operators_filing_for_a_caller_reached_by_sms(
     assert caller is not None
     assert (caller.phone, caller.language) == ("+8613812345678", "en")
     assert [(a.channel, a.address) for a in caller.addresses] == [("sms", "+8613812345678")]
+    # a number typed by an operator proves nothing of who the caller is: their ratings
+    # count only once they prove it (docs/security.md, "Who texts and who calls")
+    assert caller.assurance == "anonymous"
     # the agency's duty group hears of it as of any ticket, and the caller not yet
     assert session.scalars(select(DutyMessage.ticket_id)).all() == [ticket.id]
     assert session.scalars(select(Notification)).all() == []
