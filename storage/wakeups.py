@@ -166,8 +166,10 @@ class Wakeups:
         engine = create_engine(self._database_url)  # for its dialect: it never connects
         args, params = engine.dialect.create_connect_args(engine.url)
         engine.dispose()
-        # keepalives: a connection that dies silently is noticed within a minute
+        # keepalives: a connection that dies silently is noticed within a minute; and a
+        # server that does not answer is given up on, so no thread waits on it for ever
         params.update(keepalives=1, keepalives_idle=20, keepalives_interval=5, keepalives_count=4)
+        params.setdefault("connect_timeout", 10)
         connection = engine.dialect.loaded_dbapi.connect(*args, **params)
         connection.autocommit = True
         with connection.cursor() as cursor:
@@ -184,8 +186,11 @@ class Wakeups:
         try:
             self._connected("postgresql")
             while True:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel
+                # that comes as the wait ends, and the listener would never stop
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(readable.wait(), self._ping)
+                    async with asyncio.timeout(self._ping):
+                        await readable.wait()
                 if not readable.is_set():  # quiet for a while: is the server still there?
                     await asyncio.to_thread(_ping_postgres, connection)
                 readable.clear()
@@ -216,7 +221,8 @@ class Wakeups:
             # closing waits on the connection: bounded, so a stop is never held up by it
             for closing in (pubsub.aclose(), client.aclose()):  # type: ignore[attr-defined]
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(closing, 5)
+                    async with asyncio.timeout(5):
+                        await closing
 
 
 def _ping_postgres(connection: Any) -> None:

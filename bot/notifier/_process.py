@@ -88,8 +88,10 @@ async def deliver_until_stopped(
                 await _wait(stop, wakeups.wake, poll)
     finally:
         listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener
+        # bounded: a stop never waits on the listener for long, whatever it is stuck in
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            async with asyncio.timeout(10):
+                await listener
 
 
 async def _notify_until_stopped(settings: Settings, options: NotifierOptions) -> None:

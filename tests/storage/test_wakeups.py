@@ -1,14 +1,15 @@
 """Outbox rows are announced when they commit, and never when they roll back: with
-pg_notify on the real PostgreSQL, with PUBLISH on the real Redis; `Wakeups` hears both."""
+pg_notify on the real PostgreSQL, with PUBLISH on the real Redis; `Wakeups` hears both
+(its listening tests are in wakeup_listeners.py, run here in a process of their own)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import select
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from civic.settings import PROJECT_ROOT
 from storage.db import make_engine, session_factory
 from storage.models import Citizen, Notification
 from storage.wakeups import PG_CHANNEL, REDIS_CHANNEL, Wakeups, announce_on_redis
@@ -113,107 +115,46 @@ def test_a_redis_that_does_not_answer_does_not_undo_the_commit(database_url: str
         assert session.query(Notification.idempotency_key).all() == [("kept",)]
 
 
-async def bounded(step: Any) -> Any:
-    """A step of these tests, failed after 30 s rather than waited on without end."""
-    return await asyncio.wait_for(step, 30)
-
-
-async def connected(wakeups: Wakeups, source: str) -> None:
-    """Wait until `wakeups` listens on `source`; fail with its last complaint after 30 s."""
-    deadline = time.monotonic() + 30
-    with _warnings_of("storage.wakeups") as complaints:
-        while source not in wakeups.listening:
-            assert time.monotonic() < deadline, f"never listened on {source}: {complaints}"
-            await asyncio.sleep(0.01)
-
-
-@contextlib.contextmanager
-def _warnings_of(logger: str) -> Iterator[list[str]]:
-    """The messages `logger` warns with meanwhile, whatever capture pytest has set up."""
-    heard: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            heard.append(record.getMessage())
-
-    handler = Keep(logging.WARNING)
-    logging.getLogger(logger).addHandler(handler)
-    try:
-        yield heard
-    finally:
-        logging.getLogger(logger).removeHandler(handler)
-
-
-async def heard_after_commit(wakeups: Wakeups, source: str, url: str) -> bool:
-    listening = asyncio.create_task(wakeups.run())
-    try:
-        await connected(wakeups, source)
-        assert wakeups.wake.is_set()
-        wakeups.wake.clear()
-        await bounded(asyncio.to_thread(write, session_factory(url), "rolled-back", commit=False))
-        await bounded(asyncio.to_thread(write, session_factory(url), "committed", commit=True))
-        await asyncio.wait_for(wakeups.wake.wait(), 30)
-        return True
-    finally:
-        listening.cancel()
-        await bounded(asyncio.gather(listening, return_exceptions=True))
-
-
-# Late in the whole suite (never alone) one of these has waited without end: in one run
-# the PostgreSQL one, in the next the Redis one, with the event loop idle on a socket and
-# no timer left, i.e. in a step without a timeout (cancelling the listener is the likely
-# one; its Redis side now never reads without a timeout and closes within 5 s). Until a
-# whole-suite run shows them finishing, they are kept out of it; the notifier's own
-# wake-up tests (tests/bot/notifier/test_process.py) cover NOTIFY, Redis and the poll.
-_UNTIL_A_WHOLE_RUN_FINISHES = pytest.mark.skip(
-    reason="has waited without end late in the whole suite; see the comment above"
-)
-
-
-@_UNTIL_A_WHOLE_RUN_FINISHES
-async def test_wakeups_wake_on_a_postgresql_commit(postgres_url: str) -> None:
-    wakeups = Wakeups(database_url=postgres_url, redis_url=None)
-    assert wakeups.sources == ["postgresql"]
-    assert await heard_after_commit(wakeups, "postgresql", postgres_url)
-
-
-@_UNTIL_A_WHOLE_RUN_FINISHES
-async def test_a_dropped_listening_connection_comes_back_and_wakes(postgres_url: str) -> None:
-    wakeups = Wakeups(database_url=postgres_url, redis_url=None)
-    listening = asyncio.create_task(wakeups.run())
-    try:
-        await connected(wakeups, "postgresql")
-        first = wakeups.backend_pid
-        wakeups.wake.clear()
-        engine = make_engine(postgres_url)
-        with engine.begin() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
-        engine.dispose()
-        # it notices, reconnects after its pause and wakes: rows may have come meanwhile
-        await asyncio.wait_for(wakeups.wake.wait(), 30)
-        assert "postgresql" in wakeups.listening
-        assert wakeups.backend_pid != first
-        wakeups.wake.clear()
-        await bounded(asyncio.to_thread(write, session_factory(postgres_url), "after", commit=True))
-        await asyncio.wait_for(wakeups.wake.wait(), 30)
-    finally:
-        listening.cancel()
-        await bounded(asyncio.gather(listening, return_exceptions=True))
-
-
-@_UNTIL_A_WHOLE_RUN_FINISHES
-async def test_wakeups_wake_on_redis_over_sqlite(
-    tmp_path: Any, redis_client: Any, announcing_on_redis: Any
-) -> None:
-    from storage.db import migrate
-
-    url = f"sqlite:///{tmp_path / 'wake.db'}"
-    migrate(url)
-    wakeups = Wakeups(database_url=url, redis_url=REDIS_URL)
-    assert wakeups.sources == ["redis"]
-    assert await heard_after_commit(wakeups, "redis", url)
-
-
 def test_sqlite_alone_has_nothing_to_listen_to(tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path / 'poll.db'}"
     assert Wakeups(database_url=url, redis_url=None).sources == []
+
+
+LISTENERS = Path(__file__).with_name("wakeup_listeners.py")
+# Each of its three tests bounds every step at 30 s; a hang past that is a step without a
+# bound, and the stacks faulthandler dumps then show where.
+LISTENERS_SECONDS = 240
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_listeners_in_a_process_of_their_own(postgres_url: str, redis_client: Any) -> None:
+    """`Wakeups` wakes on a PostgreSQL commit, on Redis over SQLite, and after a dropped
+    connection (tests/storage/wakeup_listeners.py), run in a child pytest: should one of
+    them ever hang again, this fails with every thread's stack instead of holding up the
+    suite."""
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "faulthandler_timeout=90",
+        str(LISTENERS),
+    ]
+    try:
+        run = subprocess.run(
+            command,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=LISTENERS_SECONDS,
+        )
+    except subprocess.TimeoutExpired as exc:
+        output = (exc.stdout or "") + (exc.stderr or "")
+        output = output if isinstance(output, str) else output.decode(errors="replace")
+        pytest.fail(f"the listener tests hung past {LISTENERS_SECONDS} s:\n{output[-6000:]}")
+    assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
+    assert "3 passed" in run.stdout, run.stdout[-2000:]
