@@ -85,6 +85,10 @@ class Settings:
     # and how much of it each higher priority keeps from the lower ones.
     telegram_rate_per_second: float = 25.0
     telegram_reserve_per_second: float = 5.0
+    # The notifier's own pace: messages a second overall (0: none of its own, the shared
+    # budget alone) and sends in flight at once.
+    notifier_rate_per_second: float = 25.0
+    notifier_concurrency: int = 8
     # Web chat sessions: idle and absolute lifetimes, and how often a token is replaced.
     web_session_idle_days: int = 30
     web_session_max_days: int = 90
@@ -330,6 +334,22 @@ def ensure_secret_key() -> Path | None:
     return path
 
 
+def _notifier_rate(r: VariableReader) -> float:
+    rate = r.number("NOTIFIER_RATE_PER_SECOND", 25.0)
+    if rate < 0:
+        r.problems.append(f"NOTIFIER_RATE_PER_SECOND must not be negative, got {rate:g}")
+        return 25.0
+    return rate
+
+
+def _notifier_concurrency(r: VariableReader) -> int:
+    concurrency = r.integer("NOTIFIER_CONCURRENCY", 8)
+    if concurrency < 1:
+        r.problems.append(f"NOTIFIER_CONCURRENCY must be at least 1, got {concurrency}")
+        return 8
+    return concurrency
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """The settings from `environ`, by default `.env` overridden by the environment.
 
@@ -396,6 +416,8 @@ def _read(r: VariableReader) -> Settings:
         campaign_telegram_rate=r.number("CAMPAIGN_TELEGRAM_RATE", 25.0),
         telegram_rate_per_second=r.number("TELEGRAM_RATE_PER_SECOND", 25.0),
         telegram_reserve_per_second=r.number("TELEGRAM_RESERVE_PER_SECOND", 5.0),
+        notifier_rate_per_second=_notifier_rate(r),
+        notifier_concurrency=_notifier_concurrency(r),
         web_session_idle_days=idle,
         web_session_max_days=most,
         web_session_rotate_hours=rotate,

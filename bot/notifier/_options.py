@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from civic.environment import environment
+from civic.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +30,12 @@ class NotifierOptions:
             raise ValueError("the notifier's concurrency and batch size must be at least 1")
 
     @classmethod
-    def from_env(cls) -> NotifierOptions:
-        """NOTIFIER_RATE_PER_SECOND and NOTIFIER_CONCURRENCY, when set (here or in .env)."""
-        variables, _problems = environment()  # .env's problems are reported by the settings
-        rate = variables.get("NOTIFIER_RATE_PER_SECOND", "").strip()
-        concurrency = variables.get("NOTIFIER_CONCURRENCY", "").strip()
+    def from_settings(cls, settings: Settings) -> NotifierOptions:
+        """NOTIFIER_RATE_PER_SECOND (0: no pace of its own) and NOTIFIER_CONCURRENCY, read
+        and checked with every other setting (civic/settings.py)."""
         return cls(
-            rate_per_second=float(rate) if rate else cls.rate_per_second,
-            concurrency=int(concurrency) if concurrency else cls.concurrency,
+            rate_per_second=settings.notifier_rate_per_second or None,
+            concurrency=settings.notifier_concurrency,
         )
 
 

@@ -143,14 +143,14 @@ async def _notify_until_stopped(settings: Settings, options: NotifierOptions) ->
 def run_notifier(settings: Settings, options: NotifierOptions | None = None) -> None:
     """The `civicbot notifier` process: deliver as rows commit (or as it polls) until
     SIGTERM or SIGINT."""
-    asyncio.run(_notify_until_stopped(settings, options or NotifierOptions.from_env()))
+    asyncio.run(_notify_until_stopped(settings, options or NotifierOptions.from_settings(settings)))
 
 
 def deliver_once(settings: Settings | None = None) -> DeliveryReport:
     """One batch, for an APScheduler job. Settings are read here rather than passed, so
     that they (and the bot token) are never pickled into the job store."""
     settings = settings or get_settings()
-    options = NotifierOptions.from_env()
+    options = NotifierOptions.from_settings(settings)
 
     async def once() -> DeliveryReport:
         bot = make_bot(settings, options)

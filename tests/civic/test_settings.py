@@ -416,15 +416,19 @@ def test_every_invalid_variable_is_reported_at_once(
     monkeypatch.setenv("SMTP_PORT", "70000")
     monkeypatch.setenv("CIVIC_RETENTION_DAYS", "0")
     monkeypatch.setenv("CIVIC_TICKETS_PER_DAY", "-1")
+    monkeypatch.setenv("NOTIFIER_RATE_PER_SECOND", "fast")
+    monkeypatch.setenv("NOTIFIER_CONCURRENCY", "0")
     with pytest.raises(SettingsError) as info:
         load_settings()
     assert str(info.value) == (
-        "7 problems in the settings:\n"
+        "9 problems in the settings:\n"
         f"  - {env_file} line 2: expected NAME=value, found no '='\n"
         "  - TELEGRAM_MODE must be 'polling' or 'webhook', got 'carrier-pigeon'\n"
         "  - RASA_URL must be http://host:port, got 'http://127.0.0.1'\n"
         "  - WEB_PORT must be a whole number, got 'eighty'\n"
         "  - SMTP_PORT must be a port number from 1 to 65535, got 70000\n"
+        "  - NOTIFIER_RATE_PER_SECOND must be a number, got 'fast'\n"
+        "  - NOTIFIER_CONCURRENCY must be at least 1, got 0\n"
         "  - CIVIC_RETENTION_DAYS must be at least 1, got 0\n"
         "  - CIVIC_TICKETS_PER_DAY must not be negative, got -1"
     )
@@ -458,3 +462,14 @@ def test_a_bad_wechat_aes_key_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WECHAT_AES_KEY", "too-short")
     with pytest.raises(SettingsError, match="WECHAT_AES_KEY"):
         load_settings()
+
+
+def test_the_notifiers_pace_comes_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.notifier import NotifierOptions
+
+    monkeypatch.setenv("NOTIFIER_RATE_PER_SECOND", "12.5")
+    monkeypatch.setenv("NOTIFIER_CONCURRENCY", "3")
+    options = NotifierOptions.from_settings(load_settings())
+    assert (options.rate_per_second, options.concurrency) == (12.5, 3)
+    monkeypatch.setenv("NOTIFIER_RATE_PER_SECOND", "0")  # no pace of its own
+    assert NotifierOptions.from_settings(load_settings()).rate_per_second is None
