@@ -292,7 +292,7 @@ def observe(database_url: str, session_id: str, texts: list[str], seeded: int) -
             return Seen(texts)
         rows = session.execute(
             select(Feedback.kind, Feedback.agency).where(Feedback.citizen_id == citizen_id)
-        )
+        ).all()  # read while the session is open
         tickets = session.scalar(
             select(func.count()).select_from(Ticket).where(Ticket.citizen_id == citizen_id)
         )
