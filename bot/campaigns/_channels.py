@@ -220,8 +220,10 @@ class WebChannel:
 class SmsChannel:
     name = "sms"
 
-    def __init__(self, gateway: SmsGateway) -> None:
-        self._gateway = gateway
+    def __init__(self, gateway: SmsGateway, *, two_way: bool = False) -> None:
+        # two_way: texts to our number reach `/sms/inbound` (bot/sms), so an invitation
+        # says that replying 1 starts the survey by text
+        self._gateway, self._two_way = gateway, two_way
 
     async def aclose(self) -> None:
         await self._gateway.aclose()
@@ -237,6 +239,7 @@ class SmsChannel:
             )
         else:
             key = "invitations.sms" if delivery.round == 0 else "invitations.sms_reminder"
+            key += "_two_way" if self._two_way else ""
             body = t(
                 key,
                 delivery.language,

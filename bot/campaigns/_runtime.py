@@ -60,7 +60,8 @@ def make_channels(
             sender=settings.sms_from or "",
             rate_per_second=None,
         )
-        channels["sms"] = SmsChannel(gateway)
+        # with the inbound webhook set, a text may say that replying answers the survey
+        channels["sms"] = SmsChannel(gateway, two_way=bool(settings.sms_webhook_url))
     if settings.smtp_host:
         channels["email"] = EmailChannel(EmailSender.from_settings(settings))
     return channels

@@ -107,6 +107,8 @@ def make_sender(
     stand_ins: tuple[BotApiStandIn, SmsGatewayStandIn],
     clock: Clock,
     journal: Path,
+    *,
+    two_way_sms: bool = False,
 ) -> CampaignSender:
     telegram, sms = stand_ins
     bot = Bot(TOKEN, base_url=telegram.base_url, request=AiohttpRequest(connections=20))
@@ -117,7 +119,10 @@ def make_sender(
         sender="+8610000000",
         rate_per_second=None,
     )
-    channels: dict[str, Channel] = {"telegram": TelegramChannel(bot), "sms": SmsChannel(gateway)}
+    channels: dict[str, Channel] = {
+        "telegram": TelegramChannel(bot),
+        "sms": SmsChannel(gateway, two_way=two_way_sms),
+    }
     sender = CampaignSender(
         sessions=session_factory(database_url),
         channels=channels,
@@ -455,6 +460,35 @@ async def test_a_number_that_texted_stop_gets_no_reminder_nor_invitation(
     clock.now = MORNING + timedelta(days=5, hours=1)
     assert (await sender.send_due()).sent == 1
     assert (len(sms.messages_to(stopped)), len(sms.messages_to(other))) == (1, 3)
+
+
+@pytest.mark.parametrize("two_way", [False, True])
+async def test_an_sms_invitation_says_a_reply_answers_only_when_replies_are_read(
+    world: str,
+    profile: Profile,
+    stand_ins: tuple[BotApiStandIn, SmsGatewayStandIn],
+    tmp_path: Path,
+    two_way: bool,
+) -> None:
+    _, sms = stand_ins
+    with session_factory(world).begin() as session:
+        import_households(
+            session=session, csv_text=households_csv(1), profile_districts=set(profile.districts)
+        )
+    start_campaign(world, 1, channels=("sms",))
+    clock = Clock(MORNING)
+    sender = make_sender(
+        world, profile, stand_ins, clock, tmp_path / "journal", two_way_sms=two_way
+    )
+    assert (await sender.send_due()).sent == 1
+    clock.now = MORNING + timedelta(days=2, hours=1)
+    assert (await sender.send_due()).sent == 1  # the reminder
+    invitation, reminder = (m.body for m in sms.messages)
+    assert invitation.startswith("【市考评办】诚邀您参加")
+    assert reminder.startswith("【市考评办】“")
+    for body in (invitation, reminder):
+        assert ("或回复1短信作答。退订:" in body) is two_way
+        assert "退订:" in body
 
 
 async def test_segments_and_their_cost_are_counted_per_campaign_without_numbers(

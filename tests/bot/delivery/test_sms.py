@@ -245,7 +245,15 @@ def test_sms_segments(body: str, segments: int) -> None:
     assert sms_segments(body) == segments
 
 
-@pytest.mark.parametrize("key", ["invitations.sms", "invitations.sms_reminder"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "invitations.sms",
+        "invitations.sms_reminder",
+        "invitations.sms_two_way",
+        "invitations.sms_reminder_two_way",
+    ],
+)
 def test_the_sms_texts_fit_one_segment_before_their_links(key: str) -> None:
     params = {"title": "城市管理满意度调查", "minutes": 5, "link": "", "unsubscribe_url": ""}
     assert len(t(key, "zh", **params).strip()) <= 70
