@@ -179,7 +179,7 @@ def create_app(
         open_data_router(folder=default_folder(settings.var_dir), templates_dir=HERE / "templates")
     )
     # The demo page at / embeds the widget; /chat is the full-page chat.
-    app.include_router(widget_router(HERE / "templates"))
+    app.include_router(widget_router(HERE / "templates", tile_url=settings.chat_map_tile_url))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(BodySizeLimit, default=limits.max_body, larger=limits.body_caps())
     origins = get_settings().widget_origins

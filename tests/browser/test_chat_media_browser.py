@@ -282,6 +282,11 @@ def test_the_full_page_chat_sends_a_photo_too(
     photo = tmp_path / "street.jpg"
     photo.write_bytes(jpeg_with_gps(*WEST_LAKE))
     page = open_page()
+    refused: list[str] = []  # what the page's Content-Security-Policy blocked, if anything
+    page.on(
+        "console",
+        lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     page.goto(live.url + "/chat")
     page.get_by_role("button", name="添加照片", exact=True).click()
     page.get_by_label("选择照片").set_input_files(str(photo))
@@ -291,6 +296,7 @@ def test_the_full_page_chat_sends_a_photo_too(
     [kept] = stored(live)
     assert sent == '/send_photo{"photo":"' + kept.name + '"}'
     expect(page.get_by_text("echo:" + sent)).to_be_visible()
+    assert refused == []
 
 
 def test_no_serious_accessibility_violations_at_phone_width(

@@ -235,3 +235,21 @@ def test_the_map_has_every_district_with_both_names(chat: Chat, profile: Profile
     assert shangcheng["name"] == {"zh": "上城区", "en": "Shangcheng"}
     assert shangcheng["path"].startswith("M") and shangcheng["path"].endswith("Z")
     assert body["tile_url"] is None and body["zoom"] == 10
+
+
+def test_the_chat_page_allows_its_own_scripts_and_api_only(chat: Chat) -> None:
+    page = chat.http.get("/chat")
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy
+    assert "script-src 'self';" in policy and "connect-src 'self';" in policy
+    assert "img-src 'self' data: blob:;" in policy  # no tile server configured
+    assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_chat_pages_images_may_come_from_the_configured_tile_server() -> None:
+    from bot.web._widget import chat_page_policy
+
+    policy = chat_page_policy("https://tiles.example.cn/{z}/{x}/{y}.png")
+    assert "img-src 'self' data: blob: https://tiles.example.cn;" in policy
+    assert "img-src 'self' data: blob:;" in chat_page_policy("not a url")
