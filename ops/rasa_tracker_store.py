@@ -36,8 +36,9 @@ from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotS
 from rasa.shared.core.trackers import DialogueStateTracker
 
 NLU_FALLBACK = "nlu_fallback"
-# About 25 ordinary turns (greeting, FAQ, small talk: 6 to 8 events each).
-DEFAULT_SESSION_MAX_EVENTS = 200
+# About 8 ordinary turns (greeting, FAQ, small talk: 6 to 8 events each): fewer events
+# to load, replay and send to the action server each turn (docs/benchmarks.md).
+DEFAULT_SESSION_MAX_EVENTS = 60
 
 
 def at_rest(tracker: DialogueStateTracker) -> bool:

@@ -31,7 +31,7 @@ from ops.training import RASA_BIN, RASA_TOKEN_VARIABLE, rasa_command, rasa_envir
 
 STOP_TIMEOUT_SECONDS = 15
 # Events in one Rasa session before it ends at the next rest (ops/rasa_tracker_store.py).
-SESSION_MAX_EVENTS = 200
+SESSION_MAX_EVENTS = 60  # ops.rasa_tracker_store.DEFAULT_SESSION_MAX_EVENTS (Rasa env only)
 ACTIONS_TOKEN_VARIABLE = "ACTION_SERVER_TOKEN"
 
 

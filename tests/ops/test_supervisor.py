@@ -133,7 +133,7 @@ def test_in_redis_mode_conversations_expire_after_the_retention_period(
         "type": "ops.rasa_tracker_store.BoundedRedisTrackerStore",
         "key_prefix": "civic",
         "record_exp": 30 * 24 * 3600,
-        "session_max_events": 200,
+        "session_max_events": 60,
         "url": "127.0.0.1",
         "port": 6380,
         "db": 4,
@@ -155,7 +155,7 @@ def test_without_redis_conversations_are_in_a_sqlite_file(settings: Settings) ->
         "type": "ops.rasa_tracker_store.BoundedSQLTrackerStore",
         "dialect": "sqlite",
         "db": str(settings.var_dir / "rasa-tracker.db"),
-        "session_max_events": 200,
+        "session_max_events": 60,
     }
 
 
