@@ -13,8 +13,11 @@ What is faithful to api.telegram.org:
   ``allowed_updates`` is remembered and filters updates created afterwards (by default
   chat_member, message_reaction and message_reaction_count are left out), a newer getUpdates
   call ends a pending one with 409, and getUpdates while a webhook is set answers 409.
-* Webhooks: updates are POSTed to the URL (with ``X-Telegram-Bot-Api-Secret-Token``) one by one
-  and retried until a 2xx answer; getWebhookInfo reports pending count and the last error.
+* Webhooks: updates are POSTed to the URL (with ``X-Telegram-Bot-Api-Secret-Token``) and
+  retried until a 2xx answer, as Telegram does: one chat's updates in order, the next only
+  after the last was answered; different chats' at once, up to ``max_connections`` (40)
+  requests in flight; a request unanswered within ``webhook_timeout`` seconds counts as
+  failed and is sent again. getWebhookInfo reports pending count and the last error.
 * Flood control: token buckets, global (30 msg/s) and per chat (1 msg/s, burst 3), over sent
   messages (send* methods but sendChatAction); over the limit: 429 with
   ``parameters.retry_after``.
@@ -221,6 +224,24 @@ class _Pending:
     update: dict
     duplicate: bool = False
     delivered: bool = False
+    retry_at: float = 0.0  # monotonic time before which a failed delivery is not re-sent
+
+
+def _update_chat(update: dict) -> object:
+    """The chat an update belongs to, whose updates a webhook gets one at a time in order;
+    an update of no chat is ordered with nothing."""
+    for kind, body in update.items():
+        if not isinstance(body, dict):
+            continue
+        if isinstance(body.get("chat"), dict):
+            return body["chat"].get("id")
+        message = body.get("message")
+        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+            return message["chat"].get("id")
+        if isinstance(body.get("from"), dict):
+            return body["from"].get("id")
+        return ("update", update.get("update_id"), kind)
+    return ("update", update.get("update_id"))
 
 
 @dataclass
@@ -344,9 +365,11 @@ class BotApiStandIn:
         bot_username: str = "civic_feedback_bot",
         strict_ampersand: bool = True,
         webhook_retry_delay: float = 0.05,
+        webhook_timeout: float = 10.0,
     ) -> None:
         self.token, self.bot_name, self.bot_username = token, bot_name, bot_username
         self.strict_ampersand, self.webhook_retry_delay = strict_ampersand, webhook_retry_delay
+        self.webhook_timeout = webhook_timeout
         self._lock = threading.RLock()
         self._bot_id = int(token.split(":")[0]) if token else 123456
         self._next_update_id, self._poll_generation, self._query_count = 100_000_001, 0, 0
@@ -622,32 +645,77 @@ class BotApiStandIn:
 
     async def _webhook_worker(self) -> None:
         client: httpx.AsyncClient | None = None  # created on first use: it costs ~0.1 s
+        in_flight: dict[int, asyncio.Task[None]] = {}  # by update_id
         try:
             while True:
                 event = self._event
                 with self._lock:
                     hook = self._webhook
-                    entry = self._pending[0] if hook and self._pending else None
-                if hook is None or entry is None or event is None:
-                    if event is not None:
-                        await event.wait()
+                    due, wait = self._due_deliveries(hook, in_flight) if hook else ([], None)
+                for entry in due:
+                    assert hook is not None
+                    client = client or httpx.AsyncClient()
+                    task = asyncio.create_task(self._deliver(client, hook, entry))
+                    in_flight[entry.update["update_id"]] = task
+                    task.add_done_callback(
+                        lambda _, key=entry.update["update_id"]: self._delivered(in_flight, key)
+                    )
+                if due or event is None:
+                    await asyncio.sleep(0 if due else 0.01)
                     continue
-                client = client or httpx.AsyncClient(timeout=10)
-                error = await self._post_update(client, hook, entry.update)
-                self._webhook_done(hook, entry, error)
-                if error is not None:
-                    await asyncio.sleep(self.webhook_retry_delay)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await event.wait()
         finally:
+            for task in in_flight.values():
+                task.cancel()
+            await asyncio.gather(*in_flight.values(), return_exceptions=True)
             if client is not None:
                 await client.aclose()
 
-    @staticmethod
-    async def _post_update(client: httpx.AsyncClient, hook: _Webhook, update: dict) -> str | None:
+    def _due_deliveries(
+        self, hook: _Webhook, in_flight: dict[int, asyncio.Task[None]]
+    ) -> tuple[list[_Pending], float | None]:
+        """The pending updates to POST now (under the lock), and how long until a failed
+        one may be sent again (None: nothing is waiting for its retry time)."""
+        now, room = time.monotonic(), hook.max_connections - len(in_flight)
+        held: set[object] = set()  # chats with an earlier update in flight or waiting
+        due: list[_Pending] = []
+        wait: float | None = None
+        for entry in self._pending:
+            chat = _update_chat(entry.update)
+            if chat in held:
+                continue
+            held.add(chat)
+            if entry.update["update_id"] in in_flight:
+                continue
+            if entry.retry_at > now:
+                wait = min(wait or math.inf, entry.retry_at - now)
+                continue
+            if len(due) < room:
+                due.append(entry)
+        return due, wait
+
+    def _delivered(self, in_flight: dict[int, asyncio.Task[None]], update_id: int) -> None:
+        in_flight.pop(update_id, None)
+        self._fire()
+
+    async def _deliver(self, client: httpx.AsyncClient, hook: _Webhook, entry: _Pending) -> None:
+        error = await self._post_update(client, hook, entry.update)
+        self._webhook_done(hook, entry, error)
+
+    async def _post_update(
+        self, client: httpx.AsyncClient, hook: _Webhook, update: dict
+    ) -> str | None:
         headers = {"X-Telegram-Bot-Api-Secret-Token": hook.secret} if hook.secret else {}
         try:
-            response = await client.post(hook.url, json=update, headers=headers)
+            response = await client.post(
+                hook.url, json=update, headers=headers, timeout=self.webhook_timeout
+            )
         except httpx.ConnectError:
             return "Connection refused"
+        except httpx.TimeoutException:
+            return "Read timeout expired"
         except httpx.HTTPError as err:
             return f"Connection error: {type(err).__name__}"
         if 200 <= response.status_code < 300:
@@ -663,6 +731,7 @@ class BotApiStandIn:
                 self._pending = [p for p in self._pending if p is not entry]
             else:
                 hook.last_error_date, hook.last_error_message = int(time.time()), error
+                entry.retry_at = time.monotonic() + self.webhook_retry_delay
 
     # ----------------------------------------------------------------- checks and builders
     def _bot_user(self) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dtm
 import html
 import json
@@ -588,6 +589,8 @@ async def test_webhook_delivery_with_retry_and_secret(standin: BotApiStandIn) ->
                 await bot.get_updates()
             update_id = standin.send_text(USER, "via webhook")
             await apoll_until(lambda: any(r[0] == 200 for r in receiver.received))
+            # the stand-in drops the update once it has read the 200, a moment later
+            await apoll_until(lambda: not standin.pending_updates)
             info = await bot.get_webhook_info()
             assert info.url == receiver.url and info.pending_update_count == 0
             assert "500" in info.last_error_message
@@ -602,6 +605,92 @@ async def test_webhook_delivery_with_retry_and_secret(standin: BotApiStandIn) ->
         assert body["update_id"] == update_id and body["message"]["text"] == "via webhook"
     assert [a.error is None for a in standin.webhook_attempts] == [False, True]
     assert update.message.text == "via polling"
+
+
+class _SlowReceiver:
+    """A webhook endpoint that holds each request `hold` seconds (the first `first_hold`)
+    and records, per chat, how many of its requests were in flight at once."""
+
+    def __init__(self, hold: float, first_hold: float | None = None) -> None:
+        self.received: list[tuple[int, int]] = []  # (chat id, update_id), as they came
+        self.most_at_once: dict[int, int] = {}
+        self.peak = 0  # requests in flight at once, all chats
+        lock, now = threading.Lock(), {"all": 0}
+        holds = [first_hold] if first_hold is not None else []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                chat = body["message"]["chat"]["id"]
+                with lock:
+                    receiver.received.append((chat, body["update_id"]))
+                    now[chat] = now.get(chat, 0) + 1
+                    now["all"] += 1
+                    receiver.most_at_once[chat] = max(receiver.most_at_once.get(chat, 0), now[chat])
+                    receiver.peak = max(receiver.peak, now["all"])
+                    wait = holds.pop(0) if holds else hold
+                time.sleep(wait)
+                with lock:
+                    now[chat] -= 1
+                    now["all"] -= 1
+                with contextlib.suppress(OSError):  # the stand-in may have given up
+                    self.send_response(200)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, args=(0.01,), daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.asyncio
+async def test_a_webhook_gets_chats_at_once_and_each_chats_updates_in_order(
+    standin: BotApiStandIn,
+) -> None:
+    receiver = _SlowReceiver(hold=0.1)
+    chats = [USER + n for n in range(5)]
+    try:
+        async with make_bot(standin) as bot:
+            assert await bot.set_webhook(receiver.url)
+            sent = [(chat, standin.send_text(chat, f"{n}")) for n in range(3) for chat in chats]
+            await apoll_until(lambda: len(receiver.received) == 15, timeout=10)
+            await apoll_until(lambda: not standin.pending_updates)
+    finally:
+        receiver.close()
+    assert receiver.peak > 1  # different chats at once
+    assert set(receiver.most_at_once.values()) == {1}  # never two of one chat
+    for chat in chats:  # each chat's in the order they were sent
+        assert [u for c, u in receiver.received if c == chat] == [u for c, u in sent if c == chat]
+
+
+@pytest.mark.asyncio
+async def test_a_webhook_that_does_not_answer_in_time_gets_the_update_again(
+    standin: BotApiStandIn,
+) -> None:
+    receiver = _SlowReceiver(hold=0.0, first_hold=1.5)
+    standin.webhook_timeout = 0.5
+    try:
+        async with make_bot(standin) as bot:
+            assert await bot.set_webhook(receiver.url)
+            update_id = standin.send_text(USER, "slow")
+            later = standin.send_text(USER, "after")
+            await apoll_until(lambda: len(receiver.received) == 3, timeout=10)
+            await apoll_until(lambda: not standin.pending_updates)
+    finally:
+        standin.webhook_timeout = 10.0
+        receiver.close()
+    # the one unanswered is sent again before the chat's next one
+    assert [u for _, u in receiver.received] == [update_id, update_id, later]
+    errors = [a.error for a in standin.webhook_attempts]
+    assert errors[0] == "Read timeout expired" and errors[1:] == [None, None]
 
 
 # --------------------------------------------------------------------------- waiting helpers
