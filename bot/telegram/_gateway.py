@@ -1,6 +1,7 @@
 """The Telegram channel: python-telegram-bot in front of `Conversation`.
 
-Polling by default; webhook mode (with a secret token) when TELEGRAM_MODE=webhook. The
+Polling by default; webhook mode (with a secret token, each update handled before it is
+answered: `_webhook.py`) when TELEGRAM_MODE=webhook. The
 Bot API base URL is configurable, as for a self-hosted Bot API server or a test stand-in.
 A private chat may send `CIVIC_TELEGRAM_LIMIT_PER_CHAT` messages a minute; past that it is
 told once to slow down, and the rest of the minute's messages are dropped unanswered.
@@ -8,6 +9,7 @@ told once to slow down, and the rest of the minute's messages are dropped unansw
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -42,12 +44,14 @@ from bot.observability import count_refusal, count_sends
 from bot.telegram._budgeted import BudgetLimiter
 from bot.telegram._duty_group import DutyGroup
 from bot.telegram._transport import bot_api_urls, budget_for
+from bot.telegram._webhook import serve_webhook
 from civic.i18n import t
 from civic.replies import BotMessage
 from civic.settings import Settings
 from storage.media import MAX_PHOTO_BYTES, MediaStore
 from storage.models import ButtonPayload
 from storage.ratelimit import RateLimiter, Rule, make_store
+from storage.updates import UpdateClaims
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +144,12 @@ class TelegramGateway:
         conversation: Conversation,
         sessions: sessionmaker[Session],
         limiter: RateLimiter | None = None,
+        claims: UpdateClaims | None = None,
     ) -> None:
         self.settings = settings
+        # webhook mode with several workers: who handles each update (`_webhook.py`);
+        # a claimed update is never refused as a repeat by the conversation's ledger
+        self.claims = claims
         self.conversation = conversation
         self.sessions = sessions
         self.codec = PayloadCodec(sessions)
@@ -152,8 +160,12 @@ class TelegramGateway:
         self.limiter = limiter or RateLimiter(make_store(settings.redis_url))
         self.per_chat = Rule("telegram-chat", settings.telegram_limit_per_chat, 60)
 
-    def build_application(self) -> Application:  # type: ignore[type-arg]
+    def build_application(self, *, updater: bool = True) -> Application:  # type: ignore[type-arg]
+        """The bot's handlers; `updater=False` for webhook mode, where `_webhook.py`
+        receives the updates."""
         builder = Application.builder().token(self.settings.telegram_bot_token or "")
+        if not updater:
+            builder = builder.updater(None)
         if urls := bot_api_urls(self.settings):
             builder = builder.base_url(urls.base_url).base_file_url(urls.base_file_url)
         limiter = BudgetLimiter(self.budget, "reply", inner=AIORateLimiter(max_retries=3))
@@ -207,7 +219,7 @@ class TelegramGateway:
             address=str(chat.id if chat else user.id if user else 0),
             kind=kind,
             text=text,
-            update_key=f"tg:{update.update_id}",
+            update_key=None if self.claims is not None else f"tg:{update.update_id}",
             language_hint=user.language_code if user else None,
         )
 
@@ -355,16 +367,24 @@ class TelegramGateway:
     # -- running ------------------------------------------------------------------
 
     def run(self) -> None:
-        application = self.build_application()
         if self.settings.telegram_mode == "webhook":
-            url = self.settings.telegram_webhook_url or ""
-            application.run_webhook(
-                listen="127.0.0.1",
-                port=self.settings.telegram_webhook_port,
-                url_path="telegram",
-                webhook_url=url,
-                secret_token=self.settings.telegram_webhook_secret,
-                allowed_updates=Update.ALL_TYPES,
-            )
+            asyncio.run(self.serve_webhook())
         else:
+            application = self.build_application()
             application.run_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.2)
+
+    async def serve_webhook(self) -> None:
+        """Webhook mode (`_webhook.py`): each update handled before Telegram is answered;
+        with Redis, claimed first, so that several workers may serve the same bot."""
+        if self.claims is None and self.settings.redis_url:
+            import redis
+
+            self.claims = UpdateClaims(redis.Redis.from_url(self.settings.redis_url))
+        await serve_webhook(
+            self.build_application(updater=False),
+            url=self.settings.telegram_webhook_url or "",
+            port=self.settings.telegram_webhook_port,
+            secret=self.settings.telegram_webhook_secret or "",
+            claims=self.claims,
+            allowed_updates=Update.ALL_TYPES,
+        )

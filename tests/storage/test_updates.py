@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.db import session_factory
 from storage.models import ProcessedUpdate, utcnow
-from storage.updates import KEEP_FOR, DatabaseLedger, RedisLedger, purge_processed_updates
+from storage.updates import (
+    BUSY,
+    DONE,
+    KEEP_FOR,
+    MINE,
+    DatabaseLedger,
+    RedisLedger,
+    UpdateClaims,
+    purge_processed_updates,
+)
 
 
 def test_database_ledger(database_url: str) -> None:
@@ -46,3 +57,28 @@ def test_purge_removes_only_old_keys(session: Session) -> None:
     assert purge_processed_updates(session=session) == 1
     session.commit()
     assert sorted(session.scalars(select(ProcessedUpdate.key))) == ["new", "recent"]
+
+
+# -- claims: several webhook workers -------------------------------------------------
+
+
+def test_an_update_is_claimed_by_one_worker_until_it_is_done(redis_client: object) -> None:
+    claims = UpdateClaims(redis_client, seconds=5)
+    first = claims.claim("tg:7")
+    assert first.state == MINE and first.token
+    assert claims.claim("tg:7").state == BUSY  # another worker, while the first works
+    assert claims.renew("tg:7", first)
+    claims.finish("tg:7")
+    assert claims.claim("tg:7").state == DONE  # a late redelivery is only answered
+    assert not claims.renew("tg:7", first)  # nothing left to renew
+
+
+def test_a_dead_workers_claim_lapses_and_another_takes_the_update(redis_client: object) -> None:
+    claims = UpdateClaims(redis_client, seconds=0.3)
+    dead = claims.claim("tg:8")  # its worker is killed and never renews
+    assert claims.claim("tg:8").state == BUSY
+    time.sleep(0.4)
+    taken = claims.claim("tg:8")
+    assert taken.state == MINE and taken.token != dead.token
+    assert not claims.renew("tg:8", dead)  # the old token is no longer the holder
+    assert claims.renew("tg:8", taken)
