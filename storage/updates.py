@@ -64,6 +64,12 @@ def purge_processed_updates(*, session: Session) -> int:
 
 
 MINE, DONE, BUSY = "mine", "done", "busy"
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -90,6 +96,7 @@ class UpdateClaims:
     def __init__(self, client: object, *, seconds: float = 15.0, prefix: str = "civic:claim:"):
         self._redis, self.seconds, self._prefix = client, seconds, prefix
         self._renew = client.register_script(_RENEW)  # type: ignore[attr-defined]
+        self._release = client.register_script(_RELEASE)  # type: ignore[attr-defined]
 
     def claim(self, key: str) -> Claim:
         token = secrets.token_hex(8)
@@ -106,6 +113,10 @@ class UpdateClaims:
         return bool(
             self._renew(keys=[self._prefix + key], args=[claim.token, int(self.seconds * 1000)])
         )
+
+    def release(self, key: str, claim: Claim) -> None:
+        """Give the update up undone, so that its next delivery is handled at once."""
+        self._release(keys=[self._prefix + key], args=[claim.token])
 
     def finish(self, key: str) -> None:
         self._redis.set(self._prefix + key, "done", ex=int(KEEP_FOR.total_seconds()))  # type: ignore[attr-defined]

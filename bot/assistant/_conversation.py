@@ -55,6 +55,9 @@ class Incoming:
     update_key: str | None = None
     language_hint: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The channel sends the message again if this turn fails (Telegram's webhook, left
+    # unanswered): a Rasa that does not answer raises instead of being apologised for.
+    redeliverable: bool = False
 
 
 def is_emoji_only(text: str) -> bool:
@@ -194,6 +197,8 @@ class Conversation:
             replies = await self._rasa.send(sender, text, metadata)
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for citizen %s: %s", sender, exc)
+            if incoming.redeliverable:
+                raise
             return [BotMessage(text=t("errors.rasa_unavailable", language))]
         if any((r.custom or {}).get("erased") for r in replies):
             await self._forget(sender, menu_key)

@@ -45,6 +45,7 @@ from bot.telegram._budgeted import BudgetLimiter
 from bot.telegram._duty_group import DutyGroup
 from bot.telegram._transport import bot_api_urls, budget_for
 from bot.telegram._webhook import serve_webhook
+from civic.errors import RasaUnavailable
 from civic.i18n import t
 from civic.replies import BotMessage
 from civic.settings import Settings
@@ -150,6 +151,7 @@ class TelegramGateway:
         # webhook mode with several workers: who handles each update (`_webhook.py`);
         # a claimed update is never refused as a repeat by the conversation's ledger
         self.claims = claims
+        self.undone: set[int] = set()  # updates to leave unanswered, for Telegram to resend
         self.conversation = conversation
         self.sessions = sessions
         self.codec = PayloadCodec(sessions)
@@ -269,7 +271,9 @@ class TelegramGateway:
             return
         payload = "/send_photo" + json.dumps({"photo": name}, separators=(",", ":"))
         incoming = self._incoming(update, "payload", payload)
-        await self._turn(update, replace(incoming, update_key=f"{incoming.update_key}:photo"))
+        if incoming.update_key is not None:
+            incoming = replace(incoming, update_key=f"{incoming.update_key}:photo")
+        await self._turn(update, incoming)
 
     async def _on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A shared phone number: kept only if it is the sender's own, never sent to Rasa."""
@@ -304,7 +308,15 @@ class TelegramGateway:
     # -- outgoing -----------------------------------------------------------------
 
     async def _turn(self, update: Update, incoming: Incoming) -> None:
-        replies = await self.conversation.handle(incoming)
+        if self.claims is not None:  # webhook mode: Telegram sends it again if left undone
+            incoming = replace(incoming, redeliverable=True)
+        try:
+            replies = await self.conversation.handle(incoming)
+        except RasaUnavailable:
+            # nothing said: `_webhook.py` leaves the update unanswered, and Telegram sends
+            # it again, to a Rasa server that answers by then
+            self.undone.add(update.update_id)
+            return
         chat = update.effective_chat
         if chat is None:
             return
@@ -373,6 +385,13 @@ class TelegramGateway:
             application = self.build_application()
             application.run_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.2)
 
+    def _take_undone(self, update_id: int) -> bool:
+        """True (once) when the update's turn could not be done and is to be resent."""
+        if update_id in self.undone:
+            self.undone.discard(update_id)
+            return True
+        return False
+
     async def serve_webhook(self) -> None:
         """Webhook mode (`_webhook.py`): each update handled before Telegram is answered;
         with Redis, claimed first, so that several workers may serve the same bot."""
@@ -386,5 +405,6 @@ class TelegramGateway:
             port=self.settings.telegram_webhook_port,
             secret=self.settings.telegram_webhook_secret or "",
             claims=self.claims,
+            undone=self._take_undone,
             allowed_updates=Update.ALL_TYPES,
         )

@@ -14,6 +14,9 @@ update already handled is only answered. A worker that finds another one's live 
 waits for it (Telegram would otherwise back off). Without Redis (one worker), the
 assistant's own ledger keeps a repeat from running twice, as in polling mode.
 
+A turn that Rasa could not answer (a Rasa server killed mid-turn, say) is not apologised
+for: the update is left unanswered (503), its claim released, and Telegram sends it again.
+
 The secret token is checked first, in constant time: without it, 403 and nothing read.
 """
 
@@ -24,6 +27,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -44,13 +48,20 @@ PATH = "/telegram"
 WAIT_FOR_OTHER_SECONDS = 25.0
 
 
+def _never(update_id: int) -> bool:
+    return False
+
+
 def webhook_app(
     application: Application,  # type: ignore[type-arg]
     *,
     secret: str,
     claims: UpdateClaims | None,
+    undone: Callable[[int], bool] = _never,
 ) -> Starlette:
-    """The ASGI app that serves `POST /telegram` for `application` (started already)."""
+    """The ASGI app that serves `POST /telegram` for `application` (started already).
+    `undone(update_id)` is True when the handlers left the update's turn undone (Rasa did
+    not answer): it is then answered 503, and Telegram sends it again."""
 
     async def receive(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "")
@@ -64,16 +75,22 @@ def webhook_app(
             return Response(status_code=400)
         if claims is None:
             await application.process_update(update)
-            return Response(status_code=200)
-        return await _handle_claimed(application, claims, update)
+            return _again() if undone(update.update_id) else Response(status_code=200)
+        return await _handle_claimed(application, claims, update, undone)
 
     return Starlette(routes=[Route(PATH, receive, methods=["POST"])])
+
+
+def _again() -> Response:
+    """Not answered: Telegram sends the update again (one chat's next ones wait for it)."""
+    return Response(status_code=503, headers={"Retry-After": "1"})
 
 
 async def _handle_claimed(
     application: Application,  # type: ignore[type-arg]
     claims: UpdateClaims,
     update: Update,
+    undone: Callable[[int], bool],
 ) -> Response:
     key = f"tg:{update.update_id}"
     deadline = time.monotonic() + WAIT_FOR_OTHER_SECONDS
@@ -85,13 +102,17 @@ async def _handle_claimed(
         if claim.state != BUSY:
             break
         if time.monotonic() > deadline:  # Telegram sends it again later
-            return Response(status_code=503, headers={"Retry-After": "5"})
+            return _again()
         await asyncio.sleep(0.25)
     keeping = asyncio.create_task(_keep(claims, key, claim))
     try:
         await application.process_update(update)
     finally:
         keeping.cancel()
+    if undone(update.update_id):
+        log.info("update %s left for Telegram to send again: Rasa did not answer", key)
+        await asyncio.to_thread(claims.release, key, claim)
+        return _again()
     await asyncio.to_thread(claims.finish, key)
     return Response(status_code=200)
 
@@ -117,6 +138,7 @@ async def serve_webhook(
     port: int,
     secret: str,
     claims: UpdateClaims | None,
+    undone: Callable[[int], bool] = _never,
     **set_webhook: Any,
 ) -> None:
     """Start `application`, tell Telegram where to send updates, and serve them on
@@ -127,7 +149,7 @@ async def serve_webhook(
         await application.start()
         await application.bot.set_webhook(url, secret_token=secret, **set_webhook)
         config = uvicorn.Config(
-            webhook_app(application, secret=secret, claims=claims),
+            webhook_app(application, secret=secret, claims=claims, undone=undone),
             host="127.0.0.1",
             port=port,
             log_level="warning",

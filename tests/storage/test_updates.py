@@ -14,6 +14,7 @@ from storage.updates import (
     DONE,
     KEEP_FOR,
     MINE,
+    Claim,
     DatabaseLedger,
     RedisLedger,
     UpdateClaims,
@@ -82,3 +83,12 @@ def test_a_dead_workers_claim_lapses_and_another_takes_the_update(redis_client: 
     assert taken.state == MINE and taken.token != dead.token
     assert not claims.renew("tg:8", dead)  # the old token is no longer the holder
     assert claims.renew("tg:8", taken)
+
+
+def test_a_claim_given_up_lets_the_next_delivery_in_at_once(redis_client: object) -> None:
+    claims = UpdateClaims(redis_client, seconds=30)
+    mine = claims.claim("tg:9")
+    claims.release("tg:9", Claim(MINE, "someone-elses"))  # only the holder may
+    assert claims.claim("tg:9").state == BUSY
+    claims.release("tg:9", mine)
+    assert claims.claim("tg:9").state == MINE

@@ -6,6 +6,7 @@ import re
 import socket
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from bot.assistant import (
     redis_tracker_key,
 )
 from bot.delivery import SmsGateway
+from civic.errors import RasaUnavailable
 from civic.i18n import t
 from civic.identity import PhoneCodes
 from civic.replies import BotMessage
@@ -175,6 +177,16 @@ async def test_rasa_unavailable_in_the_message_language(sqlite_url: str) -> None
             "Please send your message again in a moment."
         )
     ]
+
+
+async def test_a_message_the_channel_will_resend_is_not_apologised_for(sqlite_url: str) -> None:
+    conversation = await _conversation(sqlite_url, f"http://127.0.0.1:{_closed_port()}")
+    try:
+        incoming = replace(_incoming("路灯坏了"), redeliverable=True)
+        with pytest.raises(RasaUnavailable):
+            await conversation.handle(incoming)
+    finally:
+        await conversation.aclose()
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ async def worker_for(
 ) -> AsyncIterator[Any]:
     started: list[tuple[Application, httpx.AsyncClient]] = []  # type: ignore[type-arg]
 
-    async def make(claims: UpdateClaims | None, hold: float = 0.0) -> Worker:
+    async def make(claims: UpdateClaims | None, hold: float = 0.0, undone: Any = None) -> Worker:
         application = (
             Application.builder()
             .token(TOKEN)
@@ -62,7 +62,12 @@ async def worker_for(
         await application.start()
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(
-                app=webhook_app(application, secret=SECRET, claims=claims)
+                app=webhook_app(
+                    application,
+                    secret=SECRET,
+                    claims=claims,
+                    **({"undone": undone} if undone is not None else {}),
+                )
             ),
             base_url="http://gateway",
         )
@@ -161,3 +166,23 @@ async def test_a_long_turn_keeps_its_claim(worker_for: Any, redis_client: Any) -
     assert await other.post(update) == 200
     assert await first == 200
     assert (slow.seen, other.seen) == (["慢慢来"], [])
+
+
+async def test_a_turn_left_undone_is_not_answered_so_telegram_sends_it_again(
+    worker_for: Any, redis_client: Any
+) -> None:
+    claims = UpdateClaims(redis_client, seconds=5)
+    undone = {7}  # the handlers could not reach Rasa for update 7, the first time
+
+    def take(update_id: int) -> bool:
+        if update_id in undone:
+            undone.discard(update_id)
+            return True
+        return False
+
+    worker = await worker_for(claims, undone=take)
+    update = text_update(7, "路灯")
+    assert await worker.post(update) == 503  # unanswered: Telegram will send it again
+    assert redis_client.get("civic:claim:tg:7") is None  # given up, not kept nor done
+    assert await worker.post(update) == 200  # the second time the turn is done
+    assert claims.claim("tg:7").state == DONE
